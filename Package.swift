@@ -1,0 +1,55 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Kernels and the simulated tiles' hot loops are compiled optimised for this host's vector units
+/// even in debug builds, so tests run real shapes quickly (see docs/architecture.md).
+let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "native"])]
+
+let package = Package(
+    name: "Tessera",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "Tessera", targets: ["Tessera"]),
+        .executable(name: "tessera", targets: ["TesseraCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+    ],
+    targets: [
+        // MARK: - Public API (the pipeline: graph → compiler → runtime → profile)
+        .target(name: "TesseraGraph"),
+        .target(name: "TesseraCompiler", dependencies: ["TesseraGraph"]),
+        .target(
+            name: "TesseraRuntime",
+            dependencies: ["TesseraCompiler", "TesseraHost"],
+            swiftSettings: hotPathSettings),
+        .target(name: "TesseraProfile", dependencies: ["TesseraCompiler", "TesseraRuntime"]),
+        .target(
+            name: "Tessera",
+            dependencies: ["TesseraGraph", "TesseraCompiler", "TesseraRuntime", "TesseraProfile", "TesseraHost"]),
+
+        // MARK: - Host platform: topology, pinned workers, NUMA arenas
+        .target(
+            name: "TesseraHost",
+            dependencies: ["CHwloc", "CNuma", "_TesseraShim", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: hotPathSettings),
+        .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
+        .systemLibrary(name: "CNuma", providers: [.apt(["libnuma-dev"])]),
+        .target(name: "_TesseraShim"),
+
+        // MARK: - Examples, command line, benchmarks
+        .target(name: "TesseraExamples", dependencies: ["Tessera"], path: "Examples"),
+        .executableTarget(
+            name: "TesseraCLI",
+            dependencies: ["Tessera", "TesseraExamples", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(
+            name: "TesseraBenchmarks", dependencies: ["Tessera"], path: "Benchmarks/TesseraBenchmarks",
+            swiftSettings: hotPathSettings),
+
+        // MARK: - Tests
+        .target(name: "TesseraTestSupport", dependencies: ["Tessera"], path: "Tests/TesseraTestSupport"),
+        .testTarget(name: "TesseraTests", dependencies: ["Tessera", "TesseraTestSupport", "TesseraExamples"]),
+        .testTarget(name: "TesseraHostTests", dependencies: ["TesseraHost"]),
+    ]
+)

@@ -1,0 +1,78 @@
+import TesseraGraph
+
+/// One block of tile memory the compiler places: a variable's elements on a tile, a field buffer,
+/// or a fixed item (code, state, stack).
+struct Allocation {
+    var tile: Int
+    var bytes: Int
+    var category: MemoryCategory
+    /// Program positions during which the block is live; nil while undecided or for always-live blocks.
+    var live: ClosedRange<Int>?
+    /// True when the block is live for the whole program.
+    var alwaysLive: Bool
+    /// The variable or constant stored, if any.
+    var data: Int?
+}
+
+/// A strided run of elements inside one allocation of one tile.
+struct Piece {
+    var tile: Int
+    var allocation: Int
+    /// Element offset inside the allocation.
+    var element: Int
+    var count: Int
+    /// Distance between consecutive elements, in elements.
+    var stride: Int
+}
+
+/// Where a variable's elements sit: for each mapped interval, its allocation and the element
+/// offset of the interval's first element inside it. Elements of one variable on one tile are
+/// stored contiguously in element order.
+struct DataLayout {
+    var intervals: [TileInterval]
+    var allocation: [Int]
+    var blockOffset: [Int]
+
+    /// The pieces of the run `start, start + stride, …` (`count` elements), in order.
+    func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece]) {
+        var element = start
+        var remaining = count
+        while remaining > 0 {
+            var low = 0, high = intervals.count
+            while low < high {
+                let mid = (low + high) / 2
+                if intervals[mid].end <= element { low = mid + 1 } else { high = mid }
+            }
+            let interval = intervals[low]
+            let taken: Int
+            if stride > 0 {
+                taken = min(remaining, (interval.end - 1 - element) / stride + 1)
+            } else if stride == 0 {
+                taken = remaining
+            } else {
+                taken = min(remaining, (element - interval.begin) / -stride + 1)
+            }
+            pieces.append(Piece(tile: interval.tile, allocation: allocation[low],
+                                element: blockOffset[low] + element - interval.begin,
+                                count: taken, stride: taken == 1 ? 1 : stride))
+            element += taken * stride
+            remaining -= taken
+        }
+    }
+}
+
+/// One end of a planned copy: an allocation of a tile, a byte offset in it and a byte stride.
+struct Endpoint {
+    var tile: Int
+    var allocation: Int
+    var offset: Int
+    var stride: Int
+}
+
+/// A copy planned before placement: addresses are allocation-relative.
+struct PlannedCopy {
+    var source: Endpoint
+    var destination: Endpoint
+    var count: Int
+    var elementBytes: Int
+}

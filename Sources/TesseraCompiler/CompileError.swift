@@ -1,0 +1,74 @@
+import TesseraGraph
+
+/// Errors found while compiling a graph and its programs: each names the object, the tile and the numbers.
+public enum CompileError: Error, CustomStringConvertible {
+    /// A tensor used by the program has elements with no tile.
+    case unmappedElements(tensor: String, elements: Range<Int>, elementCount: Int)
+    /// A program refers to a tensor, compute set or stream of another graph.
+    case foreignObject(kind: String, name: String)
+    /// Two vertices of one compute set write the same element.
+    case overlappingOutputs(computeSet: String, tensor: String, element: Int, vertices: (String, String))
+    /// A copy's source and destination differ in shape or type, or a destination repeats an element.
+    case badCopy(detail: String)
+    /// A stream copy does not match the stream's type, size or direction.
+    case badStream(stream: String, detail: String)
+    /// A branch predicate is not a one-element tensor.
+    case badPredicate(detail: String)
+    /// A repeat count is negative.
+    case badRepeat(count: Int)
+    /// Some tiles need more memory than they have; the memory profile of the attempt is attached.
+    case outOfMemory(OutOfMemory)
+
+    public var description: String {
+        switch self {
+        case let .unmappedElements(tensor, elements, count):
+            "tensor '\(tensor)': elements \(elements.lowerBound)..<\(elements.upperBound) of \(count) are not mapped to any tile"
+        case let .foreignObject(kind, name): "the program uses \(kind) '\(name)' of another graph"
+        case let .overlappingOutputs(set, tensor, element, vertices):
+            "compute set '\(set)': vertices \(vertices.0) and \(vertices.1) both write element \(element) of '\(tensor)'"
+        case let .badCopy(detail): "copy: \(detail)"
+        case let .badStream(stream, detail): "stream '\(stream)': \(detail)"
+        case let .badPredicate(detail): "if: \(detail)"
+        case let .badRepeat(count): "repeat: count \(count) is negative"
+        case let .outOfMemory(failure): failure.description
+        }
+    }
+}
+
+/// The details of a graph that does not fit: the worst tile, its breakdown, and the whole profile.
+public struct OutOfMemory: Sendable, CustomStringConvertible {
+    /// The tile that needs the most memory.
+    public let tile: Int
+    /// Bytes that tile needs, including gaps.
+    public let bytesUsed: Int
+    /// Bytes every tile has.
+    public let bytesPerTile: Int
+    /// Tiles over budget.
+    public let tilesOverBudget: Int
+    /// The memory profile of the attempt, for reports.
+    public let profile: MemoryProfile
+
+    public var description: String {
+        let worst = profile.tiles[tile]
+        let parts = MemoryCategory.allCases.compactMap { category -> String? in
+            let bytes = worst.bytes(category)
+            return bytes == 0 ? nil : "\(category.rawValue) \(bytes.formatted)"
+        }
+        return "Out of memory on tile \(tile): \(bytesUsed.formatted) bytes used, tiles have \(bytesPerTile.formatted) "
+            + "(\(tilesOverBudget) tile(s) over budget). Tile \(tile): \(parts.joined(separator: ", ")); "
+            + "always-live \(worst.alwaysLiveBytes.formatted), not-always-live peak \(worst.notAlwaysLivePeakBytes.formatted)."
+    }
+}
+
+extension Int {
+    /// The number with thousands separators, as in "702,311".
+    public var formatted: String {
+        let digits = String(magnitude)
+        var out = ""
+        for (i, ch) in digits.enumerated() {
+            if i > 0 && (digits.count - i) % 3 == 0 { out.append(",") }
+            out.append(ch)
+        }
+        return self < 0 ? "-" + out : out
+    }
+}

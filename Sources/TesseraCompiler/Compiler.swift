@@ -1,0 +1,114 @@
+import TesseraGraph
+
+/// Compiles a graph and its programs into an ``Executable``: validates them, lowers every
+/// off-tile field access into exchange, decides liveness, places every byte of every tile, and
+/// costs every step.
+public enum Compiler {
+    /// Compiles `graph` with one program (program 0 of the executable).
+    public static func compile(_ graph: Graph, program: Program, options: CompileOptions = .init()) throws(CompileError) -> Executable {
+        try compile(graph, programs: [program], options: options)
+    }
+
+    /// Compiles `graph` with several programs, run by index on the engine. Variables used by more
+    /// than one program are always live.
+    public static func compile(_ graph: Graph, programs: [Program], options: CompileOptions = .init()) throws(CompileError) -> Executable {
+        var used = Set<Int>()
+        for program in programs { try collectData(program, graph: graph, into: &used) }
+        let lowering = Lowering(graph: graph)
+        try layOutData(used: used, lowering: lowering)
+        var planned: [PlannedProgram] = []
+        for (index, program) in programs.enumerated() {
+            lowering.program = index
+            planned.append(try lowering.lower(program))
+        }
+        let liveSteps = Liveness.assign(lowering)
+        TileOverheads.add(to: lowering, options: options)
+        let placement = Placement(allocations: lowering.allocations, tiles: graph.target.tiles, alignment: options.alignment)
+        let profile = MemoryProfile(target: graph.target, tiles: placement.tileMemory,
+                                    variables: variableSummary(lowering, liveSteps: liveSteps))
+        let over = profile.tilesOverBudget
+        if !over.isEmpty {
+            let worst = profile.fullestTile
+            throw .outOfMemory(OutOfMemory(tile: worst.tile, bytesUsed: worst.totalBytes,
+                                           bytesPerTile: graph.target.bytesPerTile, tilesOverBudget: over.count, profile: profile))
+        }
+        return Finalizer(lowering: lowering, offsets: placement.offsets).executable(programs: planned, memory: profile)
+    }
+
+    /// Checks that every object a program uses belongs to `graph` and collects the data it touches.
+    private static func collectData(_ program: Program, graph: Graph, into used: inout Set<Int>) throws(CompileError) {
+        func take(_ tensor: Tensor) throws(CompileError) {
+            guard tensor.graphID == graph.id else { throw .foreignObject(kind: "tensor", name: "\(tensor)") }
+            for run in tensor.elements.runs { used.insert(run.data) }
+        }
+        func stream(_ stream: HostStream) throws(CompileError) {
+            guard stream.graphID == graph.id else { throw .foreignObject(kind: "stream", name: stream.name) }
+        }
+        switch program {
+        case let .sequence(programs):
+            for program in programs { try collectData(program, graph: graph, into: &used) }
+        case let .execute(computeSet):
+            guard computeSet.graphID == graph.id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
+            for vertex in graph.computeSetVertices[computeSet.index] {
+                for tensor in graph.vertices[vertex].connections { try take(tensor) }
+            }
+        case let .copy(source, destination):
+            try take(source)
+            try take(destination)
+        case let .repeat(_, body):
+            try collectData(body, graph: graph, into: &used)
+        case let .if(predicate, thenBody, elseBody):
+            try take(predicate)
+            try collectData(thenBody, graph: graph, into: &used)
+            try collectData(elseBody, graph: graph, into: &used)
+        case let .streamToDevice(hostStream, tensor), let .streamToHost(tensor, hostStream):
+            try stream(hostStream)
+            try take(tensor)
+        case let .writeUndef(tensor):
+            try take(tensor)
+        }
+    }
+
+    /// Resolves the mapping of every used or mapped variable, checks that it covers every element,
+    /// and creates one allocation per variable and tile.
+    private static func layOutData(used: Set<Int>, lowering: Lowering) throws(CompileError) {
+        let graph = lowering.graph
+        for (index, record) in graph.data.enumerated() where used.contains(index) || !record.assignedMapping.isEmpty {
+            let intervals = graph.resolvedMapping(index)
+            var expected = 0
+            for interval in intervals + [TileInterval(begin: record.elementCount, end: record.elementCount, tile: 0)] {
+                if interval.begin > expected {
+                    throw .unmappedElements(tensor: record.name, elements: expected..<interval.begin, elementCount: record.elementCount)
+                }
+                expected = interval.end
+            }
+            var allocationOfTile: [Int: Int] = [:]
+            var allocation: [Int] = [], blockOffset: [Int] = []
+            for interval in intervals {
+                let slot: Int
+                if let existing = allocationOfTile[interval.tile] {
+                    slot = existing
+                } else {
+                    lowering.allocations.append(Allocation(tile: interval.tile, bytes: 0, category: record.isConstant ? .constants : .variables,
+                                                           live: nil, alwaysLive: false, data: index))
+                    slot = lowering.allocations.count - 1
+                    allocationOfTile[interval.tile] = slot
+                }
+                allocation.append(slot)
+                blockOffset.append(lowering.allocations[slot].bytes / record.elementType.byteSize)
+                lowering.allocations[slot].bytes += interval.count * record.elementType.byteSize
+            }
+            lowering.layouts[index] = DataLayout(intervals: intervals, allocation: allocation, blockOffset: blockOffset)
+        }
+    }
+
+    private static func variableSummary(_ lowering: Lowering, liveSteps: [Int: ClosedRange<Int>]) -> [VariableMemory] {
+        lowering.graph.data.enumerated().compactMap { index, record in
+            guard let layout = lowering.layouts[index] else { return nil }
+            return VariableMemory(name: record.name, elementType: record.elementType,
+                                  bytes: record.elementCount * record.elementType.byteSize,
+                                  tileCount: Set(layout.intervals.map(\.tile)).count,
+                                  alwaysLive: liveSteps[index] == nil, liveSteps: liveSteps[index])
+        }
+    }
+}

@@ -1,0 +1,149 @@
+import TesseraGraph
+
+/// A copy of `count` elements between two tiles' memories (or within one), with byte offsets and strides.
+package struct CopyOp: Sendable {
+    package var sourceTile: Int32
+    package var destinationTile: Int32
+    package var count: Int32
+    package var elementBytes: Int32
+    package var sourceOffset: Int
+    package var destinationOffset: Int
+    package var sourceStride: Int
+    package var destinationStride: Int
+}
+
+/// Items grouped by tile, in tile order: `items[tileStart[i]..<tileStart[i + 1]]` belong to `tiles[i]`.
+package struct TileGrouped<Item: Sendable>: Sendable {
+    package var tiles: [Int32] = []
+    package var tileStart: [Int] = [0]
+    package var items: [Item] = []
+
+    package init() {}
+
+    /// Builds the groups from items and their tiles (stable within a tile).
+    package init(_ pairs: [(tile: Int, item: Item)]) {
+        let sorted = pairs.enumerated().sorted { ($0.element.tile, $0.offset) < ($1.element.tile, $1.offset) }
+        for (_, pair) in sorted {
+            if tiles.last != Int32(pair.tile) {
+                if !tiles.isEmpty { tileStart.append(items.count) }
+                tiles.append(Int32(pair.tile))
+            }
+            items.append(pair.item)
+        }
+        if !tiles.isEmpty { tileStart.append(items.count) }
+    }
+
+    package var isEmpty: Bool { items.isEmpty }
+
+    /// Indices into `tiles` of the groups whose tile lies in `range`.
+    package func groups(inTiles range: Range<Int>) -> Range<Int> {
+        func lowerBound(_ value: Int) -> Int {
+            var low = 0, high = tiles.count
+            while low < high {
+                let mid = (low + high) / 2
+                if Int(tiles[mid]) < value { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }
+        return lowerBound(range.lowerBound)..<lowerBound(range.upperBound)
+    }
+}
+
+/// One vertex ready to run: its codelet and where its field slots start.
+package struct PlacedVertex: Sendable {
+    package var codelet: any Codelet
+    package var firstSlot: Int
+}
+
+/// The vertices of one superstep, grouped by tile, with their field slots.
+package struct ComputePlan: Sendable {
+    package var vertices = TileGrouped<PlacedVertex>()
+    package var slots: [FieldSlot] = []
+}
+
+/// Elements moved between the host and one tile by a stream copy.
+package struct HostPiece: Sendable {
+    package var tileOffset: Int
+    package var tileStride: Int
+    package var hostElement: Int
+    package var count: Int
+}
+
+/// The host side of a stream copy.
+package struct HostTransfer: Sendable {
+    package var stream: Int
+    package var direction: StreamDirection
+    package var elementBytes: Int
+    package var pieces = TileGrouped<HostPiece>()
+}
+
+/// One bulk-synchronous step: exchange in, compute, exchange out, or a host transfer.
+package struct Superstep: Sendable {
+    package var exchangeIn = TileGrouped<CopyOp>()
+    package var compute = ComputePlan()
+    package var exchangeOut = TileGrouped<CopyOp>()
+    package var host: HostTransfer?
+    package var predicate: PredicateLocation?
+}
+
+/// Where an `if` predicate lives.
+package struct PredicateLocation: Sendable {
+    package var tile: Int
+    package var offset: Int
+    package var type: ElementType
+}
+
+/// The control program as the runtime walks it.
+package indirect enum PlannedProgram: Sendable {
+    case sequence([PlannedProgram])
+    case step(Int)
+    case loop(count: Int, body: PlannedProgram)
+    /// Runs `then` if the predicate read by step `predicateStep` is non-zero, else `else`.
+    case branch(predicateStep: Int, then: PlannedProgram, else: PlannedProgram)
+    case nothing
+}
+
+/// Where one variable's elements are: its mapped intervals and each interval's byte offset in its tile.
+package struct DataPlacement: Sendable {
+    package var name: String
+    package var elementType: ElementType
+    package var intervals: [TileInterval]
+    package var byteOffsets: [Int]
+    package var alwaysLive: Bool
+    package var constantBytes: [UInt8]?
+}
+
+/// A compiled graph: every byte placed, every exchange planned, every step costed.
+/// An ``Executable`` is immutable; engines load it to run it.
+public final class Executable: Sendable {
+    /// The chip it was compiled for.
+    public let target: Target
+    /// Where every byte of every tile went.
+    public let memory: MemoryProfile
+    /// Modelled cycles of every step, in step order.
+    public let steps: [StepCycles]
+    /// Number of programs; run them by index.
+    public var programCount: Int { programs.count }
+
+    package let graphID: Int
+    package let supersteps: [Superstep]
+    package let programs: [PlannedProgram]
+    package let data: [DataPlacement?]
+    package let streams: [HostStream]
+    /// Modelled compute cycles per tile of every step (`tileComputeCycles[step][tile]`).
+    package let tileComputeCycles: [[Int]]
+
+    package init(target: Target, memory: MemoryProfile, steps: [StepCycles], graphID: Int,
+                 supersteps: [Superstep], programs: [PlannedProgram], data: [DataPlacement?],
+                 streams: [HostStream], tileComputeCycles: [[Int]]) {
+        self.target = target
+        self.memory = memory
+        self.steps = steps
+        self.graphID = graphID
+        self.supersteps = supersteps
+        self.programs = programs
+        self.data = data
+        self.streams = streams
+        self.tileComputeCycles = tileComputeCycles
+    }
+}

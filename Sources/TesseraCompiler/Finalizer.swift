@@ -1,0 +1,118 @@
+import TesseraGraph
+
+/// Turns placed steps into the executable: absolute tile offsets, copies grouped by destination
+/// tile, vertices grouped by tile, and the modelled cycles of every step.
+struct Finalizer {
+    let lowering: Lowering
+    let offsets: [Int]
+
+    func executable(programs: [PlannedProgram], memory: MemoryProfile) -> Executable {
+        let graph = lowering.graph
+        var supersteps: [Superstep] = []
+        var cycles: [StepCycles] = []
+        var tileCycles: [[Int]] = []
+        for (index, step) in lowering.steps.enumerated() {
+            let (superstep, stepCycles, perTile) = finalize(step, index: index)
+            supersteps.append(superstep)
+            cycles.append(stepCycles)
+            tileCycles.append(perTile)
+        }
+        let data: [DataPlacement?] = graph.data.enumerated().map { index, record in
+            guard let layout = lowering.layouts[index] else { return nil }
+            let bytes = record.elementType.byteSize
+            let byteOffsets = layout.intervals.indices.map { offsets[layout.allocation[$0]] + layout.blockOffset[$0] * bytes }
+            let alwaysLive = layout.allocation.first.map { lowering.allocations[$0].alwaysLive } ?? true
+            return DataPlacement(name: record.name, elementType: record.elementType, intervals: layout.intervals,
+                                 byteOffsets: byteOffsets, alwaysLive: alwaysLive, constantBytes: record.constantBytes)
+        }
+        return Executable(target: graph.target, memory: memory, steps: cycles, graphID: graph.id,
+                          supersteps: supersteps, programs: programs, data: data, streams: graph.streams,
+                          tileComputeCycles: tileCycles)
+    }
+
+    private func address(_ endpoint: Endpoint) -> Int { offsets[endpoint.allocation] + endpoint.offset }
+
+    private func copyOp(_ copy: PlannedCopy) -> CopyOp {
+        CopyOp(sourceTile: Int32(copy.source.tile), destinationTile: Int32(copy.destination.tile),
+               count: Int32(copy.count), elementBytes: Int32(copy.elementBytes),
+               sourceOffset: address(copy.source), destinationOffset: address(copy.destination),
+               sourceStride: copy.source.stride, destinationStride: copy.destination.stride)
+    }
+
+    private func finalize(_ step: SymbolicStep, index: Int) -> (Superstep, StepCycles, [Int]) {
+        let target = lowering.target
+        let graph = lowering.graph
+        var superstep = Superstep()
+        var cycles = StepCycles(index: index, name: step.name, kind: step.kind)
+        var tileCompute = [Int](repeating: 0, count: target.tiles)
+
+        func exchangePhase(_ copies: [PlannedCopy]) -> (TileGrouped<CopyOp>, Int) {
+            var sent = [Int](repeating: 0, count: target.tiles), received = sent
+            for copy in copies {
+                let bytes = copy.count * copy.elementBytes
+                if copy.source.tile == copy.destination.tile {
+                    tileCompute[copy.destination.tile] += CycleModel.onTileCopy(bytes, target: target)
+                    cycles.onTileCopyBytes += bytes
+                } else {
+                    sent[copy.source.tile] += bytes
+                    received[copy.destination.tile] += bytes
+                    cycles.exchangedBytes += bytes
+                }
+            }
+            let grouped = TileGrouped(copies.map { (tile: $0.destination.tile, item: copyOp($0)) })
+            return (grouped, CycleModel.exchange(sent: sent, received: received, target: target))
+        }
+
+        let exchangeIn = exchangePhase(step.exchangeIn)
+        superstep.exchangeIn = exchangeIn.0
+        var vertexPairs: [(tile: Int, item: (codelet: any Codelet, slots: [FieldSlot]))] = []
+        var estimates: [Int: [Int]] = [:]
+        for (vertex, slots) in step.vertices {
+            let record = graph.vertices[vertex]
+            let placed = slots.map { FieldSlot(offset: ($0.allocation.map { offsets[$0] } ?? 0) + $0.offset, count: $0.count) }
+            vertexPairs.append((record.tile, (record.codelet, placed)))
+            estimates[record.tile, default: []].append(lowering.estimate(vertex: vertex))
+        }
+        let grouped = TileGrouped(vertexPairs)
+        superstep.compute.vertices.tiles = grouped.tiles
+        superstep.compute.vertices.tileStart = grouped.tileStart
+        for vertex in grouped.items {
+            superstep.compute.vertices.items.append(PlacedVertex(codelet: vertex.codelet, firstSlot: superstep.compute.slots.count))
+            superstep.compute.slots.append(contentsOf: vertex.slots)
+        }
+        for (tile, list) in estimates { tileCompute[tile] += CycleModel.workerSchedule(list, target: target) }
+        cycles.vertices = step.vertices.count
+        let exchangeOut = exchangePhase(step.exchangeOut)
+        superstep.exchangeOut = exchangeOut.0
+
+        cycles.exchangeInCycles = exchangeIn.1
+        cycles.exchangeOutCycles = exchangeOut.1
+        let active = tileCompute.filter { $0 > 0 }
+        cycles.computeCycles = active.max() ?? 0
+        cycles.activeTiles = active.count
+        cycles.tileComputeMin = active.min() ?? 0
+        cycles.tileComputeMean = active.isEmpty ? 0 : Double(active.reduce(0, +)) / Double(active.count)
+        let phases = [exchangeIn.1, cycles.computeCycles, exchangeOut.1].filter { $0 > 0 }.count
+        cycles.syncCycles = phases * target.syncCycles
+
+        if let host = step.host {
+            let stream = graph.streams[host.stream]
+            var pieces: [(tile: Int, item: HostPiece)] = []
+            for piece in host.pieces {
+                pieces.append((piece.endpoint.tile, HostPiece(tileOffset: address(piece.endpoint), tileStride: piece.endpoint.stride,
+                                                             hostElement: piece.hostElement, count: piece.count)))
+            }
+            superstep.host = HostTransfer(stream: host.stream, direction: stream.direction, elementBytes: host.elementBytes,
+                                          pieces: TileGrouped(pieces))
+            cycles.hostBytes = stream.elementCount * host.elementBytes
+            cycles.hostCycles = CycleModel.host(cycles.hostBytes, target: target)
+            cycles.syncCycles += target.syncCycles
+        }
+        if let predicate = step.predicate {
+            superstep.predicate = PredicateLocation(tile: predicate.endpoint.tile, offset: address(predicate.endpoint), type: predicate.type)
+            cycles.syncCycles += target.syncCycles
+            cycles.exchangeInCycles += target.exchangeFixedCycles
+        }
+        return (superstep, cycles, tileCompute)
+    }
+}

@@ -1,0 +1,263 @@
+import TesseraGraph
+
+/// How a program step touches a variable, for liveness.
+enum AccessKind {
+    case read
+    case write
+    /// `writeUndef`: the old value is dead.
+    case kill
+}
+
+/// A field slot before placement: an allocation-relative byte offset.
+struct SymbolicSlot {
+    var allocation: Int?
+    var offset: Int
+    var count: Int
+}
+
+/// A step before placement.
+struct SymbolicStep {
+    var name: String
+    var kind: StepKind
+    var position: Int
+    var exchangeIn: [PlannedCopy] = []
+    var vertices: [(vertex: Int, slots: [SymbolicSlot])] = []
+    var exchangeOut: [PlannedCopy] = []
+    var host: (stream: Int, elementBytes: Int, pieces: [(endpoint: Endpoint, hostElement: Int, count: Int)])?
+    var predicate: (endpoint: Endpoint, type: ElementType)?
+}
+
+/// Turns programs into steps with allocation-relative addresses, recording every access for liveness.
+final class Lowering {
+    let graph: Graph
+    let target: Target
+    var layouts: [DataLayout?]
+    var allocations: [Allocation] = []
+    var accesses: [[(position: Int, kind: AccessKind)]]
+    var programsUsing: [Set<Int>]
+    var loops: [ClosedRange<Int>] = []
+    var steps: [SymbolicStep] = []
+    var executedComputeSets: Set<Int> = []
+    var position = 0
+    var program = 0
+    private var estimates: [Int: Int] = [:]
+
+    init(graph: Graph) {
+        self.graph = graph
+        target = graph.target
+        layouts = Array(repeating: nil, count: graph.data.count)
+        accesses = Array(repeating: [], count: graph.data.count)
+        programsUsing = Array(repeating: [], count: graph.data.count)
+    }
+
+    /// Modelled cycles of vertex `index`, computed once.
+    func estimate(vertex index: Int) -> Int {
+        if let cycles = estimates[index] { return cycles }
+        let vertex = graph.vertices[index]
+        let cycles = vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.elementCount), target: target)
+        estimates[index] = cycles
+        return cycles
+    }
+
+    // MARK: - Programs
+
+    func lower(_ program: Program) throws(CompileError) -> PlannedProgram {
+        switch program {
+        case let .sequence(programs):
+            var lowered: [PlannedProgram] = []
+            for program in programs { lowered.append(try lower(program)) }
+            return .sequence(lowered)
+        case let .execute(computeSet):
+            return .step(try lowerComputeSet(computeSet))
+        case let .copy(source, destination):
+            return try lowerCopy(source, destination)
+        case let .repeat(count, body):
+            guard count >= 0 else { throw .badRepeat(count: count) }
+            let start = position
+            let loweredBody = try lower(body)
+            if position > start { loops.append(start...(position - 1)) }
+            return .loop(count: count, body: loweredBody)
+        case let .if(predicate, thenBody, elseBody):
+            let step = try lowerPredicate(predicate)
+            return .branch(predicateStep: step, then: try lower(thenBody), else: try lower(elseBody))
+        case let .streamToDevice(stream, tensor):
+            return .step(try lowerStream(stream, tensor, .hostToDevice))
+        case let .streamToHost(tensor, stream):
+            return .step(try lowerStream(stream, tensor, .deviceToHost))
+        case let .writeUndef(tensor):
+            record(tensor, .kill, at: nextPosition())
+            return .nothing
+        }
+    }
+
+    private func nextPosition() -> Int {
+        defer { position += 1 }
+        return position
+    }
+
+    func record(_ tensor: Tensor, _ kind: AccessKind, at position: Int) {
+        for run in tensor.elements.runs {
+            programsUsing[run.data].insert(program)
+            if let last = accesses[run.data].last, last.position == position {
+                if kind == .read && last.kind != .read { accesses[run.data][accesses[run.data].count - 1].kind = .read }
+                continue
+            }
+            accesses[run.data].append((position, kind))
+        }
+    }
+
+    func pieces(of tensor: Tensor) -> [Piece] {
+        var pieces: [Piece] = []
+        for run in tensor.elements.runs {
+            layouts[run.data]!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces)
+        }
+        return pieces
+    }
+
+    func endpoint(_ piece: Piece, advancedBy elements: Int, elementBytes: Int) -> Endpoint {
+        Endpoint(tile: piece.tile, allocation: piece.allocation,
+                 offset: (piece.element + elements * piece.stride) * elementBytes, stride: piece.stride * elementBytes)
+    }
+
+    // MARK: - Compute sets
+
+    private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
+        executedComputeSets.insert(computeSet.index)
+        let position = nextPosition()
+        var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
+        var writes: [Int: [(begin: Int, end: Int, vertex: Int)]] = [:]
+        for vertexIndex in graph.computeSetVertices[computeSet.index] {
+            let vertex = graph.vertices[vertexIndex]
+            var slots: [SymbolicSlot] = []
+            for (field, tensor) in zip(vertex.codelet.fields, vertex.connections) {
+                if field.direction.reads { record(tensor, .read, at: position) }
+                if field.direction.writes {
+                    record(tensor, .write, at: position)
+                    for run in tensor.elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
+                }
+                slots.append(slot(for: tensor, field: field, tile: vertex.tile, position: position, step: &step))
+            }
+            step.vertices.append((vertexIndex, slots))
+        }
+        try checkOverlaps(writes, computeSet: computeSet)
+        steps.append(step)
+        return steps.count - 1
+    }
+
+    private func slot(for tensor: Tensor, field: Field, tile: Int, position: Int, step: inout SymbolicStep) -> SymbolicSlot {
+        guard tensor.elementCount > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
+        let elementBytes = tensor.elementType.byteSize
+        let pieces = pieces(of: tensor)
+        if pieces.count == 1, pieces[0].tile == tile, pieces[0].stride == 1 {
+            return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: tensor.elementCount)
+        }
+        allocations.append(Allocation(tile: tile, bytes: tensor.byteCount, category: .exchangeBuffers,
+                                      live: position...position, alwaysLive: false, data: nil))
+        let buffer = allocations.count - 1
+        var element = 0
+        for piece in pieces {
+            let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
+            let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
+            if field.direction.reads {
+                step.exchangeIn.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes))
+            }
+            if field.direction.writes {
+                step.exchangeOut.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes))
+            }
+            element += piece.count
+        }
+        return SymbolicSlot(allocation: buffer, offset: 0, count: tensor.elementCount)
+    }
+
+    private func noteWrite(_ run: ElementRun, vertex: Int, into writes: inout [Int: [(begin: Int, end: Int, vertex: Int)]]) {
+        if run.stride == 1 || run.count == 1 {
+            writes[run.data, default: []].append((run.start, run.start + run.count, vertex))
+        } else {
+            for i in 0..<run.count { writes[run.data, default: []].append((run.element(i), run.element(i) + 1, vertex)) }
+        }
+    }
+
+    private func checkOverlaps(_ writes: [Int: [(begin: Int, end: Int, vertex: Int)]], computeSet: ComputeSet) throws(CompileError) {
+        for (data, ranges) in writes {
+            let sorted = ranges.sorted { $0.begin < $1.begin }
+            for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end {
+                let name = { (v: Int) in "\(self.graph.vertices[v].codelet.name) #\(v) on tile \(self.graph.vertices[v].tile)" }
+                throw .overlappingOutputs(computeSet: computeSet.name, tensor: graph.data[data].name,
+                                          element: b.begin, vertices: (name(a.vertex), name(b.vertex)))
+            }
+        }
+    }
+
+    // MARK: - Copies, streams, predicates
+
+    private func lowerCopy(_ source: Tensor, _ destination: Tensor) throws(CompileError) -> PlannedProgram {
+        guard source.elementType == destination.elementType, source.shape == destination.shape else {
+            throw .badCopy(detail: "source '\(graph.name(of: source))' \(source) and destination '\(graph.name(of: destination))' \(destination) differ in type or shape")
+        }
+        guard source.elementCount > 0 else { return .nothing }
+        let position = nextPosition()
+        record(source, .read, at: position)
+        record(destination, .write, at: position)
+        var step = SymbolicStep(name: "copy \(graph.name(of: source)) → \(graph.name(of: destination))", kind: .copy, position: position)
+        let elementBytes = source.elementType.byteSize
+        let sourcePieces = pieces(of: source), destinationPieces = pieces(of: destination)
+        if destinationPieces.contains(where: { $0.stride == 0 && $0.count > 1 }) {
+            throw .badCopy(detail: "destination '\(graph.name(of: destination))' repeats an element (a broadcast view)")
+        }
+        var i = 0, j = 0, doneInSource = 0, doneInDestination = 0
+        while i < sourcePieces.count && j < destinationPieces.count {
+            let a = sourcePieces[i], b = destinationPieces[j]
+            let count = min(a.count - doneInSource, b.count - doneInDestination)
+            step.exchangeIn.append(PlannedCopy(
+                source: endpoint(a, advancedBy: doneInSource, elementBytes: elementBytes),
+                destination: endpoint(b, advancedBy: doneInDestination, elementBytes: elementBytes),
+                count: count, elementBytes: elementBytes))
+            doneInSource += count
+            doneInDestination += count
+            if doneInSource == a.count { i += 1; doneInSource = 0 }
+            if doneInDestination == b.count { j += 1; doneInDestination = 0 }
+        }
+        steps.append(step)
+        return .step(steps.count - 1)
+    }
+
+    private func lowerStream(_ stream: HostStream, _ tensor: Tensor, _ direction: StreamDirection) throws(CompileError) -> Int {
+        guard stream.direction == direction else {
+            throw .badStream(stream: stream.name, detail: "is \(stream.direction), used for \(direction)")
+        }
+        guard stream.elementType == tensor.elementType, stream.elementCount == tensor.elementCount else {
+            throw .badStream(stream: stream.name, detail: "carries \(stream.elementCount) \(stream.elementType) elements per copy, tensor '\(graph.name(of: tensor))' is \(tensor)")
+        }
+        let position = nextPosition()
+        record(tensor, direction == .hostToDevice ? .write : .read, at: position)
+        let elementBytes = tensor.elementType.byteSize
+        let pieces = pieces(of: tensor)
+        if direction == .hostToDevice, pieces.contains(where: { $0.stride == 0 && $0.count > 1 }) {
+            throw .badStream(stream: stream.name, detail: "destination '\(graph.name(of: tensor))' repeats an element (a broadcast view)")
+        }
+        var step = SymbolicStep(name: "\(direction == .hostToDevice ? "stream in" : "stream out") \(stream.name)",
+                                kind: direction == .hostToDevice ? .hostToDevice : .deviceToHost, position: position)
+        var hostElement = 0
+        var hostPieces: [(endpoint: Endpoint, hostElement: Int, count: Int)] = []
+        for piece in pieces {
+            hostPieces.append((endpoint(piece, advancedBy: 0, elementBytes: elementBytes), hostElement, piece.count))
+            hostElement += piece.count
+        }
+        step.host = (stream.index, elementBytes, hostPieces)
+        steps.append(step)
+        return steps.count - 1
+    }
+
+    private func lowerPredicate(_ predicate: Tensor) throws(CompileError) -> Int {
+        guard predicate.elementCount == 1 else {
+            throw .badPredicate(detail: "predicate '\(graph.name(of: predicate))' has \(predicate.elementCount) elements, needs 1")
+        }
+        let position = nextPosition()
+        record(predicate, .read, at: position)
+        let piece = pieces(of: predicate)[0]
+        var step = SymbolicStep(name: "if \(graph.name(of: predicate))", kind: .predicate, position: position)
+        step.predicate = (endpoint(piece, advancedBy: 0, elementBytes: predicate.elementType.byteSize), predicate.elementType)
+        steps.append(step)
+        return steps.count - 1
+    }
+}

@@ -1,0 +1,54 @@
+import TesseraGraph
+
+/// The always-live bytes every tile spends besides data: stacks, control code, vertex code and
+/// state, exchange code. The per-item sizes are `CompileOptions`, documented in docs/cost-model.md.
+enum TileOverheads {
+    static func add(to lowering: Lowering, options: CompileOptions) {
+        let graph = lowering.graph
+        let tiles = graph.target.tiles
+        var bytes = [CategoryBytes](repeating: CategoryBytes(), count: tiles)
+        var codelets = [Set<String>](repeating: [], count: tiles)
+        for computeSet in lowering.executedComputeSets {
+            for index in graph.computeSetVertices[computeSet] {
+                let vertex = graph.vertices[index]
+                let fields = vertex.codelet.fields
+                let descriptors = fields.count * options.fieldPointerBytes
+                    + fields.filter { !$0.isScalar }.count * options.vectorFieldCountBytes
+                bytes[vertex.tile].vertexState += (descriptors + vertex.codelet.stateBytes + 3) / 4 * 4
+                if codelets[vertex.tile].insert(vertex.codelet.name).inserted {
+                    bytes[vertex.tile].vertexCode += vertex.codelet.codeBytes
+                }
+            }
+        }
+        for step in lowering.steps {
+            var computeTiles = Set(step.vertices.map { graph.vertices[$0.vertex].tile })
+            for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
+                var phaseTiles = Set<Int>()
+                for copy in phase {
+                    if copy.source.tile == copy.destination.tile {
+                        computeTiles.insert(copy.source.tile)
+                        continue
+                    }
+                    for tile in [copy.source.tile, copy.destination.tile] {
+                        bytes[tile].exchangeCode += options.exchangeBytesPerCopy
+                        phaseTiles.insert(tile)
+                    }
+                }
+                for tile in phaseTiles { bytes[tile].exchangeCode += options.exchangeBytesPerPhase }
+            }
+            if let host = step.host {
+                for piece in host.pieces { bytes[piece.endpoint.tile].exchangeCode += options.exchangeBytesPerCopy }
+            }
+            for tile in computeTiles { bytes[tile].controlCode += options.controlBytesPerComputeStep }
+        }
+        let stack = options.workerStackBytes * graph.target.workerContexts + options.supervisorStackBytes
+        for tile in 0..<tiles {
+            bytes[tile].controlCode += options.controlBytesPerStep * lowering.steps.count
+            bytes[tile].stack = stack
+            for category in [MemoryCategory.stack, .controlCode, .vertexCode, .vertexState, .exchangeCode] where bytes[tile][category] > 0 {
+                lowering.allocations.append(Allocation(tile: tile, bytes: bytes[tile][category], category: category,
+                                                       live: nil, alwaysLive: true, data: nil))
+            }
+        }
+    }
+}

@@ -1,0 +1,143 @@
+/// A strided run of elements of one variable or constant: `start, start + stride, …` (`count` of them).
+///
+/// Every tensor view is a list of runs in the view's row-major order. Contiguous views are one run;
+/// a transpose is one run per row with the column stride; a broadcast uses stride 0.
+package struct ElementRun: Hashable, Sendable {
+    /// Index of the variable or constant in its graph.
+    package var data: Int
+    /// First flat element index in the data.
+    package var start: Int
+    /// Number of elements.
+    package var count: Int
+    /// Distance between consecutive elements, in elements (0 repeats one element).
+    package var stride: Int
+
+    package init(data: Int, start: Int, count: Int, stride: Int = 1) {
+        self.data = data
+        self.start = start
+        self.count = count
+        self.stride = count == 1 ? 1 : stride
+    }
+
+    /// Flat element index of the run's `i`-th element.
+    @inline(__always) package func element(_ i: Int) -> Int { start + i * stride }
+
+    /// The smallest and one past the largest element index the run touches.
+    package var span: Range<Int> {
+        let last = element(count - 1)
+        return min(start, last)..<(max(start, last) + 1)
+    }
+}
+
+/// Builds a run list, merging each appended run into the previous one where the elements continue it.
+package struct ElementRunBuilder {
+    package private(set) var runs: [ElementRun] = []
+
+    package init() {}
+
+    package mutating func append(_ run: ElementRun) {
+        guard run.count > 0 else { return }
+        guard var last = runs.last, last.data == run.data else { runs.append(run); return }
+        let next = last.start + last.count * last.stride
+        if last.count == 1 && (run.count == 1 || run.start - last.start == run.stride) {
+            last.stride = run.start - last.start
+            last.count += run.count
+        } else if run.start == next && (run.count == 1 || run.stride == last.stride) {
+            last.count += run.count
+        } else {
+            runs.append(run)
+            return
+        }
+        runs[runs.count - 1] = last
+    }
+
+    package mutating func append(contentsOf list: ElementRunList) {
+        for run in list.runs { append(run) }
+    }
+
+    package func build() -> ElementRunList { ElementRunList(runs) }
+}
+
+/// An immutable list of runs with the cumulative position where each ends, so a position of the
+/// view is found by binary search.
+package final class ElementRunList: Sendable {
+    package let runs: [ElementRun]
+    /// `ends[i]` is one past the last view position covered by `runs[i]`.
+    package let ends: [Int]
+
+    package init(_ runs: [ElementRun]) {
+        self.runs = runs
+        var total = 0
+        ends = runs.map { total += $0.count; return total }
+    }
+
+    /// Number of view positions.
+    package var count: Int { ends.last ?? 0 }
+
+    /// Index of the run holding view position `position`.
+    package func runIndex(containing position: Int) -> Int {
+        var low = 0, high = ends.count - 1
+        while low < high {
+            let mid = (low + high) / 2
+            if ends[mid] > position { high = mid } else { low = mid + 1 }
+        }
+        return low
+    }
+
+    /// Appends the elements at view positions `first, first + stride, …` (`count` of them).
+    package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder) {
+        var position = first
+        var remaining = count
+        while remaining > 0 {
+            let index = runIndex(containing: position)
+            let run = runs[index]
+            let runBegin = index == 0 ? 0 : ends[index - 1]
+            let taken: Int
+            if stride > 0 {
+                taken = min(remaining, (ends[index] - 1 - position) / stride + 1)
+            } else if stride == 0 {
+                taken = remaining
+            } else {
+                taken = min(remaining, (position - runBegin) / -stride + 1)
+            }
+            builder.append(ElementRun(
+                data: run.data, start: run.element(position - runBegin), count: taken, stride: stride * run.stride))
+            position += taken * stride
+            remaining -= taken
+        }
+    }
+
+    /// The elements of the affine view `position(i) = offset + Σ i[d] · strides[d]` over `shape`.
+    package func affineView(shape: [Int], offset: Int, strides: [Int]) -> ElementRunList {
+        var builder = ElementRunBuilder()
+        guard !shape.contains(0) else { return builder.build() }
+        guard let inner = shape.last, let innerStride = strides.last else {
+            appendElements(first: offset, stride: 1, count: 1, to: &builder)
+            return builder.build()
+        }
+        let outerRank = shape.count - 1
+        var index = [Int](repeating: 0, count: outerRank)
+        var start = offset
+        while true {
+            appendElements(first: start, stride: innerStride, count: inner, to: &builder)
+            var dim = outerRank - 1
+            while dim >= 0 {
+                index[dim] += 1
+                start += strides[dim]
+                if index[dim] < shape[dim] { break }
+                start -= strides[dim] * shape[dim]
+                index[dim] = 0
+                dim -= 1
+            }
+            if dim < 0 { break }
+        }
+        return builder.build()
+    }
+
+    /// The elements at view positions `range`, in order.
+    package func subrange(_ range: Range<Int>) -> ElementRunList {
+        var builder = ElementRunBuilder()
+        appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &builder)
+        return builder.build()
+    }
+}

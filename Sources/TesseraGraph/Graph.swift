@@ -1,0 +1,202 @@
+import Synchronization
+
+private let graphCounter = Atomic<Int>(0)
+
+/// The program's data and code, before compilation: variables and constants with their tile
+/// mapping, vertices grouped in compute sets, and host streams.
+///
+/// A graph belongs to one ``Target``. Build it, write a ``Program`` over it, then compile both.
+public final class Graph {
+    /// The chip this graph is built for.
+    public let target: Target
+    package let id: Int
+    package private(set) var data: [DataRecord] = []
+    package private(set) var vertices: [VertexRecord] = []
+    package private(set) var computeSets: [ComputeSet] = []
+    package private(set) var computeSetVertices: [[Int]] = []
+    package private(set) var streams: [HostStream] = []
+
+    /// An empty graph for `target`.
+    public init(target: Target = .mk2) {
+        self.target = target
+        id = graphCounter.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    // MARK: - Variables and constants
+
+    /// Adds a variable. Its elements must be mapped to tiles before compilation.
+    public func addVariable(_ type: ElementType, _ shape: [Int], name: String) -> Tensor {
+        addData(DataRecord(name: name, elementType: type, shape: shape, constantBytes: nil))
+    }
+
+    /// Adds a constant holding `values` in row-major order.
+    public func addConstant<T: DeviceScalar>(_ values: [T], shape: [Int], name: String) throws(GraphError) -> Tensor {
+        guard shape.reduce(1, *) == values.count else {
+            throw .badConstant(name: name, detail: "\(values.count) values for shape \(shape)")
+        }
+        let bytes = values.withUnsafeBytes { Array($0) }
+        return addData(DataRecord(name: name, elementType: T.elementType, shape: shape, constantBytes: bytes))
+    }
+
+    private func addData(_ record: DataRecord) -> Tensor {
+        data.append(record)
+        let count = record.elementCount
+        let runs = count == 0 ? [] : [ElementRun(data: data.count - 1, start: 0, count: count)]
+        return Tensor(graphID: id, elementType: record.elementType, shape: record.shape, elements: ElementRunList(runs))
+    }
+
+    /// Keeps the variables under `tensor` live across runs, so the host can read and write them
+    /// on the engine.
+    public func makeHostVisible(_ tensor: Tensor) throws(GraphError) {
+        try checkOwned(tensor, "makeHostVisible")
+        for run in tensor.elements.runs { data[run.data].hostVisible = true }
+    }
+
+    /// Debug name of the variable or constant holding the first element of `tensor`.
+    public func name(of tensor: Tensor) -> String {
+        guard tensor.graphID == id, let run = tensor.elements.runs.first else { return "(empty)" }
+        return data[run.data].name
+    }
+
+    // MARK: - Tile mapping
+
+    /// Maps every element of `tensor` to `tile`, replacing any earlier mapping of those elements.
+    public func setTileMapping(_ tensor: Tensor, tile: Int) throws(GraphError) {
+        try checkOwned(tensor, "setTileMapping")
+        try checkTile(tile, object: "setTileMapping of '\(name(of: tensor))'")
+        for run in tensor.elements.runs {
+            if run.stride == 1 {
+                data[run.data].assignedMapping.append(TileInterval(begin: run.start, end: run.start + run.count, tile: tile))
+            } else {
+                for i in 0..<run.count {
+                    let element = run.element(i)
+                    data[run.data].assignedMapping.append(TileInterval(begin: element, end: element + 1, tile: tile))
+                }
+            }
+        }
+    }
+
+    /// Spreads `tensor` evenly over tiles `0, 1, …` in element order, as Poplar's linear mapping does:
+    /// whole grains of `grainSize` elements (default: one vector), at least `minElementsPerTile`
+    /// elements per used tile (default: 128 bytes' worth).
+    public func mapLinearly(_ tensor: Tensor, grainSize: Int? = nil, minElementsPerTile: Int? = nil) throws(GraphError) {
+        try checkOwned(tensor, "mapLinearly")
+        let grain = max(1, grainSize ?? target.vectorWidth(tensor.elementType))
+        let minimum = minElementsPerTile ?? (128 + tensor.elementType.byteSize - 1) / tensor.elementType.byteSize
+        let grains = (tensor.elementCount + grain - 1) / grain
+        let grainsPerTile = max((grains + target.tiles - 1) / target.tiles, (minimum + grain - 1) / grain, 1)
+        let perTile = grainsPerTile * grain
+        var begin = 0, tile = 0
+        while begin < tensor.elementCount {
+            let end = min(begin + perTile, tensor.elementCount)
+            try setTileMapping(Tensor(graphID: id, elementType: tensor.elementType, shape: [end - begin],
+                                      elements: tensor.elements.subrange(begin..<end)), tile: tile)
+            begin = end
+            tile += 1
+        }
+    }
+
+    /// The tile mapping of `tensor` as view positions per tile: element `i` of the result's
+    /// entry `t` lists the flattened positions of `tensor` held by tile `t`. Unmapped elements are absent.
+    public func tileMapping(of tensor: Tensor) throws(GraphError) -> [[Range<Int>]] {
+        try checkOwned(tensor, "tileMapping")
+        var result = [[Range<Int>]](repeating: [], count: target.tiles)
+        var mappings: [Int: [TileInterval]] = [:]
+        var position = 0
+        for run in tensor.elements.runs {
+            let intervals = mappings[run.data] ?? resolvedMapping(run.data)
+            mappings[run.data] = intervals
+            for i in 0..<run.count {
+                let element = run.element(i)
+                if let interval = TileMappingIndex.interval(containing: element, in: intervals) {
+                    let pos = position + i
+                    if let last = result[interval.tile].last, last.upperBound == pos {
+                        result[interval.tile][result[interval.tile].count - 1] = last.lowerBound..<(pos + 1)
+                    } else {
+                        result[interval.tile].append(pos..<(pos + 1))
+                    }
+                }
+            }
+            position += run.count
+        }
+        return result
+    }
+
+    /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
+    package func resolvedMapping(_ index: Int) -> [TileInterval] {
+        TileMappingIndex.resolve(data[index].assignedMapping)
+    }
+
+    // MARK: - Vertices and compute sets
+
+    /// Adds an empty compute set.
+    public func addComputeSet(_ name: String) -> ComputeSet {
+        let set = ComputeSet(graphID: id, index: computeSets.count, name: name)
+        computeSets.append(set)
+        computeSetVertices.append([])
+        return set
+    }
+
+    /// Adds a vertex running `codelet` on `tile` in `computeSet`, with every field connected to a
+    /// tensor region of the field's element type (a scalar field to one element).
+    @discardableResult
+    public func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int,
+                          _ connections: [String: Tensor]) throws(GraphError) -> Vertex {
+        let vertexName = "\(codelet.name) #\(vertices.count) in '\(computeSet.name)'"
+        guard computeSet.graphID == id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
+        try checkTile(tile, object: "vertex \(vertexName)")
+        let fields = codelet.fields
+        for key in connections.keys where !fields.contains(where: { $0.name == key }) {
+            throw .badConnection(vertex: vertexName, field: key, detail: "the codelet has no such field (fields: \(fields.map(\.name).joined(separator: ", ")))")
+        }
+        var ordered: [Tensor] = []
+        for field in fields {
+            guard let tensor = connections[field.name] else {
+                throw .badConnection(vertex: vertexName, field: field.name, detail: "not connected")
+            }
+            guard tensor.graphID == id else { throw .foreignObject(kind: "tensor", name: "connected to \(vertexName).\(field.name)") }
+            guard tensor.elementType == field.elementType else {
+                throw .elementTypeMismatch(context: "vertex \(vertexName), field '\(field.name)'", expected: field.elementType, actual: tensor.elementType)
+            }
+            if field.isScalar && tensor.elementCount != 1 {
+                throw .badConnection(vertex: vertexName, field: field.name, detail: "scalar field connected to \(tensor.elementCount) elements")
+            }
+            ordered.append(tensor)
+        }
+        if let problem = codelet.sizeProblem(fieldSizes: ordered.map(\.elementCount)) {
+            throw .badConnection(vertex: vertexName, field: "*", detail: problem)
+        }
+        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: ordered))
+        computeSetVertices[computeSet.index].append(vertices.count - 1)
+        return Vertex(graphID: id, index: vertices.count - 1)
+    }
+
+    // MARK: - Host streams
+
+    /// Adds a FIFO that carries `elementCount` elements from the host per copy.
+    public func addHostToDeviceStream(_ name: String, _ type: ElementType, elementCount: Int) throws(GraphError) -> HostStream {
+        try addStream(name, type, elementCount, .hostToDevice)
+    }
+
+    /// Adds a FIFO that carries `elementCount` elements to the host per copy.
+    public func addDeviceToHostStream(_ name: String, _ type: ElementType, elementCount: Int) throws(GraphError) -> HostStream {
+        try addStream(name, type, elementCount, .deviceToHost)
+    }
+
+    private func addStream(_ name: String, _ type: ElementType, _ count: Int, _ direction: StreamDirection) throws(GraphError) -> HostStream {
+        guard !streams.contains(where: { $0.name == name }) else { throw .duplicateName(kind: "stream", name: name) }
+        let stream = HostStream(graphID: id, index: streams.count, name: name, elementType: type, elementCount: count, direction: direction)
+        streams.append(stream)
+        return stream
+    }
+
+    // MARK: - Checks
+
+    package func checkOwned(_ tensor: Tensor, _ operation: String) throws(GraphError) {
+        guard tensor.graphID == id else { throw .foreignObject(kind: "tensor", name: "passed to \(operation)") }
+    }
+
+    private func checkTile(_ tile: Int, object: String) throws(GraphError) {
+        guard (0..<target.tiles).contains(tile) else { throw .tileOutOfRange(object: object, tile: tile, tiles: target.tiles) }
+    }
+}

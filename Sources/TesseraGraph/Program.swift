@@ -1,0 +1,54 @@
+/// A group of vertices that run in one bulk-synchronous compute phase.
+public struct ComputeSet: Sendable, Hashable {
+    package let graphID: Int
+    /// Index of the compute set in its graph.
+    public let index: Int
+    /// Debug name, shown in reports.
+    public let name: String
+}
+
+/// Direction of a host stream.
+public enum StreamDirection: String, Sendable, Codable {
+    /// Data flows from the host into tile memory.
+    case hostToDevice
+    /// Data flows from tile memory to the host.
+    case deviceToHost
+}
+
+/// A named FIFO between the host and the device; each copy moves `elementCount` elements.
+public struct HostStream: Sendable, Hashable {
+    package let graphID: Int
+    /// Index of the stream in its graph.
+    public let index: Int
+    /// Name used to connect the stream on the engine.
+    public let name: String
+    /// Element type of the data.
+    public let elementType: ElementType
+    /// Elements moved by each copy.
+    public let elementCount: Int
+    /// Direction of the data.
+    public let direction: StreamDirection
+}
+
+/// A control program: what the device does, step by step.
+public indirect enum Program: Sendable {
+    /// The programs in order.
+    case sequence([Program])
+    /// One compute set as a bulk-synchronous superstep (exchange in, compute, exchange out).
+    case execute(ComputeSet)
+    /// Copies every element of `from` to the same position of `to` (same shape and type).
+    case copy(from: Tensor, to: Tensor)
+    /// The body `count` times.
+    case `repeat`(count: Int, body: Program)
+    /// `then` if the one-element `predicate` is non-zero, else `else`.
+    case `if`(predicate: Tensor, then: Program, else: Program)
+    /// The next `elementCount` elements of a host-to-device stream into a tensor.
+    case streamToDevice(HostStream, Tensor)
+    /// A tensor's elements to a device-to-host stream.
+    case streamToHost(Tensor, HostStream)
+    /// Ends the tensor's liveness: its memory may be reused until it is written again.
+    case writeUndef(Tensor)
+
+    /// The programs in order.
+    public static func sequence(_ programs: Program...) -> Program { .sequence(programs) }
+}
