@@ -1,0 +1,5 @@
+@_exported import TesseraCompiler
+@_exported import TesseraGraph
+@_exported import TesseraHost
+@_exported import TesseraProfile
+@_exported import TesseraRuntime

@@ -1,0 +1,18 @@
+import TesseraCompiler
+
+/// What one run of a program did: the steps executed, in order, and their modelled cycles.
+public struct ExecutionRecord: Sendable {
+    /// Index of the program run.
+    public var program: Int
+    /// Indices of the executed steps in execution order, up to `EngineOptions.traceLimit` entries.
+    public var trace: [Int]
+    /// Executions of every step (including those beyond the trace limit).
+    public var executions: [Int]
+    /// True when the trace stopped at the limit.
+    public var traceTruncated: Bool
+
+    /// Modelled cycles of the run: every executed step's cycles.
+    public func totalCycles(_ steps: [StepCycles]) -> Int {
+        zip(executions, steps).reduce(0) { $0 + $1.0 * $1.1.totalCycles }
+    }
+}

@@ -1,0 +1,141 @@
+import Glibc
+import TesseraCompiler
+import TesseraGraph
+
+/// One worker's walk through a program: every worker takes the same path (loop counts are static
+/// and every worker reads the same predicate after a barrier) and does the part of each phase that
+/// belongs to its tiles.
+struct ProgramWalker {
+    let engine: Engine
+    let worker: Int
+    let tiles: Range<Int>
+    /// Next ring slot of every stream (each worker keeps its own identical copy).
+    var cursors: [Int]
+    let record: RecordBox?
+
+    mutating func walk(_ program: PlannedProgram) {
+        switch program {
+        case let .sequence(programs):
+            for program in programs { walk(program) }
+        case let .step(index):
+            run(step: index)
+        case let .loop(count, body):
+            for _ in 0..<count { walk(body) }
+        case let .branch(predicateStep, thenBody, elseBody):
+            run(step: predicateStep)
+            walk(readPredicate(engine.executable.supersteps[predicateStep].predicate!) ? thenBody : elseBody)
+        case .nothing:
+            break
+        }
+    }
+
+    private mutating func run(step index: Int) {
+        let step = engine.executable.supersteps[index]
+        let barrier = engine.pool.barrier
+        if !step.exchangeIn.isEmpty {
+            barrier.wait()
+            copy(step.exchangeIn)
+        }
+        if !step.compute.vertices.isEmpty {
+            barrier.wait()
+            compute(step.compute)
+        }
+        if !step.exchangeOut.isEmpty {
+            barrier.wait()
+            copy(step.exchangeOut)
+        }
+        if let host = step.host {
+            barrier.wait()
+            transfer(host)
+        }
+        if step.predicate != nil { barrier.wait() }
+        record?.note(index)
+    }
+
+    private func copy(_ plan: TileGrouped<CopyOp>) {
+        let tileBase = engine.tileBase
+        plan.items.withUnsafeBufferPointer { ops in
+            for group in plan.groups(inTiles: tiles) {
+                for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
+                    let op = ops[index]
+                    stridedCopy(from: tileBase[Int(op.sourceTile)] + op.sourceOffset, stride: op.sourceStride,
+                                to: tileBase[Int(op.destinationTile)] + op.destinationOffset, stride: op.destinationStride,
+                                count: Int(op.count), elementBytes: Int(op.elementBytes))
+                }
+            }
+        }
+    }
+
+    private func compute(_ plan: ComputePlan) {
+        let tileBase = engine.tileBase
+        let vertices = plan.vertices
+        plan.slots.withUnsafeBufferPointer { slots in
+            let firstSlot = slots.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<FieldSlot>.alignment)!
+            vertices.items.withUnsafeBufferPointer { items in
+                for group in vertices.groups(inTiles: tiles) {
+                    let memory = tileBase[Int(vertices.tiles[group])]
+                    for index in vertices.tileStart[group]..<vertices.tileStart[group + 1] {
+                        let vertex = items[index]
+                        vertex.codelet.compute(VertexFields(memory: memory, slots: firstSlot + vertex.firstSlot))
+                    }
+                }
+            }
+        }
+    }
+
+    private mutating func transfer(_ host: HostTransfer) {
+        let ring = engine.streamRings[host.stream]!
+        let chunk = ring.base + (cursors[host.stream] % ring.chunks) * ring.chunkBytes
+        cursors[host.stream] += 1
+        let tileBase = engine.tileBase
+        let bytes = host.elementBytes
+        let pieces = host.pieces
+        for group in pieces.groups(inTiles: tiles) {
+            let memory = tileBase[Int(pieces.tiles[group])]
+            for index in pieces.tileStart[group]..<pieces.tileStart[group + 1] {
+                let piece = pieces.items[index]
+                let hostAddress = chunk + piece.hostElement * bytes
+                let tileAddress = memory + piece.tileOffset
+                if host.direction == .hostToDevice {
+                    stridedCopy(from: hostAddress, stride: bytes, to: tileAddress, stride: piece.tileStride, count: piece.count, elementBytes: bytes)
+                } else {
+                    stridedCopy(from: tileAddress, stride: piece.tileStride, to: hostAddress, stride: bytes, count: piece.count, elementBytes: bytes)
+                }
+            }
+        }
+    }
+
+    private func readPredicate(_ location: PredicateLocation) -> Bool {
+        let address = engine.tileBase[location.tile] + location.offset
+        switch location.type {
+        case .float32: return address.loadUnaligned(as: Float.self) != 0
+        case .float16: return address.loadUnaligned(as: Float16.self) != 0
+        case .int32, .uint32: return address.loadUnaligned(as: UInt32.self) != 0
+        case .uint8: return address.load(as: UInt8.self) != 0
+        }
+    }
+}
+
+/// Copies `count` elements of `elementBytes` bytes between strided addresses (strides in bytes).
+@inline(__always)
+func stridedCopy(from source: UnsafeRawPointer, stride sourceStride: Int, to destination: UnsafeMutableRawPointer,
+                 stride destinationStride: Int, count: Int, elementBytes: Int) {
+    if sourceStride == elementBytes && destinationStride == elementBytes {
+        memmove(destination, source, count * elementBytes)
+        return
+    }
+    switch elementBytes {
+    case 4:
+        for i in 0..<count {
+            (destination + i * destinationStride).storeBytes(of: (source + i * sourceStride).loadUnaligned(as: UInt32.self), as: UInt32.self)
+        }
+    case 2:
+        for i in 0..<count {
+            (destination + i * destinationStride).storeBytes(of: (source + i * sourceStride).loadUnaligned(as: UInt16.self), as: UInt16.self)
+        }
+    default:
+        for i in 0..<count {
+            memmove(destination + i * destinationStride, source + i * sourceStride, elementBytes)
+        }
+    }
+}
