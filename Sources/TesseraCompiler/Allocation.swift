@@ -62,7 +62,7 @@ struct DataLayout {
 }
 
 /// One end of a planned copy: an allocation of a tile, a byte offset in it and a byte stride.
-struct Endpoint {
+struct Endpoint: Hashable {
     var tile: Int
     var allocation: Int
     var offset: Int
@@ -75,4 +75,13 @@ struct PlannedCopy {
     var destination: Endpoint
     var count: Int
     var elementBytes: Int
+
+    /// What the source tile puts on the exchange. The exchange is a broadcast medium: a region
+    /// sent once in a phase reaches every tile that listens for it, so identical sends count once.
+    var send: Send { Send(source: source, count: count) }
+
+    struct Send: Hashable {
+        var source: Endpoint
+        var count: Int
+    }
 }

@@ -48,13 +48,14 @@ struct Finalizer {
 
         func exchangePhase(_ copies: [PlannedCopy]) -> (TileGrouped<CopyOp>, Int) {
             var sent = [Int](repeating: 0, count: target.tiles), received = sent
+            var sends = Set<PlannedCopy.Send>()
             for copy in copies {
                 let bytes = copy.count * copy.elementBytes
                 if copy.source.tile == copy.destination.tile {
                     tileCompute[copy.destination.tile] += CycleModel.onTileCopy(bytes, target: target)
                     cycles.onTileCopyBytes += bytes
                 } else {
-                    sent[copy.source.tile] += bytes
+                    if sends.insert(copy.send).inserted { sent[copy.source.tile] += bytes }
                     received[copy.destination.tile] += bytes
                     cycles.exchangedBytes += bytes
                 }

@@ -121,8 +121,18 @@ final class Lowering {
 
     // MARK: - Compute sets
 
+    /// Identifies the elements an input buffer holds on a tile, so vertices of one step that read
+    /// the same elements on the same tile share one buffer (and one exchange).
+    private struct SharedBufferKey: Hashable {
+        var tile: Int
+        var elements: [ElementRun]
+    }
+
+    private var sharedBuffers: [SharedBufferKey: Int] = [:]
+
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
+        sharedBuffers.removeAll(keepingCapacity: true)
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
         var writes: [Int: [(begin: Int, end: Int, vertex: Int)]] = [:]
@@ -151,9 +161,14 @@ final class Lowering {
         if pieces.count == 1, pieces[0].tile == tile, pieces[0].stride == 1 {
             return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: tensor.elementCount)
         }
+        let key = SharedBufferKey(tile: tile, elements: tensor.elements.runs)
+        if !field.direction.writes, let shared = sharedBuffers[key] {
+            return SymbolicSlot(allocation: shared, offset: 0, count: tensor.elementCount)
+        }
         allocations.append(Allocation(tile: tile, bytes: tensor.byteCount, category: .exchangeBuffers,
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
+        if !field.direction.writes { sharedBuffers[key] = buffer }
         var element = 0
         for piece in pieces {
             let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)

@@ -24,15 +24,16 @@ enum TileOverheads {
             var computeTiles = Set(step.vertices.map { graph.vertices[$0.vertex].tile })
             for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
                 var phaseTiles = Set<Int>()
+                var sends = Set<PlannedCopy.Send>()
                 for copy in phase {
                     if copy.source.tile == copy.destination.tile {
                         computeTiles.insert(copy.source.tile)
                         continue
                     }
-                    for tile in [copy.source.tile, copy.destination.tile] {
-                        bytes[tile].exchangeCode += options.exchangeBytesPerCopy
-                        phaseTiles.insert(tile)
-                    }
+                    if sends.insert(copy.send).inserted { bytes[copy.source.tile].exchangeCode += options.exchangeBytesPerCopy }
+                    bytes[copy.destination.tile].exchangeCode += options.exchangeBytesPerCopy
+                    phaseTiles.insert(copy.source.tile)
+                    phaseTiles.insert(copy.destination.tile)
                 }
                 for tile in phaseTiles { bytes[tile].exchangeCode += options.exchangeBytesPerPhase }
             }

@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Tessera
+import TesseraExamples
+
+@main
+struct TesseraCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tessera",
+        abstract: "A simulated IPU-style many-core accelerator: compile graphs onto tiles, run them, see where memory and cycles go.",
+        subcommands: [Info.self, Run.self])
+}
+
+/// Options shared by the subcommands.
+struct TargetOptions: ParsableArguments {
+    @Option(help: "Target preset: mk1, mk2 or bow.")
+    var arch = "mk2"
+
+    @Option(help: "Host worker threads (default: one per core).")
+    var threads: Int?
+
+    func target() throws -> Target {
+        guard let target = Target.preset(named: arch) else {
+            throw ValidationError("unknown target '\(arch)'; presets are mk1, mk2, bow")
+        }
+        return target
+    }
+}
+
+extension TesseraCommand {
+    struct Info: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print the simulated target and the host topology from hwloc.")
+
+        @OptionGroup var options: TargetOptions
+
+        func run() throws {
+            let target = try options.target()
+            print("Simulated target \(target.name): \(target.tiles.formatted) tiles × \(target.bytesPerTile.formatted) B "
+                + "= \(target.totalBytes.formatted) B, \(target.clockHz / 1e9) GHz, \(target.workerContexts) worker contexts per tile")
+            print("  AMP: \(target.float16MACsPerCycle) fp16 / \(target.float32MACsPerCycle) fp32 MACs per cycle per tile; "
+                + "exchange \(target.exchangeBytesPerCycle) B/cycle per tile; sync \(target.syncCycles) cycles; "
+                + "exchange overhead \(target.exchangeFixedCycles) cycles")
+            let pool = try WorkerPool(threads: options.threads)
+            print("Host:")
+            print(pool.topology.summary)
+            for pinning in pool.pinnings {
+                print("  worker \(pinning.worker): core \(pinning.core), PU \(pinning.processingUnit), NUMA node \(pinning.numaNode), "
+                    + "bound to \(pinning.boundSet), running on CPU \(pinning.observedCPU)")
+            }
+            pool.shutdown()
+        }
+    }
+
+    struct Run: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Run a bundled example and write its reports.")
+
+        @Argument(help: "Example to run: matvec.")
+        var example: String
+
+        @OptionGroup var options: TargetOptions
+
+        @Option(help: "Directory for the memory, cycle and trace reports.")
+        var report: String?
+
+        func run() throws {
+            guard example == "matvec" else { throw ValidationError("unknown example '\(example)'; available: matvec") }
+            let outcome = try MatrixVectorExample.run(target: try options.target(), threads: options.threads)
+            print("y = A·x on \(outcome.executable.target.tiles.formatted) tiles: max error vs float64 reference \(outcome.maxError)")
+            try Reports.show(executable: outcome.executable, record: outcome.record, directory: report)
+        }
+    }
+}

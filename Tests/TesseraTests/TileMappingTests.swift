@@ -1,0 +1,49 @@
+import Testing
+import Tessera
+import TesseraTestSupport
+
+@Suite struct TileMappingTests {
+    @Test func setAndReadBackMappingOfAView() throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let x = graph.addVariable(.float32, [4, 4], name: "x")
+        for row in 0..<4 { try graph.setTileMapping(x.index(row), tile: 3 - row) }
+        let mapping = try graph.tileMapping(of: x.transpose())
+        // Column-major positions: position p = column * 4 + row lives on tile 3 - row.
+        for tile in 0..<4 {
+            let positions = mapping[tile].flatMap { Array($0) }
+            #expect(positions == (0..<4).map { $0 * 4 + (3 - tile) })
+        }
+    }
+
+    @Test func laterMappingOverridesEarlier() throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let x = graph.addVariable(.float32, [10], name: "x")
+        try graph.setTileMapping(x, tile: 0)
+        try graph.setTileMapping(x.slice(3..<6), tile: 2)
+        let mapping = try graph.tileMapping(of: x)
+        #expect(mapping[0] == [0..<3, 6..<10])
+        #expect(mapping[2] == [3..<6])
+    }
+
+    @Test func linearMappingUsesGrainAndMinimum() throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let x = graph.addVariable(.float32, [100], name: "x")
+        try graph.mapLinearly(x)
+        // 100 float32: grain 2 (one 64-bit vector), at least 32 elements (128 B) per tile.
+        let mapping = try graph.tileMapping(of: x)
+        #expect(mapping.map { $0.reduce(0) { $0 + $1.count } } == [32, 32, 32, 4])
+        let y = graph.addVariable(.float32, [1000], name: "y")
+        try graph.mapLinearly(y, grainSize: 10, minElementsPerTile: 1)
+        #expect(try graph.tileMapping(of: y).map { $0.reduce(0) { $0 + $1.count } } == [250, 250, 250, 250])
+    }
+
+    @Test func tileOutOfRangeIsTypedError() throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let x = graph.addVariable(.float32, [10], name: "weights")
+        #expect(throws: GraphError.tileOutOfRange(object: "setTileMapping of 'weights'", tile: 4, tiles: 4)) {
+            try graph.setTileMapping(x, tile: 4)
+        }
+        let error = GraphError.tileOutOfRange(object: "setTileMapping of 'weights'", tile: 4, tiles: 4)
+        #expect(error.description == "setTileMapping of 'weights': tile 4 is out of range (the target has tiles 0..<4)")
+    }
+}
