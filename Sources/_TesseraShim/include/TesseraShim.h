@@ -1,0 +1,27 @@
+// _TesseraShim: the few Linux calls Swift cannot reach directly (they need _GNU_SOURCE).
+// Underscored because it is an implementation detail of TesseraHost with no stable API.
+#ifndef TESSERA_SHIM_H
+#define TESSERA_SHIM_H
+
+/// The CPU (OS index) the calling thread is running on right now, or -1 with errno set.
+int tessera_sched_getcpu(void);
+
+/// Writes the CPUs (OS indices, ascending) in the calling thread's affinity mask to `cpus`,
+/// at most `capacity` of them, and returns how many the mask holds (which may exceed
+/// `capacity`). Returns -errno if the mask cannot be read.
+int tessera_current_thread_affinity(int *cpus, int capacity);
+
+/// Resident set size of this process in bytes (/proc/self/statm × page size), or -1.
+long tessera_resident_bytes(void);
+
+/// A spin-wait hint to the CPU (x86 `pause`, Arm `yield`): cheaper for the sibling
+/// hyper-thread and for the memory system than a bare busy loop.
+static inline void tessera_cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__) || defined(__arm__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+#endif

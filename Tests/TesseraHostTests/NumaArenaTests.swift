@@ -1,0 +1,56 @@
+import Testing
+@_spi(Testing) import TesseraHost
+
+@Suite struct NumaArenaTests {
+    /// Checks the arena reads as zeros, then writes and reads back a pattern over every byte.
+    private func checkZeroFilledAndWritable(_ arena: NumaArena) {
+        let bytes = arena.base.bindMemory(to: UInt8.self, capacity: arena.byteCount)
+        let buffer = UnsafeMutableBufferPointer(start: bytes, count: arena.byteCount)
+        #expect(buffer.allSatisfy { $0 == 0 })
+        for index in buffer.indices { buffer[index] = UInt8(truncatingIfNeeded: index &* 31 &+ 7) }
+        #expect(buffer.indices.allSatisfy { buffer[$0] == UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) })
+    }
+
+    @Test func oneMebibyteOnNodeZero() throws {
+        let arena = try NumaArena(bytes: 1 << 20, node: 0)
+        #expect(arena.byteCount == 1 << 20)
+        #expect(arena.node == 0)
+        #expect(Int(bitPattern: arena.base) % 4096 == 0)
+        checkZeroFilledAndWritable(arena)
+    }
+
+    @Test func anonymousMappingFallback() throws {
+        let arena = try NumaArena(anonymousBytes: 1 << 20, node: 0)
+        #expect(!arena.isNumaBacked)
+        #expect(arena.node == 0)
+        checkZeroFilledAndWritable(arena)
+    }
+
+    @Test func emptyArenaIsValid() throws {
+        let arena = try NumaArena(bytes: 0, node: 0)
+        #expect(arena.byteCount == 0)
+    }
+
+    @Test func missingNodeIsReported() {
+        #expect {
+            try NumaArena(bytes: 4096, node: 4096)
+        } throws: { error in
+            guard case let HostError.arenaAllocationFailed(bytes, node, _) = error else { return false }
+            return bytes == 4096 && node == 4096
+        }
+    }
+
+    @Test func pagesAreCommittedOnFirstTouch() throws {
+        let size = 64 << 20
+        let before = HostMemory.residentBytes()
+        #expect(before > 0)
+        let arena = try NumaArena(bytes: size, node: 0)
+        let reserved = HostMemory.residentBytes()
+        #expect(reserved - before < 16 << 20, "untouched arena committed \(reserved - before) bytes")
+        for offset in stride(from: 0, to: size, by: 4096) {
+            arena.base.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self)
+        }
+        let touched = HostMemory.residentBytes()
+        #expect(touched - reserved >= 32 << 20, "touching 64 MiB grew RSS by only \(touched - reserved) bytes")
+    }
+}

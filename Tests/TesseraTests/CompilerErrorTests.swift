@@ -1,0 +1,55 @@
+import Testing
+import Tessera
+import TesseraTestSupport
+
+@Suite struct CompilerErrorTests {
+    let graph = Graph(target: testTarget(tiles: 4))
+
+    @Test func unmappedElementsNameTheTensorAndRange() throws {
+        let x = graph.addVariable(.float32, [10], name: "activations")
+        let y = graph.addVariable(.float32, [10], name: "y")
+        try graph.setTileMapping(x.slice(0..<4), tile: 0)
+        try graph.setTileMapping(x.slice(7..<10), tile: 1)
+        try graph.setTileMapping(y, tile: 0)
+        let cs = graph.addComputeSet("cs")
+        try graph.addVertex(cs, ScaleCodelet(factor: 1), tile: 0, ["in": x, "out": y])
+        do {
+            _ = try Compiler.compile(graph, program: .execute(cs))
+            Issue.record("expected an error")
+        } catch let CompileError.unmappedElements(tensor, elements, count) {
+            #expect(tensor == "activations")
+            #expect(elements == 4..<7)
+            #expect(count == 10)
+        }
+    }
+
+    @Test func overlappingOutputsInOneComputeSet() throws {
+        let x = graph.addVariable(.float32, [8], name: "x")
+        let y = graph.addVariable(.float32, [8], name: "y")
+        try graph.setTileMapping(x, tile: 0)
+        try graph.setTileMapping(y, tile: 1)
+        let cs = graph.addComputeSet("clash")
+        try graph.addVertex(cs, ScaleCodelet(factor: 1), tile: 0, ["in": x.slice(0..<5), "out": y.slice(0..<5)])
+        try graph.addVertex(cs, ScaleCodelet(factor: 1), tile: 1, ["in": x.slice(3..<8), "out": y.slice(3..<8)])
+        #expect {
+            try Compiler.compile(graph, program: .execute(cs))
+        } throws: { error in
+            guard case let CompileError.overlappingOutputs(set, tensor, element, _) = error else { return false }
+            return set == "clash" && tensor == "y" && element == 3
+        }
+    }
+
+    @Test func badCopiesStreamsPredicatesAndRepeats() throws {
+        let x = graph.addVariable(.float32, [8], name: "x")
+        let y = graph.addVariable(.float32, [4, 2], name: "y")
+        let z = graph.addVariable(.float32, [1], name: "z")
+        for t in [x, y, z] { try graph.setTileMapping(t, tile: 0) }
+        #expect(throws: CompileError.self) { try Compiler.compile(graph, program: .copy(from: x, to: y)) }
+        #expect(throws: CompileError.self) { try Compiler.compile(graph, program: .copy(from: x, to: z.broadcast(to: [8]))) }
+        let stream = try graph.addHostToDeviceStream("s", .float32, elementCount: 4)
+        #expect(throws: CompileError.self) { try Compiler.compile(graph, program: .streamToDevice(stream, x)) }
+        #expect(throws: CompileError.self) { try Compiler.compile(graph, program: .streamToHost(x.slice(0..<4), stream)) }
+        #expect(throws: CompileError.self) { try Compiler.compile(graph, program: .if(predicate: x, then: .sequence([]), else: .sequence([]))) }
+        #expect(throws: CompileError.self) { try Compiler.compile(graph, program: .repeat(count: -1, body: .sequence([]))) }
+    }
+}

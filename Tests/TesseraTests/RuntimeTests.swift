@@ -1,0 +1,144 @@
+import Testing
+import Tessera
+import TesseraTestSupport
+
+/// A program that exercises every runtime path: host streams, exchange of transposed views, on-tile
+/// and cross-tile copies, a loop and a branch.
+private struct Workload {
+    let graph = Graph(target: testTarget(tiles: 16, bytes: 32_768))
+    let matrix: Tensor, result: Tensor, flag: Tensor
+    let input: HostStream, output: HostStream
+    let program: Program
+
+    init() throws {
+        matrix = graph.addVariable(.float32, [16, 24], name: "matrix")
+        let scratch = graph.addVariable(.float32, [24, 16], name: "scratch")
+        result = graph.addVariable(.float32, [24, 16], name: "result")
+        flag = graph.addVariable(.int32, [], name: "flag")
+        for row in 0..<16 { try graph.setTileMapping(matrix.index(row), tile: row) }
+        try graph.mapLinearly(scratch, grainSize: 8, minElementsPerTile: 8)
+        try graph.mapLinearly(result, grainSize: 5, minElementsPerTile: 5)
+        try graph.setTileMapping(flag, tile: 7)
+        try graph.makeHostVisible(result)
+        try graph.makeHostVisible(flag)
+        let transpose = graph.addComputeSet("transpose-scale")
+        let columns = try matrix.transpose()
+        for column in 0..<24 {
+            try graph.addVertex(transpose, ScaleCodelet(factor: 0.5, offset: Float(column)), tile: (column * 5) % 16,
+                                ["in": columns.index(column), "out": scratch.index(column)])
+        }
+        let accumulate = graph.addComputeSet("accumulate")
+        for row in 0..<24 {
+            try graph.addVertex(accumulate, ScaleCodelet(factor: 1.25, offset: -1), tile: row % 16,
+                                ["in": scratch.index(row), "out": result.index(row)])
+        }
+        let sums = graph.addComputeSet("sum-rows")
+        for row in 0..<24 { try graph.addVertex(sums, SumCodelet(), tile: 15 - row % 16, ["in": result.index(row), "out": scratch[row, 0]]) }
+        input = try graph.addHostToDeviceStream("matrix-in", .float32, elementCount: 16 * 24)
+        output = try graph.addDeviceToHostStream("scratch-out", .float32, elementCount: 24 * 16)
+        let loop = Program.repeat(count: 3, body: .sequence([.execute(accumulate), .copy(from: result, to: scratch)]))
+        let branch = Program.if(predicate: flag, then: .execute(sums), else: .sequence([]))
+        let steps: [Program] = [.streamToDevice(input, matrix), .execute(transpose), loop, branch, .streamToHost(scratch, output)]
+        program = .sequence(steps)
+    }
+
+    /// The matrix the host streams in, twice over (a ring of two chunks).
+    static let matrixValues: [Float] = (0..<(16 * 24)).map { (i: Int) -> Float in Float((i * 37) % 101) / 7 }
+
+    func run(threads: Int, flagValue: Int32) throws -> (result: [UInt32], streamed: [UInt32], record: ExecutionRecord, cycles: Int) {
+        let executable = try Compiler.compile(graph, program: program)
+        let engine = try Engine(executable, options: EngineOptions(threads: threads))
+        try engine.connect(input, Workload.matrixValues + Workload.matrixValues)
+        try engine.connect(output, chunks: 1)
+        try engine.write(flag, [flagValue])
+        try engine.run()
+        let record = engine.lastRun!
+        return (try engine.read(result, as: Float.self).map(\.bitPattern),
+                try engine.streamed(output, as: Float.self).map(\.bitPattern),
+                record, record.totalCycles(executable.steps))
+    }
+}
+
+extension Tensor {
+    fileprivate subscript(_ row: Int, _ column: Int) -> Tensor { try! index(row).slice(column..<(column + 1)) }
+}
+
+@Suite(.serialized) struct RuntimeTests {
+    @Test func resultsAndCyclesAreIdenticalForAnyThreadCount() throws {
+        let workload = try Workload()
+        let one = try workload.run(threads: 1, flagValue: 1)
+        for threads in [2, 3] {
+            let other = try workload.run(threads: threads, flagValue: 1)
+            #expect(other.result == one.result, "threads \(threads)")
+            #expect(other.streamed == one.streamed, "threads \(threads)")
+            #expect(other.record.trace == one.record.trace)
+            #expect(other.cycles == one.cycles)
+        }
+    }
+
+    @Test func resultsMatchAHostReference() throws {
+        let workload = try Workload()
+        let run = try workload.run(threads: 2, flagValue: 0)
+        let matrix = Workload.matrixValues
+        var expected = [Float](repeating: 0, count: 24 * 16)
+        for column in 0..<24 { for row in 0..<16 { expected[column * 16 + row] = matrix[row * 24 + column] * 0.5 + Float(column) } }
+        for _ in 0..<3 { expected = expected.map { $0 * 1.25 - 1 } }
+        #expect(run.result == expected.map(\.bitPattern))
+        #expect(run.streamed == expected.map(\.bitPattern))
+        #expect(!run.record.trace.isEmpty)
+    }
+
+    @Test func branchTakesThenOnlyWhenPredicateIsNonZero() throws {
+        let workload = try Workload()
+        let taken = try workload.run(threads: 1, flagValue: 1)
+        let skipped = try workload.run(threads: 1, flagValue: 0)
+        #expect(taken.record.trace.count == skipped.record.trace.count + 1)
+        let resultRows = taken.result.map { Float(bitPattern: $0) }
+        for row in 0..<24 {
+            let rowSum = resultRows[(row * 16)..<(row * 16 + 16)].reduce(0, +)
+            #expect(abs(Float(bitPattern: taken.streamed[row * 16]) - rowSum) <= 1e-3 * abs(rowSum) + 1e-3)
+        }
+    }
+
+    @Test func workersArePinnedWhereHwlocSays() throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let engine = try Engine(try Compiler.compile(graph, program: .sequence([])), options: EngineOptions(threads: 2))
+        let topology = try HostTopology.load()
+        for pinning in engine.pinnings {
+            let core = topology.cores[pinning.worker % topology.cores.count]
+            #expect(pinning.core == core.index)
+            #expect(pinning.boundSet == [core.processingUnits[0]])
+            #expect(pinning.boundSet.contains(pinning.observedCPU))
+        }
+        #expect(engine.arenaBytes == 4 * 65_536)
+    }
+
+    @Test func hostAccessErrorsAreTyped() throws {
+        let graph = Graph(target: testTarget(tiles: 2))
+        let visible = graph.addVariable(.float32, [4], name: "visible")
+        let hidden = graph.addVariable(.float32, [4], name: "hidden")
+        try graph.setTileMapping(visible, tile: 0)
+        try graph.setTileMapping(hidden, tile: 1)
+        try graph.makeHostVisible(visible)
+        let cs = graph.addComputeSet("cs")
+        try graph.addVertex(cs, ScaleCodelet(factor: 2), tile: 1, ["in": visible, "out": hidden])
+        let stream = try graph.addHostToDeviceStream("in", .float32, elementCount: 4)
+        let engine = try Engine(try Compiler.compile(graph, programs: [.execute(cs), .streamToDevice(stream, visible)]),
+                                options: EngineOptions(threads: 1))
+        #expect(throws: RuntimeError.self) { try engine.read(hidden, as: Float.self) }
+        #expect(throws: RuntimeError.self) { try engine.read(visible, as: Int32.self) }
+        #expect(throws: RuntimeError.self) { try engine.write(visible, [Float(1)]) }
+        #expect(throws: RuntimeError.self) { try engine.run(2) }
+        #expect(throws: RuntimeError.self) { try engine.run(1) }
+        #expect(throws: RuntimeError.self) { try engine.connect(stream, [Float(1), 2, 3]) }
+        let other = Graph(target: testTarget(tiles: 2)).addVariable(.float32, [4], name: "other")
+        #expect(throws: RuntimeError.self) { try engine.read(other, as: Float.self) }
+        try engine.connect(stream, [Float(1), 2, 3, 4, 5, 6, 7, 8])
+        try engine.run(1)
+        #expect(try engine.read(visible, as: Float.self) == [1, 2, 3, 4])
+        try engine.run(1)
+        #expect(try engine.read(visible, as: Float.self) == [5, 6, 7, 8])
+        let message = RuntimeError.notHostVisible(tensor: "hidden").description
+        #expect(message.contains("'hidden'") && message.contains("makeHostVisible"))
+    }
+}
