@@ -11,6 +11,7 @@ let package = Package(
     products: [
         .library(name: "Tessera", targets: ["Tessera"]),
         .executable(name: "tessera", targets: ["TesseraCLI"]),
+        .executable(name: "tessera-benchmarks", targets: ["TesseraBenchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

@@ -86,9 +86,7 @@ print("empty superstep over \(target.tiles) tiles: \(format(emptySuperstep * 1e6
 print("vertex dispatch: \(format(perVertex * 1e9, 1)) ns per vertex (\(format(manyVertices * 1e6, 1)) µs per step of \(20 * target.tiles) vertices)")
 
 // 3. Host memory of a loaded engine against the simulated bytes in use.
-let before = HostMemory.residentBytes()
-let outcome = try MatrixVectorExampleForBenchmark.run(target: target)
-let after = HostMemory.residentBytes()
-print("host RSS growth after loading and running y = A·x: \(format(Double(after - before) / 1e6, 1)) MB for "
-    + "\(format(Double(outcome) / 1e6, 1)) MB of simulated memory in use "
-    + "(\(format(Double(after - before) / Double(outcome))) ×; arenas reserve \(format(Double(target.totalBytes) / 1e6)) MB lazily)")
+let load = try MatrixVectorExampleForBenchmark.run(target: target)
+print("host RSS growth while y = A·x is loaded: \(format(Double(load.hostGrowth) / 1e6, 1)) MB for "
+    + "\(format(Double(load.simulated) / 1e6, 1)) MB of simulated memory in use "
+    + "(\(format(Double(load.hostGrowth) / Double(load.simulated))) ×; the arenas reserve \(format(Double(target.totalBytes) / 1e6)) MB, committed on touch)")

@@ -1,14 +1,21 @@
 import Foundation
 import Tessera
 
-/// Prints the summaries of a run and writes its report files.
+/// Prints the reports of a run and writes their files.
 enum Reports {
     static func show(executable: Executable, record: ExecutionRecord, directory: String?) throws {
-        let memory = executable.memory
-        let fullest = memory.fullestTile
-        print("Memory: \(memory.totalBytes.formatted) of \(executable.target.totalBytes.formatted) B used; fullest tile \(fullest.tile) "
-            + "\(fullest.totalBytes.formatted) B (always-live \(fullest.alwaysLiveBytes.formatted), not-always-live \(fullest.notAlwaysLivePeakBytes.formatted))")
-        let cycles = record.totalCycles(executable.steps)
-        print("Cycles: \(cycles.formatted) modelled, \(executable.target.seconds(cycles: cycles) * 1e6) µs at \(executable.target.clockHz / 1e9) GHz")
+        print(MemoryReport(executable.memory).text)
+        print(try CycleReport(executable: executable, record: record).text)
+        guard let directory else { return }
+        let files = try ReportWriter().write(executable: executable, record: record, to: URL(fileURLWithPath: directory))
+        print("Reports written: \(files.map(\.path).joined(separator: ", "))")
+    }
+
+    /// Writes the memory profile of a compilation that did not fit, so it can be inspected.
+    static func writeFailed(_ failure: OutOfMemory, directory: String?) throws {
+        print(MemoryReport(failure.profile).text)
+        guard let directory else { return }
+        let files = try ReportWriter().write(memory: failure.profile, to: URL(fileURLWithPath: directory))
+        print("Memory profile of the failed compilation written: \(files.map(\.path).joined(separator: ", "))")
     }
 }

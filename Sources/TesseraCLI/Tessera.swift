@@ -35,8 +35,8 @@ extension TesseraCommand {
 
         func run() throws {
             let target = try options.target()
-            print("Simulated target \(target.name): \(target.tiles.formatted) tiles × \(target.bytesPerTile.formatted) B "
-                + "= \(target.totalBytes.formatted) B, \(target.clockHz / 1e9) GHz, \(target.workerContexts) worker contexts per tile")
+            print("Simulated target \(target.name): \(target.tiles.grouped) tiles × \(target.bytesPerTile.grouped) B "
+                + "= \(target.totalBytes.grouped) B, \(target.clockHz / 1e9) GHz, \(target.workerContexts) worker contexts per tile")
             print("  AMP: \(target.float16MACsPerCycle) fp16 / \(target.float32MACsPerCycle) fp32 MACs per cycle per tile; "
                 + "exchange \(target.exchangeBytesPerCycle) B/cycle per tile; sync \(target.syncCycles) cycles; "
                 + "exchange overhead \(target.exchangeFixedCycles) cycles")
@@ -64,8 +64,14 @@ extension TesseraCommand {
 
         func run() throws {
             guard example == "matvec" else { throw ValidationError("unknown example '\(example)'; available: matvec") }
-            let outcome = try MatrixVectorExample.run(target: try options.target(), threads: options.threads)
-            print("y = A·x on \(outcome.executable.target.tiles.formatted) tiles: max error vs float64 reference \(outcome.maxError)")
+            let outcome: MatrixVectorExample.Outcome
+            do {
+                outcome = try MatrixVectorExample.run(target: try options.target(), threads: options.threads)
+            } catch let CompileError.outOfMemory(failure) {
+                try Reports.writeFailed(failure, directory: report)
+                throw CompileError.outOfMemory(failure)
+            }
+            print("y = A·x on \(outcome.executable.target.tiles.grouped) tiles: max error vs float64 reference \(outcome.maxError)")
             try Reports.show(executable: outcome.executable, record: outcome.record, directory: report)
         }
     }

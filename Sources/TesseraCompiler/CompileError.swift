@@ -52,17 +52,17 @@ public struct OutOfMemory: Sendable, CustomStringConvertible {
         let worst = profile.tiles[tile]
         let parts = MemoryCategory.allCases.compactMap { category -> String? in
             let bytes = worst.bytes(category)
-            return bytes == 0 ? nil : "\(category.rawValue) \(bytes.formatted)"
+            return bytes == 0 ? nil : "\(category.rawValue) \(bytes.grouped)"
         }
-        return "Out of memory on tile \(tile): \(bytesUsed.formatted) bytes used, tiles have \(bytesPerTile.formatted) "
+        return "Out of memory on tile \(tile): \(bytesUsed.grouped) bytes used, tiles have \(bytesPerTile.grouped) "
             + "(\(tilesOverBudget) tile(s) over budget). Tile \(tile): \(parts.joined(separator: ", ")); "
-            + "always-live \(worst.alwaysLiveBytes.formatted), not-always-live peak \(worst.notAlwaysLivePeakBytes.formatted)."
+            + "always-live \(worst.alwaysLiveBytes.grouped), not-always-live peak \(worst.notAlwaysLivePeakBytes.grouped)."
     }
 }
 
 extension Int {
     /// The number with thousands separators, as in "702,311".
-    public var formatted: String {
+    public var grouped: String {
         let digits = String(magnitude)
         var out = ""
         for (i, ch) in digits.enumerated() {

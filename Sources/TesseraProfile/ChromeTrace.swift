@@ -22,11 +22,12 @@ public struct ChromeTrace: Sendable {
     public struct Options: Sendable, Hashable {
         /// Tiles per tile-group track (the last group may hold fewer).
         public var tilesPerGroup: Int
-        /// Most events written, metadata included; about 130 bytes each.
+        /// Most events written, metadata included; an event takes about 170 bytes, so the
+        /// default keeps the file under about 85 MB, which Perfetto's UI opens comfortably.
         public var maxEvents: Int
 
         /// Options with `tilesPerGroup` tiles per track and at most `maxEvents` events.
-        public init(tilesPerGroup: Int = 64, maxEvents: Int = 1_000_000) {
+        public init(tilesPerGroup: Int = 64, maxEvents: Int = 500_000) {
             self.tilesPerGroup = tilesPerGroup
             self.maxEvents = maxEvents
         }

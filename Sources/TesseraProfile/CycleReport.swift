@@ -109,14 +109,14 @@ public struct CycleReport: Sendable, Codable {
     /// Phase columns are cycles of one execution; "total" is of all executions.
     public var text: String {
         var out = "Cycles of program \(program) on target \(target.name) at \(frequency(target.clockHz)): "
-            + "\(totals.totalCycles.formatted) cycles = \(fixed(totals.microseconds, 3)) µs modelled, "
-            + "\(totals.executedSteps.formatted) steps executed\n"
-        out += "  compute \(percent(totals.computeShare)) (\(totals.computeCycles.formatted)), "
-            + "exchange \(percent(totals.exchangeShare)) (\(totals.exchangeCycles.formatted)), "
-            + "sync \(percent(totals.syncShare)) (\(totals.syncCycles.formatted)), "
-            + "host \(percent(totals.hostShare)) (\(totals.hostCycles.formatted))\n"
+            + "\(totals.totalCycles.grouped) cycles = \(fixed(totals.microseconds, 3)) µs modelled, "
+            + "\(totals.executedSteps.grouped) steps executed\n"
+        out += "  compute \(percent(totals.computeShare)) (\(totals.computeCycles.grouped)), "
+            + "exchange \(percent(totals.exchangeShare)) (\(totals.exchangeCycles.grouped)), "
+            + "sync \(percent(totals.syncShare)) (\(totals.syncCycles.grouped)), "
+            + "host \(percent(totals.hostShare)) (\(totals.hostCycles.grouped))\n"
         if traceTruncated {
-            out += "  the engine's trace stopped after \(tracedSteps.formatted) steps; these totals count every execution\n"
+            out += "  the engine's trace stopped after \(tracedSteps.grouped) steps; these totals count every execution\n"
         }
         let columns: [(String, TextTable.Alignment)] = [
             ("step", .right), ("name", .left), ("kind", .left), ("execs", .right), ("sync", .right), ("exch in", .right),
@@ -126,15 +126,15 @@ public struct CycleReport: Sendable, Codable {
         ]
         var table = TextTable(columns)
         for row in steps where row.executions > 0 {
-            table.append([String(row.index), clipped(row.name, 32), row.kind.rawValue, row.executions.formatted,
-                          row.syncCycles.formatted, row.exchangeInCycles.formatted, row.computeCycles.formatted,
-                          row.exchangeOutCycles.formatted, row.hostCycles.formatted, row.totalCycles.formatted,
-                          row.tileComputeMin.formatted, fixed(row.tileComputeMean, 1), row.tileComputeMax.formatted,
-                          row.activeTiles.formatted, row.exchangedBytes.formatted, row.onTileCopyBytes.formatted])
+            table.append([String(row.index), clipped(row.name, 32), row.kind.rawValue, row.executions.grouped,
+                          row.syncCycles.grouped, row.exchangeInCycles.grouped, row.computeCycles.grouped,
+                          row.exchangeOutCycles.grouped, row.hostCycles.grouped, row.totalCycles.grouped,
+                          row.tileComputeMin.grouped, fixed(row.tileComputeMean, 1), row.tileComputeMax.grouped,
+                          row.activeTiles.grouped, row.exchangedBytes.grouped, row.onTileCopyBytes.grouped])
         }
         let idle = steps.count - table.rows.count
         out += "\nSteps (cycles per execution; total over executions)\n" + table.render()
-        if idle > 0 { out += "  (\(idle.formatted) step(s) of the executable not executed by this program)\n" }
+        if idle > 0 { out += "  (\(idle.grouped) step(s) of the executable not executed by this program)\n" }
         return out
     }
 }

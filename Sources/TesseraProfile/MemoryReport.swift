@@ -40,17 +40,17 @@ public struct MemoryReport: Sendable {
         let over = profile.tilesOverBudget
         var out = ""
         if !over.isEmpty {
-            out += "OUT OF MEMORY: \(over.count.formatted) of \(profile.tiles.count.formatted) tiles need more than \(target.bytesPerTile.formatted) bytes\n\n"
+            out += "OUT OF MEMORY: \(over.count.grouped) of \(profile.tiles.count.grouped) tiles need more than \(target.bytesPerTile.grouped) bytes\n\n"
         }
-        out += "Memory of target \(target.name): \(profile.tiles.count.formatted) tiles × \(target.bytesPerTile.formatted) bytes"
-            + " = \(available.formatted) bytes\n"
-        var totals = TextTable([("", .left), ("bytes", .right), ("", .left)])
-        totals.append(["used", used.formatted, "\(percent(used, of: available)) of \(available.formatted) available"])
-        totals.append(["always-live", profile.alwaysLiveBytes.formatted, "\(percent(profile.alwaysLiveBytes, of: used)) of used"])
-        totals.append(["not-always-live peak", profile.notAlwaysLivePeakBytes.formatted,
+        out += "Memory of target \(target.name): \(profile.tiles.count.grouped) tiles × \(target.bytesPerTile.grouped) bytes"
+            + " = \(available.grouped) bytes\n"
+        var totals = TextTable([("", .left), ("", .right), ("", .left)])
+        totals.append(["used", used.grouped, "bytes, \(percent(used, of: available)) of \(available.grouped) available"])
+        totals.append(["always-live", profile.alwaysLiveBytes.grouped, "\(percent(profile.alwaysLiveBytes, of: used)) of used"])
+        totals.append(["not-always-live peak", profile.notAlwaysLivePeakBytes.grouped,
                        "\(percent(profile.notAlwaysLivePeakBytes, of: used)) of used (each tile's peak, summed)"])
-        totals.append(["gaps", gaps.formatted, "\(percent(gaps, of: used)) of used (alignment, fragmentation)"])
-        out += totals.render()
+        totals.append(["gaps", gaps.grouped, "\(percent(gaps, of: used)) of used (alignment, fragmentation)"])
+        out += totals.render(header: false)
         out += "\n" + fullestTileSection + "\n" + topTilesSection
         if topVariables > 0 && !profile.variables.isEmpty { out += "\n" + variablesSection }
         out += "\n" + histogramSection
@@ -60,17 +60,17 @@ public struct MemoryReport: Sendable {
 
     private var fullestTileSection: String {
         let tile = profile.fullestTile
-        var out = "Fullest tile \(tile.tile): \(tile.totalBytes.formatted) of \(profile.target.bytesPerTile.formatted) bytes"
+        var out = "Fullest tile \(tile.tile): \(tile.totalBytes.grouped) of \(profile.target.bytesPerTile.grouped) bytes"
             + " (\(percent(tile.totalBytes, of: profile.target.bytesPerTile)))"
         if let step = tile.peakStep { out += ", not-always-live peak at step \(step) (liveness order)" }
         out += "\n"
         var table = TextTable([("category", .left), ("always-live", .right), ("not-always-live peak", .right), ("total", .right)])
         for category in MemoryCategory.allCases {
-            table.append([category.rawValue, tile.alwaysLive[category].formatted, tile.notAlwaysLivePeak[category].formatted,
-                          tile.bytes(category).formatted])
+            table.append([category.rawValue, tile.alwaysLive[category].grouped, tile.notAlwaysLivePeak[category].grouped,
+                          tile.bytes(category).grouped])
         }
-        table.append(["gaps", "", "", tile.gapBytes.formatted])
-        table.append(["total", tile.alwaysLiveBytes.formatted, tile.notAlwaysLivePeakBytes.formatted, tile.totalBytes.formatted])
+        table.append(["gaps", "", "", tile.gapBytes.grouped])
+        table.append(["total", tile.alwaysLiveBytes.grouped, tile.notAlwaysLivePeakBytes.grouped, tile.totalBytes.grouped])
         return out + table.render()
     }
 
@@ -79,8 +79,8 @@ public struct MemoryReport: Sendable {
         var table = TextTable([("tile", .right), ("bytes", .right), ("of tile", .right), ("always-live", .right),
                                ("not-always-live peak", .right), ("gaps", .right), ("peak step", .right)])
         for tile in tilesByUse.prefix(topTiles) {
-            table.append([String(tile.tile), tile.totalBytes.formatted, percent(tile.totalBytes, of: budget),
-                          tile.alwaysLiveBytes.formatted, tile.notAlwaysLivePeakBytes.formatted, tile.gapBytes.formatted,
+            table.append([String(tile.tile), tile.totalBytes.grouped, percent(tile.totalBytes, of: budget),
+                          tile.alwaysLiveBytes.grouped, tile.notAlwaysLivePeakBytes.grouped, tile.gapBytes.grouped,
                           tile.peakStep.map(String.init) ?? "-"])
         }
         return "Fullest tiles\n" + table.render()
@@ -91,11 +91,11 @@ public struct MemoryReport: Sendable {
         var table = TextTable([("variable", .left), ("type", .left), ("bytes", .right), ("tiles", .right), ("liveness", .left)])
         for (_, variable) in largest.prefix(topVariables) {
             let liveness = variable.alwaysLive ? "always live"
-                : variable.liveSteps.map { "steps \($0.lowerBound)–\($0.upperBound)" } ?? "never live"
-            table.append([clipped(variable.name, 40), variable.elementType.rawValue, variable.bytes.formatted,
-                          variable.tileCount.formatted, liveness])
+                : variable.liveSteps.map { $0.count == 1 ? "step \($0.lowerBound)" : "steps \($0.lowerBound)–\($0.upperBound)" } ?? "never live"
+            table.append([clipped(variable.name, 40), variable.elementType.rawValue, variable.bytes.grouped,
+                          variable.tileCount.grouped, liveness])
         }
-        return "Largest variables (of \(profile.variables.count.formatted))\n" + table.render()
+        return "Largest variables (of \(profile.variables.count.grouped))\n" + table.render()
     }
 
     private var histogramSection: String {
@@ -106,11 +106,11 @@ public struct MemoryReport: Sendable {
         var table = TextTable([("of budget", .right), ("bytes", .right), ("tiles", .right), ("", .left)])
         for (index, bucket) in histogram.buckets.enumerated() {
             let label = index == slices ? "over 100%" : "\(index * 100 / slices)–\((index + 1) * 100 / slices)%"
-            let range = bucket.upperBytes.map { "\(bucket.lowerBytes.formatted)–\($0.formatted)" } ?? "> \(budget.formatted)"
+            let range = bucket.upperBytes.map { "\(bucket.lowerBytes.grouped)–\($0.grouped)" } ?? "> \(budget.grouped)"
             let bar = String(repeating: "#", count: (bucket.tiles + tilesPerMark - 1) / tilesPerMark)
-            table.append([label, range, bucket.tiles.formatted, bar])
+            table.append([label, range, bucket.tiles.grouped, bar])
         }
-        let scale = tilesPerMark == 1 ? "each # is a tile" : "each # is up to \(tilesPerMark.formatted) tiles"
+        let scale = tilesPerMark == 1 ? "each # is a tile" : "each # is up to \(tilesPerMark.grouped) tiles"
         return "Tiles by bytes used (\(scale))\n" + table.render()
     }
 
@@ -118,8 +118,8 @@ public struct MemoryReport: Sendable {
         let budget = profile.target.bytesPerTile
         let over = profile.tiles.filter { $0.totalBytes > budget }
         guard !over.isEmpty else { return "Tiles over budget: none\n" }
-        let shown = over.prefix(10).map { "\($0.tile) (\($0.totalBytes.formatted), +\(($0.totalBytes - budget).formatted))" }
-        let rest = over.count > shown.count ? ", and \((over.count - shown.count).formatted) more" : ""
-        return "Tiles over budget (\(over.count.formatted), tile (bytes, excess)): \(shown.joined(separator: ", "))\(rest)\n"
+        let shown = over.prefix(10).map { "\($0.tile) (\($0.totalBytes.grouped), +\(($0.totalBytes - budget).grouped))" }
+        let rest = over.count > shown.count ? ", and \((over.count - shown.count).grouped) more" : ""
+        return "Tiles over budget (\(over.count.grouped), tile (bytes, excess)): \(shown.joined(separator: ", "))\(rest)\n"
     }
 }

@@ -11,6 +11,7 @@ public enum ProfileError: Error, CustomStringConvertible, Equatable {
     /// The execution record was not produced by running the executable it is reported with.
     case recordMismatch(detail: String)
 
+    /// What failed, naming the file or object, and why.
     public var description: String {
         switch self {
         case let .cannotCreateDirectory(path, reason): "cannot create report directory '\(path)': \(reason)"

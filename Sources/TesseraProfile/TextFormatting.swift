@@ -13,8 +13,9 @@ struct TextTable {
 
     mutating func append(_ row: [String]) { rows.append(row) }
 
-    /// The table, one line per row after a header line, every line indented by `indent`.
-    func render(indent: String = "  ") -> String {
+    /// The table, one line per row after a header line (unless `header` is false), every line
+    /// indented by `indent`, without trailing spaces.
+    func render(indent: String = "  ", header: Bool = true) -> String {
         var widths = columns.map { $0.header.count }
         for row in rows {
             for (column, cell) in row.enumerated() { widths[column] = max(widths[column], cell.count) }
@@ -29,9 +30,11 @@ struct TextTable {
                 case .right: parts.append(padding + cell)
                 }
             }
-            return indent + parts.joined(separator: "  ")
+            var text = indent + parts.joined(separator: "  ")
+            while text.last == " " { text.removeLast() }
+            return text
         }
-        return ([line(columns.map(\.header))] + rows.map(line)).joined(separator: "\n") + "\n"
+        return ((header ? [line(columns.map(\.header))] : []) + rows.map(line)).joined(separator: "\n") + "\n"
     }
 }
 

@@ -10,7 +10,7 @@ import TesseraTestSupport
 
 /// A graph on `tiles` tiles that exchanges, repeats, copies and streams to the host, with extra
 /// data on tile 2 so that one tile is clearly the fullest; compiled and run once on one thread.
-private func smallRun(tiles: Int = 8) throws -> (Executable, ExecutionRecord) {
+private func smallRun(tiles: Int = 8, traceLimit: Int = 1_000) throws -> (Executable, ExecutionRecord) {
     let graph = Graph(target: testTarget(tiles: tiles))
     let x = graph.addVariable(.float32, [tiles, 16], name: "x")
     let y = graph.addVariable(.float32, [tiles, 16], name: "y")
@@ -37,7 +37,7 @@ private func smallRun(tiles: Int = 8) throws -> (Executable, ExecutionRecord) {
         .execute(sum),
         .streamToHost(sums, out))
     let exe = try Compiler.compile(graph, program: program)
-    let engine = try Engine(exe, options: EngineOptions(threads: 1, pinThreads: false))
+    let engine = try Engine(exe, options: EngineOptions(threads: 1, pinThreads: false, traceLimit: traceLimit))
     try engine.write(x, (0..<(tiles * 16)).map(Float.init))
     try engine.connect(out)
     try engine.run()
@@ -73,15 +73,15 @@ private func temporaryDirectory() -> URL {
     let fullest = profile.fullestTile
     #expect(fullest.tile == 2)
     let text = MemoryReport(profile).text
-    #expect(text.contains("Fullest tile \(fullest.tile): \(fullest.totalBytes.formatted) of 65,536 bytes"))
+    #expect(text.contains("Fullest tile \(fullest.tile): \(fullest.totalBytes.grouped) of 65,536 bytes"))
     #expect(text.contains("Memory of target test8: 8 tiles × 65,536 bytes = 524,288 bytes"))
-    #expect(text.contains(profile.totalBytes.formatted))
+    #expect(text.contains(profile.totalBytes.grouped))
     #expect(text.contains("Tiles over budget: none"))
     #expect(!text.contains("OUT OF MEMORY"))
     // The breakdown's total row repeats the tile's always-live, peak and total bytes.
     let totalRow = try #require(text.split(separator: "\n").first { $0.hasPrefix("  total ") })
     #expect(totalRow.split(separator: " ").map(String.init)
-        == ["total", fullest.alwaysLiveBytes.formatted, fullest.notAlwaysLivePeakBytes.formatted, fullest.totalBytes.formatted])
+        == ["total", fullest.alwaysLiveBytes.grouped, fullest.notAlwaysLivePeakBytes.grouped, fullest.totalBytes.grouped])
 }
 
 @Test func fullestTilesTableIsSortedByBytes() throws {
@@ -133,7 +133,7 @@ func histogramCountsEveryTileOnce(buckets: Int) throws {
     let text = report.text
     #expect(text.hasPrefix("OUT OF MEMORY: 1 of 4 tiles need more than 8,192 bytes"))
     let tile = profile.tiles[1]
-    #expect(text.contains("Tiles over budget (1, tile (bytes, excess)): 1 (\(tile.totalBytes.formatted), +\((tile.totalBytes - 8_192).formatted))"))
+    #expect(text.contains("Tiles over budget (1, tile (bytes, excess)): 1 (\(tile.totalBytes.grouped), +\((tile.totalBytes - 8_192).grouped))"))
 }
 
 // MARK: - JSON
@@ -204,7 +204,7 @@ func histogramCountsEveryTileOnce(buckets: Int) throws {
     let (exe, record) = try smallRun()
     let report = try CycleReport(executable: exe, record: record)
     let text = report.text
-    #expect(text.contains("\(record.totalCycles(exe.steps).formatted) cycles"))
+    #expect(text.contains("\(record.totalCycles(exe.steps).grouped) cycles"))
     #expect(text.contains(String(format: "%.3f µs", report.totals.microseconds)))
     let table = try #require(text.components(separatedBy: "total over executions)\n").last)
     let lines = table.split(separator: "\n").dropFirst()
@@ -335,6 +335,20 @@ private struct ParsedTrace {
     #expect(parsed.complete(category: "step").count == trace.writtenSteps)
 }
 
+@Test func engineTruncatedTracesKeepFullTotals() throws {
+    let (exe, record) = try smallRun(traceLimit: 3)
+    #expect(record.traceTruncated && record.trace.count == 3)
+    let report = try CycleReport(executable: exe, record: record)
+    #expect(report.traceTruncated && report.tracedSteps == 3)
+    #expect(report.totals.totalCycles == record.totalCycles(exe.steps))
+    #expect(report.text.contains("the engine's trace stopped after 3 steps"))
+    let trace = try ChromeTrace(executable: exe, record: record)
+    #expect(trace.isTruncated && trace.writtenSteps == 3)
+    let note = try #require(try ParsedTrace(trace.json).events.first { $0["ph"] as? String == "i" })
+    #expect((note["args"] as? [String: Any])?["reason"] as? String == "the engine's trace limit")
+    #expect((note["args"] as? [String: Any])?["executedSteps"] as? Int == report.totals.executedSteps)
+}
+
 // MARK: - Heatmap
 
 /// Counts `rect` elements and those that contain a `title`, and collects the titles' text.
@@ -383,11 +397,11 @@ func heatmapHasOneTitledSquarePerTile(tiles: Int) throws {
     #expect(counter.rects > tiles)  // background and legend squares have no title
     #expect(counter.redStrokedRects == 1)  // the legend's swatch only
     let tile = exe.memory.tiles[tiles - 1]
-    let expected = String(format: "tile %d: %@ bytes (%.1f%%)", tile.tile, tile.totalBytes.formatted,
+    let expected = String(format: "tile %d: %@ bytes (%.1f%%)", tile.tile, tile.totalBytes.grouped,
                           Double(tile.totalBytes) / 65_536 * 100)
     #expect(counter.titles.last == expected)
     let fullest = exe.memory.fullestTile
-    #expect(heatmap.svg.contains("fullest tile \(fullest.tile): \(fullest.totalBytes.formatted) bytes"))
+    #expect(heatmap.svg.contains("fullest tile \(fullest.tile): \(fullest.totalBytes.grouped) bytes"))
 }
 
 @Test(arguments: [(Target.mk2, 46, 32), (Target.mk1, 42, 29)])
@@ -406,7 +420,7 @@ func heatmapOfAWholeChip(target: Target, columns: Int, rows: Int) throws {
     let counter = try SVGCounter.parse(MemoryHeatmap(profile, options: .init(columns: 2)).svg)
     #expect(counter.rectsWithTitle == 4)
     #expect(counter.redStrokedRects == 2)  // tile 1 and the legend's swatch
-    #expect(counter.titles[1].hasPrefix("tile 1: \(profile.tiles[1].totalBytes.formatted) bytes ("))
+    #expect(counter.titles[1].hasPrefix("tile 1: \(profile.tiles[1].totalBytes.grouped) bytes ("))
 }
 
 // MARK: - Writer
