@@ -38,20 +38,9 @@ struct DataLayout {
         var element = start
         var remaining = count
         while remaining > 0 {
-            var low = 0, high = intervals.count
-            while low < high {
-                let mid = (low + high) / 2
-                if intervals[mid].end <= element { low = mid + 1 } else { high = mid }
-            }
+            let low = TileMappingIndex.index(containing: element, in: intervals)!
             let interval = intervals[low]
-            let taken: Int
-            if stride > 0 {
-                taken = min(remaining, (interval.end - 1 - element) / stride + 1)
-            } else if stride == 0 {
-                taken = remaining
-            } else {
-                taken = min(remaining, (element - interval.begin) / -stride + 1)
-            }
+            let taken = progressionCount(from: element, stride: stride, limit: remaining, within: interval.begin..<interval.end)
             pieces.append(Piece(tile: interval.tile, allocation: allocation[low],
                                 element: blockOffset[low] + element - interval.begin,
                                 count: taken, stride: taken == 1 ? 1 : stride))

@@ -92,14 +92,7 @@ package final class ElementRunList: Sendable {
             let index = runIndex(containing: position)
             let run = runs[index]
             let runBegin = index == 0 ? 0 : ends[index - 1]
-            let taken: Int
-            if stride > 0 {
-                taken = min(remaining, (ends[index] - 1 - position) / stride + 1)
-            } else if stride == 0 {
-                taken = remaining
-            } else {
-                taken = min(remaining, (position - runBegin) / -stride + 1)
-            }
+            let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<ends[index])
             builder.append(ElementRun(
                 data: run.data, start: run.element(position - runBegin), count: taken, stride: stride * run.stride))
             position += taken * stride
@@ -140,4 +133,12 @@ package final class ElementRunList: Sendable {
         appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &builder)
         return builder.build()
     }
+}
+
+/// How many of `first, first + stride, …` (at most `limit`) lie in `range`, given that `first` does.
+@inline(__always)
+package func progressionCount(from first: Int, stride: Int, limit: Int, within range: Range<Int>) -> Int {
+    if stride > 0 { return min(limit, (range.upperBound - 1 - first) / stride + 1) }
+    if stride == 0 { return limit }
+    return min(limit, (first - range.lowerBound) / -stride + 1)
 }

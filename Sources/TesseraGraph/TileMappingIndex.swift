@@ -44,14 +44,19 @@ package enum TileMappingIndex {
         return result.sorted { $0.begin < $1.begin }
     }
 
-    /// The interval holding `element`, by binary search over sorted disjoint intervals.
-    package static func interval(containing element: Int, in intervals: [TileInterval]) -> TileInterval? {
+    /// Index of the interval holding `element`, by binary search over sorted disjoint intervals.
+    package static func index(containing element: Int, in intervals: [TileInterval]) -> Int? {
         var low = 0, high = intervals.count
         while low < high {
             let mid = (low + high) / 2
             if intervals[mid].end <= element { low = mid + 1 } else { high = mid }
         }
         guard low < intervals.count, intervals[low].begin <= element else { return nil }
-        return intervals[low]
+        return low
+    }
+
+    /// The interval holding `element`.
+    package static func interval(containing element: Int, in intervals: [TileInterval]) -> TileInterval? {
+        index(containing: element, in: intervals).map { intervals[$0] }
     }
 }

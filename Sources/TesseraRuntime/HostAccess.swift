@@ -62,12 +62,11 @@ extension Engine {
             var element = run.start
             var remaining = run.count
             while remaining > 0 {
-                guard let index = placement.intervals.firstIndex(where: { $0.end > element && $0.begin <= element }) else {
+                guard let index = TileMappingIndex.index(containing: element, in: placement.intervals) else {
                     throw .notPlaced(tensor: placement.name)
                 }
                 let interval = placement.intervals[index]
-                let taken = run.stride > 0 ? min(remaining, (interval.end - 1 - element) / run.stride + 1)
-                    : run.stride == 0 ? remaining : min(remaining, (element - interval.begin) / -run.stride + 1)
+                let taken = progressionCount(from: element, stride: run.stride, limit: remaining, within: interval.begin..<interval.end)
                 body(interval.tile, placement.byteOffsets[index] + (element - interval.begin) * bytes, run.stride * bytes, taken)
                 element += taken * run.stride
                 remaining -= taken
