@@ -16,6 +16,8 @@ public enum CompileError: Error, CustomStringConvertible {
     case badPredicate(detail: String)
     /// A repeat count is negative.
     case badRepeat(count: Int)
+    /// A collective's operands or replica groups do not fit together.
+    case badCollective(collective: String, detail: String)
     /// Some tiles need more memory than they have; the memory profile of the attempt is attached.
     case outOfMemory(OutOfMemory)
 
@@ -30,6 +32,7 @@ public enum CompileError: Error, CustomStringConvertible {
         case let .badStream(stream, detail): "stream '\(stream)': \(detail)"
         case let .badPredicate(detail): "if: \(detail)"
         case let .badRepeat(count): "repeat: count \(count) is negative"
+        case let .badCollective(collective, detail): "\(collective): \(detail)"
         case let .outOfMemory(failure): failure.description
         }
     }

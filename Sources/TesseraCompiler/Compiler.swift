@@ -66,6 +66,11 @@ public enum Compiler {
             try take(tensor)
         case let .writeUndef(tensor):
             try take(tensor)
+        case let .allReduce(tensors, _, _):
+            for tensor in tensors { try take(tensor) }
+        case let .reduceScatter(source, destination, _, _), let .allGather(source, destination, _):
+            try take(source)
+            try take(destination)
         }
     }
 

@@ -12,6 +12,8 @@ public enum StepKind: String, Codable, Sendable {
     case deviceToHost
     /// Reading an `if` predicate and broadcasting it to every tile.
     case predicate
+    /// A cross-replica collective over the IPU-Links.
+    case collective
 }
 
 /// Modelled cycles of one step, by phase, as documented in docs/cost-model.md.
@@ -32,6 +34,8 @@ public struct StepCycles: Sendable, Codable, Hashable {
     public var exchangeOutCycles = 0
     /// Cycles of host transfers.
     public var hostCycles = 0
+    /// Cycles of a cross-replica collective: the ring over the IPU-Links and the exchange to the links.
+    public var collectiveCycles = 0
     /// Fewest compute cycles of any tile with work.
     public var tileComputeMin = 0
     /// Mean compute cycles over tiles with work.
@@ -46,11 +50,13 @@ public struct StepCycles: Sendable, Codable, Hashable {
     public var onTileCopyBytes = 0
     /// Bytes moved to or from the host.
     public var hostBytes = 0
+    /// Bytes of every replica's data entering a collective.
+    public var collectiveBytes = 0
 
     /// Exchange cycles of both exchange phases.
     public var exchangeCycles: Int { exchangeInCycles + exchangeOutCycles }
     /// All cycles of the step.
-    public var totalCycles: Int { syncCycles + exchangeInCycles + computeCycles + exchangeOutCycles + hostCycles }
+    public var totalCycles: Int { syncCycles + exchangeInCycles + computeCycles + exchangeOutCycles + hostCycles + collectiveCycles }
 }
 
 /// The cycle model: codelet estimates scheduled over worker contexts, exchange from bytes per tile,
@@ -80,6 +86,20 @@ enum CycleModel {
     /// Cycles of an on-tile copy of `bytes` bytes.
     static func onTileCopy(_ bytes: Int, target: Target) -> Int {
         (bytes + target.memcpyBytesPerCycle - 1) / target.memcpyBytesPerCycle
+    }
+
+    /// Cycles of a ring collective over `groupSize` replicas of `bytes` bytes per replica, held on tiles
+    /// whose busiest holds `busiestTileBytes`: `steps` ring steps (all-reduce 2(p−1), reduce-scatter and
+    /// all-gather p−1), each a hop latency there and back plus a sync plus `bytes / p` over one link;
+    /// plus the exchange that brings the data from the tiles to the links and back.
+    static func collective(kind: CollectiveKind, bytes: Int, groupSize p: Int, busiestTileBytes: Int, target: Target) -> Int {
+        guard p > 1, bytes > 0 else { return 0 }
+        let steps = kind == .allReduce ? 2 * (p - 1) : p - 1
+        let hopCycles = (2 * target.ipuLinkHopSeconds * target.clockHz).rounded(.up)
+        let chunkCycles = Double(bytes) / Double(p) / target.ipuLinkBytesPerSecond * target.clockHz
+        let ring = Double(steps) * (hopCycles + Double(target.syncCycles) + chunkCycles)
+        let onChip = 2 * (target.exchangeFixedCycles + (busiestTileBytes + target.exchangeBytesPerCycle - 1) / target.exchangeBytesPerCycle)
+        return Int(ring.rounded(.up)) + onChip
     }
 
     /// Cycles of moving `bytes` over the host link.

@@ -84,6 +84,31 @@ package struct Superstep: Sendable {
     package var exchangeOut = TileGrouped<CopyOp>()
     package var host: HostTransfer?
     package var predicate: PredicateLocation?
+    package var collective: CollectivePlan?
+}
+
+/// The kind of a cross-replica collective.
+public enum CollectiveKind: String, Sendable, Codable {
+    case allReduce, reduceScatter, allGather
+}
+
+/// Elements of one tensor in every replica, as runs in tile memory, in the tensor's element order.
+package struct CollectiveOperand: Sendable {
+    package var elementType: ElementType
+    package var elementCount: Int
+    /// `(tile, byte offset, byte stride, count)`, in element order.
+    package var pieces: [(tile: Int, offset: Int, stride: Int, count: Int)]
+    /// Element position where each piece starts.
+    package var pieceStart: [Int]
+}
+
+/// A collective ready to run: its operands laid out in every replica the same way.
+package struct CollectivePlan: Sendable {
+    package var kind: CollectiveKind
+    package var op: ReduceOperator
+    package var groupSize: Int
+    /// All-reduce: every tensor. Reduce-scatter and all-gather: `[from, to]`.
+    package var operands: [CollectiveOperand]
 }
 
 /// Where an `if` predicate lives.
@@ -111,6 +136,7 @@ package struct DataPlacement: Sendable {
     package var byteOffsets: [Int]
     package var alwaysLive: Bool
     package var constantBytes: [UInt8]?
+    package var isReplicaIndex: Bool
 }
 
 /// A compiled graph: every byte placed, every exchange planned, every step costed.
@@ -122,6 +148,8 @@ public final class Executable: Sendable {
     public let memory: MemoryProfile
     /// Modelled cycles of every step, in step order.
     public let steps: [StepCycles]
+    /// Replicas the program runs as, each a full copy of the target.
+    public let replicas: Int
     /// Number of programs; run them by index.
     public var programCount: Int { programs.count }
 
@@ -133,10 +161,11 @@ public final class Executable: Sendable {
     /// Modelled compute cycles per tile of every step (`tileComputeCycles[step][tile]`).
     package let tileComputeCycles: [[Int]]
 
-    package init(target: Target, memory: MemoryProfile, steps: [StepCycles], graphID: Int,
+    package init(target: Target, replicas: Int, memory: MemoryProfile, steps: [StepCycles], graphID: Int,
                  supersteps: [Superstep], programs: [PlannedProgram], data: [DataPlacement?],
                  streams: [HostStream], tileComputeCycles: [[Int]]) {
         self.target = target
+        self.replicas = replicas
         self.memory = memory
         self.steps = steps
         self.graphID = graphID

@@ -23,9 +23,10 @@ struct Finalizer {
             let byteOffsets = layout.intervals.indices.map { offsets[layout.allocation[$0]] + layout.blockOffset[$0] * bytes }
             let alwaysLive = layout.allocation.first.map { lowering.allocations[$0].alwaysLive } ?? true
             return DataPlacement(name: record.name, elementType: record.elementType, intervals: layout.intervals,
-                                 byteOffsets: byteOffsets, alwaysLive: alwaysLive, constantBytes: record.constantBytes)
+                                 byteOffsets: byteOffsets, alwaysLive: alwaysLive, constantBytes: record.constantBytes,
+                                 isReplicaIndex: record.isReplicaIndex)
         }
-        return Executable(target: graph.target, memory: memory, steps: cycles, graphID: graph.id,
+        return Executable(target: graph.target, replicas: graph.replicas, memory: memory, steps: cycles, graphID: graph.id,
                           supersteps: supersteps, programs: programs, data: data, streams: graph.streams,
                           tileComputeCycles: tileCycles)
     }
@@ -107,6 +108,28 @@ struct Finalizer {
                                           pieces: TileGrouped(pieces))
             cycles.hostBytes = stream.elementCount * host.elementBytes
             cycles.hostCycles = CycleModel.host(cycles.hostBytes, target: target)
+            cycles.syncCycles += target.syncCycles
+        }
+        if let collective = step.collective {
+            var perTile = [Int](repeating: 0, count: target.tiles)
+            let operands = collective.operands.map { operand in
+                var pieces: [(tile: Int, offset: Int, stride: Int, count: Int)] = [], starts: [Int] = []
+                var position = 0
+                for piece in operand.pieces {
+                    let bytes = operand.elementType.byteSize
+                    let end = lowering.endpoint(piece, advancedBy: 0, elementBytes: bytes)
+                    pieces.append((piece.tile, address(end), end.stride, piece.count))
+                    starts.append(position)
+                    position += piece.count
+                    perTile[piece.tile] += piece.count * bytes
+                }
+                return CollectiveOperand(elementType: operand.elementType, elementCount: operand.elementCount, pieces: pieces, pieceStart: starts)
+            }
+            superstep.collective = CollectivePlan(kind: collective.kind, op: collective.op, groupSize: collective.groupSize, operands: operands)
+            let inputs = collective.kind == .allReduce ? operands : [operands[0]]
+            cycles.collectiveBytes = inputs.reduce(0) { $0 + $1.elementCount * $1.elementType.byteSize }
+            cycles.collectiveCycles = CycleModel.collective(kind: collective.kind, bytes: cycles.collectiveBytes, groupSize: collective.groupSize,
+                                                            busiestTileBytes: perTile.max() ?? 0, target: target)
             cycles.syncCycles += target.syncCycles
         }
         if let predicate = step.predicate {

@@ -25,6 +25,8 @@ struct SymbolicStep {
     var exchangeOut: [PlannedCopy] = []
     var host: (stream: Int, elementBytes: Int, pieces: [(endpoint: Endpoint, hostElement: Int, count: Int)])?
     var predicate: (endpoint: Endpoint, type: ElementType)?
+    var collective: (kind: CollectiveKind, op: ReduceOperator, groupSize: Int,
+                     operands: [(elementType: ElementType, elementCount: Int, pieces: [Piece])])?
 }
 
 /// Turns programs into steps with allocation-relative addresses, recording every access for liveness.
@@ -87,6 +89,12 @@ final class Lowering {
         case let .writeUndef(tensor):
             record(tensor, .kill, at: nextPosition())
             return .nothing
+        case let .allReduce(tensors, op, group):
+            return .step(try lowerCollective(.allReduce, op, group, reads: tensors, writes: tensors))
+        case let .reduceScatter(source, destination, op, group):
+            return .step(try lowerCollective(.reduceScatter, op, group, reads: [source], writes: [destination]))
+        case let .allGather(source, destination, group):
+            return .step(try lowerCollective(.allGather, .sum, group, reads: [source], writes: [destination]))
         }
     }
 
@@ -259,6 +267,42 @@ final class Lowering {
             hostElement += piece.count
         }
         step.host = (stream.index, elementBytes, hostPieces)
+        steps.append(step)
+        return steps.count - 1
+    }
+
+    private func lowerCollective(_ kind: CollectiveKind, _ op: ReduceOperator, _ group: ReplicaGroup,
+                                 reads: [Tensor], writes: [Tensor]) throws(CompileError) -> Int {
+        let name = "\(kind.rawValue)(\(reads.map { graph.name(of: $0) }.joined(separator: ", ")))"
+        let replicas = graph.replicas
+        let size = group.size ?? replicas
+        guard size >= 1, replicas % size == 0 else {
+            throw .badCollective(collective: name, detail: "groups of \(size) replicas do not divide the \(replicas) replicas")
+        }
+        let operands = kind == .allReduce ? reads : reads + writes
+        guard !operands.isEmpty else { throw .badCollective(collective: name, detail: "no tensors") }
+        for tensor in writes where pieces(of: tensor).contains(where: { $0.stride == 0 && $0.count > 1 }) {
+            throw .badCollective(collective: name, detail: "output '\(graph.name(of: tensor))' repeats an element (a broadcast view)")
+        }
+        if kind != .allReduce {
+            let source = reads[0], destination = writes[0]
+            guard source.elementType == destination.elementType else {
+                throw .badCollective(collective: name, detail: "input is \(source.elementType), output is \(destination.elementType)")
+            }
+            let shard = (source.elementCount + size - 1) / size
+            let (expected, rule) = kind == .reduceScatter
+                ? (shard...shard, "one shard of ⌈\(source.elementCount) / \(size)⌉ = \(shard) elements")
+                : (((size - 1) * source.elementCount + 1)...(size * source.elementCount),
+                   "\((size - 1) * source.elementCount + 1)...\(size * source.elementCount) elements (the group's \(size) shards of \(source.elementCount))")
+            guard expected.contains(destination.elementCount) else {
+                throw .badCollective(collective: name, detail: "output '\(graph.name(of: destination))' has \(destination.elementCount) elements, needs \(rule)")
+            }
+        }
+        let position = nextPosition()
+        for tensor in reads { record(tensor, .read, at: position) }
+        for tensor in writes where kind != .allReduce { record(tensor, .write, at: position) }
+        var step = SymbolicStep(name: name, kind: .collective, position: position)
+        step.collective = (kind, op, size, operands.map { ($0.elementType, $0.elementCount, pieces(of: $0)) })
         steps.append(step)
         return steps.count - 1
     }

@@ -16,10 +16,34 @@ public final class Graph {
     package private(set) var computeSetVertices: [[Int]] = []
     package private(set) var streams: [HostStream] = []
 
-    /// An empty graph for `target`.
+    /// Copies of the graph that run together, each a full simulated IPU, joined by collectives.
+    public let replicas: Int
+    private var replicaIndexTensor: Tensor?
+
+    /// An empty graph for `target`, run as one replica.
     public init(target: Target = .mk2) {
         self.target = target
+        replicas = 1
         id = graphCounter.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// An empty graph for `target`, compiled once and run as `replicas` copies.
+    public init(target: Target = .mk2, replicas: Int) throws(GraphError) {
+        guard replicas >= 1 else { throw .indexOutOfRange(operation: "Graph", detail: "replication factor \(replicas) is below 1") }
+        self.target = target
+        self.replicas = replicas
+        id = graphCounter.wrappingAdd(1, ordering: .relaxed).newValue
+    }
+
+    /// A uint32 scalar on tile 0 holding, in each replica, that replica's index.
+    public func replicaIndex() -> Tensor {
+        if let replicaIndexTensor { return replicaIndexTensor }
+        var record = DataRecord(name: "replicaIndex", elementType: .uint32, shape: [], constantBytes: nil)
+        record.isReplicaIndex = true
+        record.assignedMapping = [TileInterval(begin: 0, end: 1, tile: 0)]
+        let tensor = addData(record)
+        replicaIndexTensor = tensor
+        return tensor
     }
 
     // MARK: - Variables and constants

@@ -29,9 +29,11 @@ package struct DataRecord: Sendable {
     package var assignedMapping: [TileInterval] = []
     /// The host reads or writes this variable between runs, so it stays live.
     package var hostVisible = false
+    /// Holds the replica index, written by the engine into each replica.
+    package var isReplicaIndex = false
 
     package var elementCount: Int { shape.reduce(1, *) }
-    package var isConstant: Bool { constantBytes != nil }
+    package var isConstant: Bool { constantBytes != nil || isReplicaIndex }
 }
 
 /// One vertex: its codelet value, its tile and its connections in field order.

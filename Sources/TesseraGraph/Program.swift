@@ -48,7 +48,40 @@ public indirect enum Program: Sendable {
     case streamToHost(Tensor, HostStream)
     /// Ends the tensor's liveness: its memory may be reused until it is written again.
     case writeUndef(Tensor)
+    /// Reduces each tensor element-wise over the replicas of each group and leaves the result in
+    /// every replica (in place). Several tensors, of any types, form one merged collective.
+    case allReduce([Tensor], ReduceOperator, group: ReplicaGroup)
+    /// Reduces `from` over each group and leaves shard `k` of the result (elements
+    /// `k·s ..< (k+1)·s`, `s = ⌈n / groupSize⌉`, zero past `n`) in `to` on the group's `k`-th replica.
+    case reduceScatter(from: Tensor, to: Tensor, ReduceOperator, group: ReplicaGroup)
+    /// Concatenates `from` of the group's replicas in replica order into `to` on each of them;
+    /// `to` may be shorter than the concatenation (the tail is dropped), by less than one shard.
+    case allGather(from: Tensor, to: Tensor, group: ReplicaGroup)
 
     /// The programs in order.
     public static func sequence(_ programs: Program...) -> Program { .sequence(programs) }
+}
+
+/// How a collective combines the replicas' values.
+public enum ReduceOperator: String, Sendable, Codable, CaseIterable {
+    /// Sum (wrapping for integers).
+    case sum
+    /// Sum divided by the group size (truncating for integers).
+    case mean
+    /// Largest value.
+    case max
+    /// Smallest value.
+    case min
+}
+
+/// Which replicas a collective joins: all of them, or consecutive groups of `size`.
+public struct ReplicaGroup: Sendable, Hashable, Codable {
+    /// Replicas per group; nil means all replicas.
+    public var size: Int?
+
+    /// Every replica in one group.
+    public static let all = ReplicaGroup(size: nil)
+
+    /// Consecutive groups of `size` replicas: `0..<size`, `size..<2·size`, …
+    public static func consecutive(_ size: Int) -> ReplicaGroup { ReplicaGroup(size: size) }
 }

@@ -33,6 +33,12 @@ public struct Target: Sendable, Codable, Hashable {
     public var memcpyBytesPerCycle: Int
     /// Host link bandwidth per direction, in bytes per second.
     public var hostLinkBytesPerSecond: Double
+    /// Raw bandwidth of one IPU-Link, in bits per second.
+    public var ipuLinkBitsPerSecond: Double
+    /// Fraction of the IPU-Link bandwidth that carries payload.
+    public var ipuLinkEfficiency: Double
+    /// Latency of one hop between neighbouring IPUs, one way, in seconds.
+    public var ipuLinkHopSeconds: Double
 
     /// A target with the Mk2 parameters except for its name, tile count, memory and clock.
     public init(name: String, tiles: Int, bytesPerTile: Int, clockHz: Double = 1.33e9) {
@@ -51,6 +57,9 @@ public struct Target: Sendable, Codable, Hashable {
         memoryLatencyCycles = 6
         memcpyBytesPerCycle = 8
         hostLinkBytesPerSecond = 32e9
+        ipuLinkBitsPerSecond = 128 * 1_073_741_824
+        ipuLinkEfficiency = 0.85
+        ipuLinkHopSeconds = 15e-9
     }
 
     /// Colossus Mk1 (GC2): 1,216 tiles of 256 KiB at 1.6 GHz, 32 fp16 / 8 fp32 MACs per cycle.
@@ -88,6 +97,9 @@ public struct Target: Sendable, Codable, Hashable {
 
     /// Modelled seconds of `cycles` tile clock cycles.
     public func seconds(cycles: Int) -> Double { Double(cycles) / clockHz }
+
+    /// Payload bytes per second of one IPU-Link.
+    public var ipuLinkBytesPerSecond: Double { ipuLinkBitsPerSecond * ipuLinkEfficiency / 8 }
 
     /// Total SRAM of one IPU, in bytes.
     public var totalBytes: Int { tiles * bytesPerTile }

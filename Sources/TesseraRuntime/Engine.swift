@@ -39,17 +39,19 @@ public final class Engine {
     let arenas: [NumaArena]
     let tileBase: UnsafeMutablePointer<UnsafeMutableRawPointer>
     let workerTiles: [Range<Int>]
-    var streamRings: [StreamRing?]
+    /// Host buffers of every stream, one ring per replica (empty until connected).
+    var streamRings: [[StreamRing]]
     var streamCursors: [Int]
 
     /// Starts the workers, allocates every tile's arena and writes the constants.
     public init(_ executable: Executable, options: EngineOptions = EngineOptions()) throws(RuntimeError) {
         let target = executable.target
+        let tiles = target.tiles * executable.replicas
         do {
-            let pool = try WorkerPool(threads: options.threads.map { min($0, target.tiles) }, pin: options.pinThreads)
+            let pool = try WorkerPool(threads: options.threads.map { min($0, tiles) }, pin: options.pinThreads)
             self.pool = pool
             let workers = pool.threadCount
-            workerTiles = (0..<workers).map { ($0 * target.tiles / workers)..<(($0 + 1) * target.tiles / workers) }
+            workerTiles = (0..<workers).map { ($0 * tiles / workers)..<(($0 + 1) * tiles / workers) }
             arenas = try workerTiles.enumerated().map { worker, tiles throws(HostError) in
                 try NumaArena(bytes: tiles.count * target.bytesPerTile, node: pool.pinnings[worker].numaNode)
             }
@@ -58,11 +60,11 @@ public final class Engine {
         }
         self.executable = executable
         self.options = options
-        tileBase = .allocate(capacity: target.tiles)
+        tileBase = .allocate(capacity: tiles)
         for (worker, tiles) in workerTiles.enumerated() {
             for tile in tiles { tileBase[tile] = arenas[worker].base + (tile - tiles.lowerBound) * target.bytesPerTile }
         }
-        streamRings = Array(repeating: nil, count: executable.streams.count)
+        streamRings = Array(repeating: [], count: executable.streams.count)
         streamCursors = Array(repeating: 0, count: executable.streams.count)
         pool.run { worker in writeConstants(tiles: workerTiles[worker]) }
     }
@@ -98,14 +100,21 @@ public final class Engine {
                                   traceTruncated: record.truncated)
     }
 
+    /// Writes the constants, and each replica's index, into the tiles of `tiles` (global tile indices).
     private func writeConstants(tiles: Range<Int>) {
+        let tilesPerReplica = executable.target.tiles
         for case let placement? in executable.data {
-            guard let bytes = placement.constantBytes else { continue }
             let elementBytes = placement.elementType.byteSize
-            bytes.withUnsafeBytes { source in
-                for (index, interval) in placement.intervals.enumerated() where tiles.contains(interval.tile) {
-                    (tileBase[interval.tile] + placement.byteOffsets[index])
-                        .copyMemory(from: source.baseAddress! + interval.begin * elementBytes, byteCount: interval.count * elementBytes)
+            for (index, interval) in placement.intervals.enumerated() {
+                for replica in 0..<executable.replicas where tiles.contains(replica * tilesPerReplica + interval.tile) {
+                    let address = tileBase[replica * tilesPerReplica + interval.tile] + placement.byteOffsets[index]
+                    if placement.isReplicaIndex {
+                        address.storeBytes(of: UInt32(replica), as: UInt32.self)
+                    } else if let bytes = placement.constantBytes {
+                        bytes.withUnsafeBytes {
+                            address.copyMemory(from: $0.baseAddress! + interval.begin * elementBytes, byteCount: interval.count * elementBytes)
+                        }
+                    }
                 }
             }
         }
@@ -116,7 +125,7 @@ public final class Engine {
         case let .sequence(programs):
             for program in programs { try checkStreams(program) }
         case let .step(index):
-            if let host = executable.supersteps[index].host, streamRings[host.stream] == nil {
+            if let host = executable.supersteps[index].host, streamRings[host.stream].isEmpty {
                 throw .streamNotConnected(stream: executable.streams[host.stream].name)
             }
         case let .loop(_, body):

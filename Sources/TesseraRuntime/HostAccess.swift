@@ -20,28 +20,47 @@ final class StreamRing: @unchecked Sendable {
 extension Engine {
     // MARK: - Tensors
 
-    /// Writes `values` (row-major) into the elements of `tensor`.
-    public func write<T: DeviceScalar>(_ tensor: Tensor, _ values: [T]) throws(RuntimeError) {
+    /// Writes `values` (row-major) into the elements of `tensor` in replica `replica`, or in every replica if nil.
+    public func write<T: DeviceScalar>(_ tensor: Tensor, _ values: [T], replica: Int? = nil) throws(RuntimeError) {
         try check(tensor, T.self, count: values.count)
-        var position = 0
-        try forEachLocation(of: tensor) { tile, offset, stride, count in
-            values.withUnsafeBytes { source in
-                stridedCopy(from: source.baseAddress! + position * T.elementType.byteSize, stride: T.elementType.byteSize,
-                            to: tileBase[tile] + offset, stride: stride, count: count, elementBytes: T.elementType.byteSize)
+        for replica in try replicas(replica) {
+            var position = 0
+            try forEachLocation(of: tensor) { tile, offset, stride, count in
+                values.withUnsafeBytes { source in
+                    stridedCopy(from: source.baseAddress! + position * T.elementType.byteSize, stride: T.elementType.byteSize,
+                                to: tileBase[replica * executable.target.tiles + tile] + offset, stride: stride, count: count,
+                                elementBytes: T.elementType.byteSize)
+                }
+                position += count
             }
-            position += count
         }
     }
 
-    /// The elements of `tensor`, row-major.
-    public func read<T: DeviceScalar>(_ tensor: Tensor, as type: T.Type = T.self) throws(RuntimeError) -> [T] {
+    /// The elements of `tensor` in replica `replica`, row-major.
+    public func read<T: DeviceScalar>(_ tensor: Tensor, as type: T.Type = T.self, replica: Int = 0) throws(RuntimeError) -> [T] {
         try check(tensor, T.self, count: tensor.elementCount)
+        let base = try replicas(replica).lowerBound * executable.target.tiles
         var result: [T] = []
         result.reserveCapacity(tensor.elementCount)
         try forEachLocation(of: tensor) { tile, offset, stride, count in
-            for i in 0..<count { result.append((tileBase[tile] + offset + i * stride).loadUnaligned(as: T.self)) }
+            for i in 0..<count { result.append((tileBase[base + tile] + offset + i * stride).loadUnaligned(as: T.self)) }
         }
         return result
+    }
+
+    /// The elements of `tensor` in every replica, in replica order.
+    public func readAllReplicas<T: DeviceScalar>(_ tensor: Tensor, as type: T.Type = T.self) throws(RuntimeError) -> [[T]] {
+        var result: [[T]] = []
+        for replica in 0..<executable.replicas { result.append(try read(tensor, as: type, replica: replica)) }
+        return result
+    }
+
+    private func replicas(_ replica: Int?) throws(RuntimeError) -> Range<Int> {
+        guard let replica else { return 0..<executable.replicas }
+        guard (0..<executable.replicas).contains(replica) else {
+            throw .sizeMismatch(object: "replica \(replica)", detail: "the executable runs \(executable.replicas) replica(s)")
+        }
+        return replica..<(replica + 1)
     }
 
     private func check<T: DeviceScalar>(_ tensor: Tensor, _ type: T.Type, count: Int) throws(RuntimeError) {
@@ -76,16 +95,22 @@ extension Engine {
 
     // MARK: - Streams
 
-    /// Connects a host-to-device stream to `values`, a whole number of the stream's chunks; copy
-    /// number `k` of a run takes chunk `k` modulo the number of chunks.
+    /// Connects a host-to-device stream to `values`: one equal part per replica, in replica order,
+    /// each a whole number of the stream's chunks; copy number `k` of a run takes chunk `k` modulo
+    /// the number of chunks of its replica's part.
     public func connect<T: DeviceScalar>(_ stream: HostStream, _ values: [T]) throws(RuntimeError) {
         try checkStream(stream, .hostToDevice, T.self)
-        guard !values.isEmpty, values.count % max(1, stream.elementCount) == 0 else {
-            throw .sizeMismatch(object: "stream '\(stream.name)'", detail: "\(values.count) values are not a whole number of \(stream.elementCount)-element chunks")
+        let replicas = executable.replicas, chunk = max(1, stream.elementCount)
+        guard !values.isEmpty, values.count % (chunk * replicas) == 0 else {
+            throw .sizeMismatch(object: "stream '\(stream.name)'",
+                                detail: "\(values.count) values are not \(replicas) equal part(s) of whole \(stream.elementCount)-element chunks")
         }
-        let ring = StreamRing(chunks: values.count / max(1, stream.elementCount), chunkBytes: stream.elementCount * T.elementType.byteSize)
-        values.withUnsafeBytes { ring.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
-        streamRings[stream.index] = ring
+        let partBytes = values.count / replicas * T.elementType.byteSize
+        streamRings[stream.index] = (0..<replicas).map { replica in
+            let ring = StreamRing(chunks: values.count / replicas / chunk, chunkBytes: stream.elementCount * T.elementType.byteSize)
+            values.withUnsafeBytes { ring.base.copyMemory(from: $0.baseAddress! + replica * partBytes, byteCount: partBytes) }
+            return ring
+        }
         streamCursors[stream.index] = 0
     }
 
@@ -95,14 +120,18 @@ extension Engine {
         guard stream.direction == .deviceToHost, chunks >= 1 else {
             throw .sizeMismatch(object: "stream '\(stream.name)'", detail: "a device-to-host ring needs ≥ 1 chunk (direction \(stream.direction))")
         }
-        streamRings[stream.index] = StreamRing(chunks: chunks, chunkBytes: stream.elementCount * stream.elementType.byteSize)
+        streamRings[stream.index] = (0..<executable.replicas).map { _ in
+            StreamRing(chunks: chunks, chunkBytes: stream.elementCount * stream.elementType.byteSize)
+        }
         streamCursors[stream.index] = 0
     }
 
-    /// The contents of a device-to-host stream's ring, all chunks in ring order.
-    public func streamed<T: DeviceScalar>(_ stream: HostStream, as type: T.Type = T.self) throws(RuntimeError) -> [T] {
+    /// The contents of a device-to-host stream's ring in replica `replica`, all chunks in ring order.
+    public func streamed<T: DeviceScalar>(_ stream: HostStream, as type: T.Type = T.self, replica: Int = 0) throws(RuntimeError) -> [T] {
         try checkStream(stream, .deviceToHost, T.self)
-        guard let ring = streamRings[stream.index] else { throw .streamNotConnected(stream: stream.name) }
+        let replica = try replicas(replica).lowerBound
+        guard streamRings[stream.index].count > replica else { throw .streamNotConnected(stream: stream.name) }
+        let ring = streamRings[stream.index][replica]
         let count = ring.chunks * stream.elementCount
         return (0..<count).map { (ring.base + $0 * T.elementType.byteSize).loadUnaligned(as: T.self) }
     }

@@ -48,19 +48,35 @@ struct ProgramWalker {
             barrier.wait()
             transfer(host)
         }
+        if let collective = step.collective {
+            barrier.wait()
+            CollectiveExecution(engine: engine, plan: collective).run(worker: worker, of: engine.pool.threadCount)
+        }
         if step.predicate != nil { barrier.wait() }
         record?.note(index)
+    }
+
+    /// Calls `body(first tile of the replica, local tiles)` for every replica whose tiles overlap this worker's.
+    private func forEachReplica(_ body: (Int, Range<Int>) -> Void) {
+        let perReplica = engine.executable.target.tiles
+        guard !tiles.isEmpty else { return }
+        for replica in (tiles.lowerBound / perReplica)...((tiles.upperBound - 1) / perReplica) {
+            let base = replica * perReplica
+            body(base, max(tiles.lowerBound - base, 0)..<min(tiles.upperBound - base, perReplica))
+        }
     }
 
     private func copy(_ plan: TileGrouped<CopyOp>) {
         let tileBase = engine.tileBase
         plan.items.withUnsafeBufferPointer { ops in
-            for group in plan.groups(inTiles: tiles) {
-                for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
-                    let op = ops[index]
-                    stridedCopy(from: tileBase[Int(op.sourceTile)] + op.sourceOffset, stride: op.sourceStride,
-                                to: tileBase[Int(op.destinationTile)] + op.destinationOffset, stride: op.destinationStride,
-                                count: Int(op.count), elementBytes: Int(op.elementBytes))
+            forEachReplica { base, local in
+                for group in plan.groups(inTiles: local) {
+                    for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
+                        let op = ops[index]
+                        stridedCopy(from: tileBase[base + Int(op.sourceTile)] + op.sourceOffset, stride: op.sourceStride,
+                                    to: tileBase[base + Int(op.destinationTile)] + op.destinationOffset, stride: op.destinationStride,
+                                    count: Int(op.count), elementBytes: Int(op.elementBytes))
+                    }
                 }
             }
         }
@@ -72,11 +88,13 @@ struct ProgramWalker {
         plan.slots.withUnsafeBufferPointer { slots in
             let firstSlot = slots.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<FieldSlot>.alignment)!
             vertices.items.withUnsafeBufferPointer { items in
-                for group in vertices.groups(inTiles: tiles) {
-                    let memory = tileBase[Int(vertices.tiles[group])]
-                    for index in vertices.tileStart[group]..<vertices.tileStart[group + 1] {
-                        let vertex = items[index]
-                        vertex.codelet.compute(VertexFields(memory: memory, slots: firstSlot + vertex.firstSlot))
+                forEachReplica { base, local in
+                    for group in vertices.groups(inTiles: local) {
+                        let memory = tileBase[base + Int(vertices.tiles[group])]
+                        for index in vertices.tileStart[group]..<vertices.tileStart[group + 1] {
+                            let vertex = items[index]
+                            vertex.codelet.compute(VertexFields(memory: memory, slots: firstSlot + vertex.firstSlot))
+                        }
                     }
                 }
             }
@@ -84,27 +102,33 @@ struct ProgramWalker {
     }
 
     private mutating func transfer(_ host: HostTransfer) {
-        let ring = engine.streamRings[host.stream]!
-        let chunk = ring.base + (cursors[host.stream] % ring.chunks) * ring.chunkBytes
+        let rings = engine.streamRings[host.stream]
+        let cursor = cursors[host.stream]
         cursors[host.stream] += 1
         let tileBase = engine.tileBase
         let bytes = host.elementBytes
         let pieces = host.pieces
-        for group in pieces.groups(inTiles: tiles) {
-            let memory = tileBase[Int(pieces.tiles[group])]
-            for index in pieces.tileStart[group]..<pieces.tileStart[group + 1] {
-                let piece = pieces.items[index]
-                let hostAddress = chunk + piece.hostElement * bytes
-                let tileAddress = memory + piece.tileOffset
-                if host.direction == .hostToDevice {
-                    stridedCopy(from: hostAddress, stride: bytes, to: tileAddress, stride: piece.tileStride, count: piece.count, elementBytes: bytes)
-                } else {
-                    stridedCopy(from: tileAddress, stride: piece.tileStride, to: hostAddress, stride: bytes, count: piece.count, elementBytes: bytes)
+        let perReplica = engine.executable.target.tiles
+        forEachReplica { base, local in
+            let ring = rings[base / perReplica]
+            let chunk = ring.base + (cursor % ring.chunks) * ring.chunkBytes
+            for group in pieces.groups(inTiles: local) {
+                let memory = tileBase[base + Int(pieces.tiles[group])]
+                for index in pieces.tileStart[group]..<pieces.tileStart[group + 1] {
+                    let piece = pieces.items[index]
+                    let hostAddress = chunk + piece.hostElement * bytes
+                    let tileAddress = memory + piece.tileOffset
+                    if host.direction == .hostToDevice {
+                        stridedCopy(from: hostAddress, stride: bytes, to: tileAddress, stride: piece.tileStride, count: piece.count, elementBytes: bytes)
+                    } else {
+                        stridedCopy(from: tileAddress, stride: piece.tileStride, to: hostAddress, stride: bytes, count: piece.count, elementBytes: bytes)
+                    }
                 }
             }
         }
     }
 
+    /// The predicate as replica 0 holds it; programs branch the same way in every replica.
     private func readPredicate(_ location: PredicateLocation) -> Bool {
         let address = engine.tileBase[location.tile] + location.offset
         switch location.type {
