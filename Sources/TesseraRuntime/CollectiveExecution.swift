@@ -24,8 +24,8 @@ struct CollectiveExecution {
             let total = counts.reduce(0, +)
             var flat = 0
             for (index, operand) in plan.operands.enumerated() {
-                let mine = max(total * worker / workers, flat)..<min(total * (worker + 1) / workers, flat + counts[index])
-                if !mine.isEmpty { allReduce(operand, pieces: (mine.lowerBound - flat)..<(mine.upperBound - flat)) }
+                let lower = max(total * worker / workers, flat), upper = min(total * (worker + 1) / workers, flat + counts[index])
+                if lower < upper { allReduce(operand, pieces: (lower - flat)..<(upper - flat)) }
                 flat += counts[index]
             }
             return
