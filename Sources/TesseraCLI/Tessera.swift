@@ -54,7 +54,7 @@ extension TesseraCommand {
     struct Run: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Run a bundled example and write its reports.")
 
-        @Argument(help: "Example to run: matvec.")
+        @Argument(help: "Example to run: matvec (y = A·x over every tile) or sharding (optimiser state sharded over replicas).")
         var example: String
 
         @OptionGroup var options: TargetOptions
@@ -63,7 +63,14 @@ extension TesseraCommand {
         var report: String?
 
         func run() throws {
-            guard example == "matvec" else { throw ValidationError("unknown example '\(example)'; available: matvec") }
+            switch example {
+            case "matvec": try runMatrixVector()
+            case "sharding": try runSharding()
+            default: throw ValidationError("unknown example '\(example)'; available: matvec, sharding")
+            }
+        }
+
+        private func runMatrixVector() throws {
             let outcome: MatrixVectorExample.Outcome
             do {
                 outcome = try MatrixVectorExample.run(target: try options.target(), threads: options.threads)
@@ -73,6 +80,17 @@ extension TesseraCommand {
             }
             print("y = A·x on \(outcome.executable.target.tiles.grouped) tiles: max error vs float64 reference \(outcome.maxError)")
             try Reports.show(executable: outcome.executable, record: outcome.record, directory: report)
+        }
+
+        private func runSharding() throws {
+            let target = try options.target(), parameters = 25_557_032
+            print("Momentum SGD state for \(parameters.grouped) float32 parameters (ResNet-50) on \(target.name), fullest tile per replica:")
+            print("  replicas  whole state (B)  sharded state (B)  saved per tile")
+            for row in try ShardedOptimizerExample.memoryComparison(target: target, parameters: parameters, replicaCounts: [1, 4, 16]) {
+                let saved = row.whole.totalBytes - row.sharded.totalBytes
+                print("  \(String(row.replicas).padding(toLength: 8, withPad: " ", startingAt: 0))  \(row.whole.totalBytes.grouped)"
+                    + "          \(row.sharded.totalBytes.grouped)            \(saved.grouped)")
+            }
         }
     }
 }

@@ -281,6 +281,14 @@ final class Lowering {
         }
         let operands = kind == .allReduce ? reads : reads + writes
         guard !operands.isEmpty else { throw .badCollective(collective: name, detail: "no tensors") }
+        let wholeOperands = kind == .allReduce ? reads : kind == .reduceScatter ? reads : writes
+        for tensor in wholeOperands {
+            for run in tensor.elements.runs {
+                if let whole = graph.data[run.data].shardOfElements {
+                    throw .badCollective(collective: name, detail: "'\(graph.data[run.data].name)' is replica-sharded (a shard of \(whole) elements per replica) but is used as a whole tensor; all-gather it first")
+                }
+            }
+        }
         for tensor in writes where pieces(of: tensor).contains(where: { $0.stride == 0 && $0.count > 1 }) {
             throw .badCollective(collective: name, detail: "output '\(graph.name(of: tensor))' repeats an element (a broadcast view)")
         }

@@ -69,6 +69,16 @@ public final class Graph {
         return Tensor(graphID: id, elementType: record.elementType, shape: record.shape, elements: ElementRunList(runs))
     }
 
+    /// Adds a variable sharded over the replicas: each replica holds one shard of `⌈n / R⌉`
+    /// elements of a whole tensor of `wholeShape` (as replicated tensor sharding keeps optimiser
+    /// state). Shards are rebuilt with `Program.allGather` and filled with `Program.reduceScatter`.
+    public func addReplicaShardedVariable(_ type: ElementType, _ wholeShape: [Int], name: String) -> ReplicaShardedTensor {
+        let whole = wholeShape.reduce(1, *)
+        var record = DataRecord(name: name, elementType: type, shape: [(whole + replicas - 1) / replicas], constantBytes: nil)
+        record.shardOfElements = whole
+        return ReplicaShardedTensor(shard: addData(record), wholeShape: wholeShape)
+    }
+
     /// Keeps the variables under `tensor` live across runs, so the host can read and write them
     /// on the engine.
     public func makeHostVisible(_ tensor: Tensor) throws(GraphError) {
@@ -130,16 +140,23 @@ public final class Graph {
         for run in tensor.elements.runs {
             let intervals = mappings[run.data] ?? resolvedMapping(run.data)
             mappings[run.data] = intervals
-            for i in 0..<run.count {
-                let element = run.element(i)
-                if let interval = TileMappingIndex.interval(containing: element, in: intervals) {
-                    let pos = position + i
-                    if let last = result[interval.tile].last, last.upperBound == pos {
-                        result[interval.tile][result[interval.tile].count - 1] = last.lowerBound..<(pos + 1)
-                    } else {
-                        result[interval.tile].append(pos..<(pos + 1))
-                    }
+            var element = run.start, done = 0
+            while done < run.count {
+                guard let index = TileMappingIndex.index(containing: element, in: intervals) else {
+                    element += run.stride
+                    done += 1
+                    continue
                 }
+                let interval = intervals[index]
+                let taken = progressionCount(from: element, stride: run.stride, limit: run.count - done, within: interval.begin..<interval.end)
+                let range = (position + done)..<(position + done + taken)
+                if let last = result[interval.tile].last, last.upperBound == range.lowerBound {
+                    result[interval.tile][result[interval.tile].count - 1] = last.lowerBound..<range.upperBound
+                } else {
+                    result[interval.tile].append(range)
+                }
+                element += taken * run.stride
+                done += taken
             }
             position += run.count
         }

@@ -31,6 +31,8 @@ package struct DataRecord: Sendable {
     package var hostVisible = false
     /// Holds the replica index, written by the engine into each replica.
     package var isReplicaIndex = false
+    /// For a replica-sharded variable: the element count of the whole tensor its shards make up.
+    package var shardOfElements: Int?
 
     package var elementCount: Int { shape.reduce(1, *) }
     package var isConstant: Bool { constantBytes != nil || isReplicaIndex }

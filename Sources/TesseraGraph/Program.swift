@@ -62,6 +62,30 @@ public indirect enum Program: Sendable {
     public static func sequence(_ programs: Program...) -> Program { .sequence(programs) }
 }
 
+/// A tensor sharded over all replicas: each holds `shard`, one `⌈n / R⌉`-element part of a whole
+/// tensor of `wholeShape` (zero-padded past `n` in the last replicas).
+public struct ReplicaShardedTensor: Sendable {
+    /// This replica's shard.
+    public let shard: Tensor
+    /// Shape of the whole tensor the shards make up.
+    public let wholeShape: [Int]
+
+    /// Elements of the whole tensor.
+    public var wholeElementCount: Int { wholeShape.reduce(1, *) }
+}
+
+extension Program {
+    /// Rebuilds the whole tensor from its shards in every replica.
+    public static func allGather(_ sharded: ReplicaShardedTensor, to whole: Tensor) -> Program {
+        .allGather(from: sharded.shard, to: whole, group: .all)
+    }
+
+    /// Reduces `whole` over all replicas and keeps each replica's shard of the result.
+    public static func reduceScatter(_ whole: Tensor, to sharded: ReplicaShardedTensor, _ op: ReduceOperator) -> Program {
+        .reduceScatter(from: whole, to: sharded.shard, op, group: .all)
+    }
+}
+
 /// How a collective combines the replicas' values.
 public enum ReduceOperator: String, Sendable, Codable, CaseIterable {
     /// Sum (wrapping for integers).
