@@ -90,3 +90,11 @@ let load = try MatrixVectorExampleForBenchmark.run(target: target)
 print("host RSS growth while y = A·x is loaded: \(format(Double(load.hostGrowth) / 1e6, 1)) MB for "
     + "\(format(Double(load.simulated) / 1e6, 1)) MB of simulated memory in use "
     + "(\(format(Double(load.hostGrowth) / Double(load.simulated))) ×; the arenas reserve \(format(Double(target.totalBytes) / 1e6)) MB, committed on touch)")
+
+// 4. One merged all-reduce of ResNet-50's gradients against one all-reduce per tensor.
+for replicas in [4, 16, 64] {
+    let cycles = try collectiveMergingCycles(target: target, replicas: replicas)
+    print("all-reduce of \(cycles.values) float32 gradients in \(cycles.tensors) tensors over \(replicas) replicas: "
+        + "merged \(format(target.seconds(cycles: cycles.merged) * 1e3, 3)) ms, separate \(format(target.seconds(cycles: cycles.separate) * 1e3, 3)) ms "
+        + "modelled (separate = \(format(Double(cycles.separate) / Double(cycles.merged))) × merged)")
+}

@@ -90,14 +90,14 @@ enum CycleModel {
 
     /// Cycles of a ring collective over `groupSize` replicas of `bytes` bytes per replica, held on tiles
     /// whose busiest holds `busiestTileBytes`: `steps` ring steps (all-reduce 2(p−1), reduce-scatter and
-    /// all-gather p−1), each a hop latency there and back plus a sync plus `bytes / p` over one link;
-    /// plus the exchange that brings the data from the tiles to the links and back.
+    /// all-gather p−1), each a global sync across the group plus `bytes / p` over the links of one step;
+    /// plus the on-chip exchange that brings the data from the tiles to the links and back.
     static func collective(kind: CollectiveKind, bytes: Int, groupSize p: Int, busiestTileBytes: Int, target: Target) -> Int {
         guard p > 1, bytes > 0 else { return 0 }
         let steps = kind == .allReduce ? 2 * (p - 1) : p - 1
-        let hopCycles = (2 * target.ipuLinkHopSeconds * target.clockHz).rounded(.up)
-        let chunkCycles = Double(bytes) / Double(p) / target.ipuLinkBytesPerSecond * target.clockHz
-        let ring = Double(steps) * (hopCycles + Double(target.syncCycles) + chunkCycles)
+        let linkBytesPerSecond = target.ipuLinkBytesPerSecond * Double(target.replicaTopology.linksPerStep)
+        let chunkCycles = Double(bytes) / Double(p) / linkBytesPerSecond * target.clockHz
+        let ring = Double(steps) * (Double(target.globalSyncCycles(ipus: p)) + chunkCycles)
         let onChip = 2 * (target.exchangeFixedCycles + (busiestTileBytes + target.exchangeBytesPerCycle - 1) / target.exchangeBytesPerCycle)
         return Int(ring.rounded(.up)) + onChip
     }

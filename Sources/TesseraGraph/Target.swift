@@ -39,6 +39,8 @@ public struct Target: Sendable, Codable, Hashable {
     public var ipuLinkEfficiency: Double
     /// Latency of one hop between neighbouring IPUs, one way, in seconds.
     public var ipuLinkHopSeconds: Double
+    /// How the IPUs of a replicated program are joined.
+    public var replicaTopology: ReplicaTopology
 
     /// A target with the Mk2 parameters except for its name, tile count, memory and clock.
     public init(name: String, tiles: Int, bytesPerTile: Int, clockHz: Double = 1.33e9) {
@@ -60,6 +62,7 @@ public struct Target: Sendable, Codable, Hashable {
         ipuLinkBitsPerSecond = 128 * 1_073_741_824
         ipuLinkEfficiency = 0.85
         ipuLinkHopSeconds = 15e-9
+        replicaTopology = .ladder
     }
 
     /// Colossus Mk1 (GC2): 1,216 tiles of 256 KiB at 1.6 GHz, 32 fp16 / 8 fp32 MACs per cycle.
@@ -68,6 +71,7 @@ public struct Target: Sendable, Codable, Hashable {
         target.float16MACsPerCycle = 32
         target.float32MACsPerCycle = 8
         target.hostLinkBytesPerSecond = 16e9
+        target.replicaTopology = .ring
         return target
     }
 
@@ -98,9 +102,28 @@ public struct Target: Sendable, Codable, Hashable {
     /// Modelled seconds of `cycles` tile clock cycles.
     public func seconds(cycles: Int) -> Double { Double(cycles) / clockHz }
 
+    /// Cycles of one synchronisation across `ipus` IPUs: a round trip over the hops between the
+    /// farthest of them, `1 + (ipus / 2) / 2` on a ladder.
+    public func globalSyncCycles(ipus: Int) -> Int {
+        let hops = 1 + (ipus / 2) / 2
+        return Int((ipuLinkHopSeconds * clockHz * Double(hops) * 2).rounded(.up))
+    }
+
     /// Payload bytes per second of one IPU-Link.
     public var ipuLinkBytesPerSecond: Double { ipuLinkBitsPerSecond * ipuLinkEfficiency / 8 }
 
     /// Total SRAM of one IPU, in bytes.
     public var totalBytes: Int { tiles * bytesPerTile }
+}
+
+/// How the IPUs running replicas are joined by IPU-Links.
+public enum ReplicaTopology: String, Sendable, Codable, Hashable {
+    /// IPUs in one ring; a ring collective step uses one link each way.
+    case ring
+    /// IPU-M2000 / POD ladder: two rails of IPUs joined by rungs; a ring collective runs as a pair of
+    /// rings, one per rail direction, so each step uses two links.
+    case ladder
+
+    /// IPU-Links one ring step's data is spread over.
+    public var linksPerStep: Int { self == .ring ? 1 : 2 }
 }
