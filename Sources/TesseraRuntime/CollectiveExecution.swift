@@ -1,11 +1,39 @@
 import TesseraCompiler
 import TesseraGraph
 
+/// The tile memories of every replica an engine hosts: tile `t` of replica `r` starts at
+/// `tileBase[r · tilesPerReplica + t]`.
+package struct ReplicaMemory {
+    let tileBase: UnsafeMutablePointer<UnsafeMutableRawPointer>
+    let tilesPerReplica: Int
+    let replicas: Int
+}
+
+/// Carries a collective between the replicas' memories.
+///
+/// An engine's replicas all live in its process by default (``InProcessTransport``, which reads and
+/// writes every replica's tile memory directly). A transport for replicas spread over processes or
+/// machines (over MPI, say) implements the same operation for the replicas it hosts, with the same
+/// result bytes: values combined in replica order.
+package protocol ReplicaTransport: Sendable {
+    /// Runs worker `worker`'s share (of `workers`) of `plan`.
+    func run(_ plan: CollectivePlan, on memory: ReplicaMemory, worker: Int, of workers: Int)
+}
+
+/// The transport for replicas in one process: direct reads and writes of their tile memories.
+package struct InProcessTransport: ReplicaTransport {
+    package init() {}
+
+    package func run(_ plan: CollectivePlan, on memory: ReplicaMemory, worker: Int, of workers: Int) {
+        CollectiveExecution(memory: memory, plan: plan).run(worker: worker, of: workers)
+    }
+}
+
 /// Runs a collective on the replicas' tile memories. Worker `w` of `W` takes a contiguous share of
 /// the pieces it writes, so every element is written by one worker; values are combined in replica
 /// order, so results are the same for any number of threads.
 struct CollectiveExecution {
-    let engine: Engine
+    let memory: ReplicaMemory
     let plan: CollectivePlan
 
     func run(worker: Int, of workers: Int) {
@@ -35,7 +63,7 @@ struct CollectiveExecution {
         if plan.kind == .reduceScatter { reduceScatter(T.self, pieces: share) } else { allGather(T.self, pieces: share) }
     }
 
-    private var groups: Range<Int> { 0..<(engine.executable.replicas / plan.groupSize) }
+    private var groups: Range<Int> { 0..<(memory.replicas / plan.groupSize) }
 
     private func address(_ operand: CollectiveOperand, replica: Int, element: Int) -> UnsafeMutableRawPointer {
         var low = 0, high = operand.pieces.count - 1
@@ -44,13 +72,13 @@ struct CollectiveExecution {
             if operand.pieceStart[mid] <= element { low = mid } else { high = mid - 1 }
         }
         let piece = operand.pieces[low]
-        return engine.tileBase[replica * engine.executable.target.tiles + piece.tile] + piece.offset
+        return memory.tileBase[replica * memory.tilesPerReplica + piece.tile] + piece.offset
             + (element - operand.pieceStart[low]) * piece.stride
     }
 
     private func pieceAddress(_ operand: CollectiveOperand, _ index: Int, replica: Int, _ i: Int) -> UnsafeMutableRawPointer {
         let piece = operand.pieces[index]
-        return engine.tileBase[replica * engine.executable.target.tiles + piece.tile] + piece.offset + i * piece.stride
+        return memory.tileBase[replica * memory.tilesPerReplica + piece.tile] + piece.offset + i * piece.stride
     }
 
     private func allReduce(_ operand: CollectiveOperand, pieces: Range<Int>) {

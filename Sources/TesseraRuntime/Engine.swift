@@ -42,6 +42,8 @@ public final class Engine {
     /// Host buffers of every stream, one ring per replica (empty until connected).
     var streamRings: [[StreamRing]]
     var streamCursors: [Int]
+    /// How collectives reach the replicas.
+    let transport: any ReplicaTransport = InProcessTransport()
 
     /// Starts the workers, allocates every tile's arena and writes the constants.
     public init(_ executable: Executable, options: EngineOptions = EngineOptions()) throws(RuntimeError) {
@@ -72,6 +74,11 @@ public final class Engine {
     deinit {
         pool.shutdown()
         tileBase.deallocate()
+    }
+
+    /// Every replica's tile memory, for collectives.
+    var replicaMemory: ReplicaMemory {
+        ReplicaMemory(tileBase: tileBase, tilesPerReplica: executable.target.tiles, replicas: executable.replicas)
     }
 
     /// Where each worker thread is pinned.

@@ -50,7 +50,7 @@ struct ProgramWalker {
         }
         if let collective = step.collective {
             barrier.wait()
-            CollectiveExecution(engine: engine, plan: collective).run(worker: worker, of: engine.pool.threadCount)
+            engine.transport.run(collective, on: engine.replicaMemory, worker: worker, of: engine.pool.threadCount)
         }
         if step.predicate != nil { barrier.wait() }
         record?.note(index)
