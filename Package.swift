@@ -28,7 +28,10 @@ let package = Package(
         .target(name: "TesseraProfile", dependencies: ["TesseraCompiler", "TesseraRuntime"]),
         .target(
             name: "Tessera",
-            dependencies: ["TesseraGraph", "TesseraCompiler", "TesseraRuntime", "TesseraProfile", "TesseraHost"]),
+            dependencies: ["TesseraGraph", "TesseraCompiler", "TesseraRuntime", "TesseraProfile", "TesseraHost", "TesseraOps"]),
+
+        // MARK: - Operations (codelets and planners), beside the pipeline
+        .target(name: "TesseraOps", dependencies: ["TesseraGraph", "TesseraCompiler"], swiftSettings: hotPathSettings),
 
         // MARK: - Host platform: topology, pinned workers, NUMA arenas
         .target(
@@ -52,5 +55,6 @@ let package = Package(
         .target(name: "TesseraTestSupport", dependencies: ["Tessera"], path: "Tests/TesseraTestSupport"),
         .testTarget(name: "TesseraTests", dependencies: ["Tessera", "TesseraTestSupport", "TesseraExamples"]),
         .testTarget(name: "TesseraHostTests", dependencies: ["TesseraHost"]),
+        .testTarget(name: "TesseraOpsTests", dependencies: ["Tessera", "TesseraTestSupport"]),
     ]
 )

@@ -1,5 +1,6 @@
 @_exported import TesseraCompiler
 @_exported import TesseraGraph
 @_exported import TesseraHost
+@_exported import TesseraOps
 @_exported import TesseraProfile
 @_exported import TesseraRuntime

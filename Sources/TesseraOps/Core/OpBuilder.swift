@@ -1,0 +1,96 @@
+import TesseraCompiler
+import TesseraGraph
+
+/// Options every operation takes.
+public struct OpOptions: Sendable, Hashable {
+    /// Fraction of a tile's memory an operation's planner may use for temporaries (Poplar's
+    /// "available memory proportion"; default 0.6).
+    public var availableMemoryProportion: Double = 0.6
+
+    /// The defaults.
+    public init(availableMemoryProportion: Double = 0.6) {
+        self.availableMemoryProportion = availableMemoryProportion
+    }
+}
+
+/// The plan chosen for one operation, for reports: how the work was split, what it costs.
+public struct OperationPlan: Sendable, Codable, Hashable {
+    /// Operation instance name.
+    public var name: String
+    /// Operation kind ("matmul", "conv", "relu", …).
+    public var kind: String
+    /// How the work is split, in words ("batch 2 × out-channels 8 × in-channels 4 over 64 tiles").
+    public var partition: String
+    /// Tiles that run the operation's vertices.
+    public var tilesUsed: Int
+    /// Modelled cycles of the operation's steps (compute and exchange, from the planner's model).
+    public var modelledCycles: Int
+    /// Temporary bytes on the busiest tile.
+    public var temporaryBytesPerTile: Int
+
+    /// A plan with every field given.
+    public init(name: String, kind: String, partition: String, tilesUsed: Int, modelledCycles: Int, temporaryBytesPerTile: Int) {
+        self.name = name
+        self.kind = kind
+        self.partition = partition
+        self.tilesUsed = tilesUsed
+        self.modelledCycles = modelledCycles
+        self.temporaryBytesPerTile = temporaryBytesPerTile
+    }
+}
+
+/// Builds operations into a graph, as poplibs does: each operation adds its tensors, vertices and
+/// compute sets to `graph` and appends the steps that run them to `steps`, in order.
+public final class OpBuilder {
+    /// The graph operations are added to.
+    public let graph: Graph
+    /// Options for operations that are not given their own.
+    public var options: OpOptions
+    /// The program steps added so far.
+    public private(set) var steps: [Program] = []
+    /// The plan of every operation added so far.
+    public private(set) var plans: [OperationPlan] = []
+
+    /// A builder adding to `graph`.
+    public init(_ graph: Graph, options: OpOptions = OpOptions()) {
+        self.graph = graph
+        self.options = options
+    }
+
+    /// The steps added so far, as one program.
+    public var program: Program { .sequence(steps) }
+
+    /// Appends a program step.
+    public func append(_ step: Program) { steps.append(step) }
+
+    /// Records the plan of an operation.
+    public func record(_ plan: OperationPlan) { plans.append(plan) }
+
+    /// Runs `body`, turning graph errors into errors of operation `op`.
+    public func building<T>(_ op: String, _ body: () throws(GraphError) -> T) throws(OpError) -> T {
+        do { return try body() } catch { throw .graph(op: op, error) }
+    }
+
+    /// A new variable with the shape of `like`, each position mapped to the tile of the same position of `like`.
+    public func variable(like: Tensor, type: ElementType? = nil, name: String) throws(OpError) -> Tensor {
+        try building(name) { () throws(GraphError) -> Tensor in
+            let result = graph.addVariable(type ?? like.elementType, like.shape, name: name)
+            let flat = result.flatten()
+            for (tile, ranges) in try graph.tileMapping(of: like).enumerated() {
+                for range in ranges { try graph.setTileMapping(flat.slice(range), tile: tile) }
+            }
+            return result
+        }
+    }
+
+    /// The contiguous position ranges of `tensor` on each tile that holds some of it, in tile order.
+    public func tileRegions(of tensor: Tensor) throws(OpError) -> [(tile: Int, ranges: [Range<Int>])] {
+        let mapping = try building("tileRegions") { () throws(GraphError) in try graph.tileMapping(of: tensor) }
+        return mapping.enumerated().compactMap { $0.element.isEmpty ? nil : ($0.offset, $0.element) }
+    }
+
+    /// Temporary bytes per tile an operation may use under `options`.
+    public func temporaryBudget(_ options: OpOptions? = nil) -> Int {
+        Int(Double(graph.target.bytesPerTile) * (options ?? self.options).availableMemoryProportion)
+    }
+}
