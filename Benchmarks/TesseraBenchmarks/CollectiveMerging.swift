@@ -31,3 +31,13 @@ func collectiveMergingCycles(target: Target, replicas: Int) throws -> (merged: I
     func total(_ executable: Executable) -> Int { executable.steps.reduce(0) { $0 + $1.totalCycles } }
     return (total(merged), total(separate), sizes.count, sizes.reduce(0, +))
 }
+
+/// One merged all-reduce of ResNet-50's gradients against one all-reduce per tensor.
+func collectiveBenchmarks(target: Target) throws {
+    for replicas in [4, 16, 64] {
+        let cycles = try collectiveMergingCycles(target: target, replicas: replicas)
+        print("all-reduce of \(cycles.values) float32 gradients in \(cycles.tensors) tensors over \(replicas) replicas: "
+            + "merged \(format(target.seconds(cycles: cycles.merged) * 1e3, 3)) ms, separate \(format(target.seconds(cycles: cycles.separate) * 1e3, 3)) ms "
+            + "modelled (separate = \(format(Double(cycles.separate) / Double(cycles.merged))) × merged)")
+    }
+}
