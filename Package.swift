@@ -28,10 +28,11 @@ let package = Package(
         .target(name: "TesseraProfile", dependencies: ["TesseraCompiler", "TesseraRuntime"]),
         .target(
             name: "Tessera",
-            dependencies: ["TesseraGraph", "TesseraCompiler", "TesseraRuntime", "TesseraProfile", "TesseraHost", "TesseraOps"]),
+            dependencies: ["TesseraGraph", "TesseraCompiler", "TesseraRuntime", "TesseraProfile", "TesseraHost", "TesseraOps", "TesseraModels"]),
 
         // MARK: - Operations (codelets and planners), beside the pipeline
         .target(name: "TesseraOps", dependencies: ["TesseraGraph", "TesseraCompiler"], swiftSettings: hotPathSettings),
+        .target(name: "TesseraModels", dependencies: ["TesseraOps"]),
 
         // MARK: - Host platform: topology, pinned workers, NUMA arenas
         .target(
@@ -56,5 +57,6 @@ let package = Package(
         .testTarget(name: "TesseraTests", dependencies: ["Tessera", "TesseraTestSupport", "TesseraExamples"]),
         .testTarget(name: "TesseraHostTests", dependencies: ["TesseraHost"]),
         .testTarget(name: "TesseraOpsTests", dependencies: ["Tessera", "TesseraTestSupport"]),
+        .testTarget(name: "TesseraModelsTests", dependencies: ["Tessera"]),
     ]
 )

@@ -4,7 +4,7 @@ import Tessera
 /// Prints the reports of a run and writes their files.
 enum Reports {
     static func show(executable: Executable, record: ExecutionRecord, directory: String?) throws {
-        print(MemoryReport(executable.memory).text)
+        print(MemoryReport(executable.memory, replicas: executable.replicas).text)
         print(try CycleReport(executable: executable, record: record).text)
         guard let directory else { return }
         let files = try ReportWriter().write(executable: executable, record: record, to: URL(fileURLWithPath: directory))

@@ -6,7 +6,8 @@ import TesseraRuntime
 /// (schema `tessera.cycles/1`, docs/report-schema.md) and rendered by ``text``.
 ///
 /// Phase cycles of a row are those of one execution of the step; the totals multiply them by the
-/// executions, so a truncated trace does not change them.
+/// executions, so a truncated trace does not change them. With several replicas every figure is
+/// that of one replica: they run the same program in lockstep, so it is also the run's time.
 public struct CycleReport: Sendable, Codable {
     /// One step of the executable: its modelled cost per execution and how often the run executed it.
     public struct Row: Sendable, Codable, Hashable {
@@ -28,6 +29,8 @@ public struct CycleReport: Sendable, Codable {
         public var exchangeOutCycles: Int
         /// Cycles of host transfers, per execution.
         public var hostCycles: Int
+        /// Cycles of a cross-replica collective (ring over the IPU-Links and the exchange to them), per execution.
+        public var collectiveCycles: Int
         /// All cycles of one execution.
         public var cyclesPerExecution: Int
         /// All cycles of all executions: `cyclesPerExecution × executions`.
@@ -48,6 +51,8 @@ public struct CycleReport: Sendable, Codable {
         public var onTileCopyBytes: Int
         /// Bytes moved to or from the host, per execution.
         public var hostBytes: Int
+        /// Bytes of each replica's data entering a collective, per execution.
+        public var collectiveBytes: Int
 
         init(_ step: StepCycles, executions: Int) {
             index = step.index
@@ -59,6 +64,7 @@ public struct CycleReport: Sendable, Codable {
             computeCycles = step.computeCycles
             exchangeOutCycles = step.exchangeOutCycles
             hostCycles = step.hostCycles
+            collectiveCycles = step.collectiveCycles
             cyclesPerExecution = step.totalCycles
             totalCycles = step.totalCycles * executions
             tileComputeMin = step.tileComputeMin
@@ -69,6 +75,7 @@ public struct CycleReport: Sendable, Codable {
             exchangedBytes = step.exchangedBytes
             onTileCopyBytes = step.onTileCopyBytes
             hostBytes = step.hostBytes
+            collectiveBytes = step.collectiveBytes
         }
     }
 
@@ -79,6 +86,8 @@ public struct CycleReport: Sendable, Codable {
     public var schema = CycleReport.schemaID
     /// The target the executable was compiled for.
     public var target: Target
+    /// Replicas the executable runs as, in lockstep; the cycles are those of each.
+    public var replicas: Int
     /// Index of the program run.
     public var program: Int
     /// Every step of the executable in step order, executed or not (`executions` is 0 for steps of other programs).
@@ -97,6 +106,7 @@ public struct CycleReport: Sendable, Codable {
     public init(executable: Executable, record: ExecutionRecord) throws(ProfileError) {
         try ProfileChecks.check(record, fits: executable)
         target = executable.target
+        replicas = executable.replicas
         program = record.program
         steps = zip(executable.steps, record.executions).map { Row($0, executions: $1) }
         totals = CycleSummary(rows: steps, clockHz: executable.target.clockHz)
@@ -108,29 +118,33 @@ public struct CycleReport: Sendable, Codable {
     ///
     /// Phase columns are cycles of one execution; "total" is of all executions.
     public var text: String {
-        var out = "Cycles of program \(program) on target \(target.name) at \(frequency(target.clockHz)): "
+        let replication = replicas == 1 ? "" : " × \(replicas.grouped) replicas in lockstep"
+        var out = "Cycles of program \(program) on target \(target.name)\(replication) at \(frequency(target.clockHz)): "
             + "\(totals.totalCycles.grouped) cycles = \(fixed(totals.microseconds, 3)) µs modelled, "
             + "\(totals.executedSteps.grouped) steps executed\n"
         out += "  compute \(percent(totals.computeShare)) (\(totals.computeCycles.grouped)), "
             + "exchange \(percent(totals.exchangeShare)) (\(totals.exchangeCycles.grouped)), "
             + "sync \(percent(totals.syncShare)) (\(totals.syncCycles.grouped)), "
-            + "host \(percent(totals.hostShare)) (\(totals.hostCycles.grouped))\n"
+            + "host \(percent(totals.hostShare)) (\(totals.hostCycles.grouped)), "
+            + "collective \(percent(totals.collectiveShare)) (\(totals.collectiveCycles.grouped); "
+            + "\(totals.collectiveBytes.grouped) bytes per replica)\n"
         if traceTruncated {
             out += "  the engine's trace stopped after \(tracedSteps.grouped) steps; these totals count every execution\n"
         }
         let columns: [(String, TextTable.Alignment)] = [
             ("step", .right), ("name", .left), ("kind", .left), ("execs", .right), ("sync", .right), ("exch in", .right),
-            ("compute", .right), ("exch out", .right), ("host", .right), ("total", .right), ("tile min", .right),
-            ("tile mean", .right), ("tile max", .right), ("active tiles", .right), ("exchanged B", .right),
-            ("on-tile copy B", .right),
+            ("compute", .right), ("exch out", .right), ("host", .right), ("collective", .right), ("total", .right),
+            ("tile min", .right), ("tile mean", .right), ("tile max", .right), ("active tiles", .right), ("exchanged B", .right),
+            ("on-tile copy B", .right), ("collective B", .right),
         ]
         var table = TextTable(columns)
         for row in steps where row.executions > 0 {
             table.append([String(row.index), clipped(row.name, 32), row.kind.rawValue, row.executions.grouped,
                           row.syncCycles.grouped, row.exchangeInCycles.grouped, row.computeCycles.grouped,
-                          row.exchangeOutCycles.grouped, row.hostCycles.grouped, row.totalCycles.grouped,
-                          row.tileComputeMin.grouped, fixed(row.tileComputeMean, 1), row.tileComputeMax.grouped,
-                          row.activeTiles.grouped, row.exchangedBytes.grouped, row.onTileCopyBytes.grouped])
+                          row.exchangeOutCycles.grouped, row.hostCycles.grouped, row.collectiveCycles.grouped,
+                          row.totalCycles.grouped, row.tileComputeMin.grouped, fixed(row.tileComputeMean, 1),
+                          row.tileComputeMax.grouped, row.activeTiles.grouped, row.exchangedBytes.grouped,
+                          row.onTileCopyBytes.grouped, row.collectiveBytes.grouped])
         }
         let idle = steps.count - table.rows.count
         out += "\nSteps (cycles per execution; total over executions)\n" + table.render()

@@ -1,7 +1,8 @@
 /// The totals of one run: modelled cycles and time, and how they split over the phases.
 ///
 /// Every figure counts every execution of every step, including executions beyond the engine's
-/// trace limit. The four shares add up to 1 (all zero for a run of no cycles).
+/// trace limit. The five shares add up to 1 (all zero for a run of no cycles). With several replicas
+/// the figures are those of each replica, which run in lockstep.
 public struct CycleSummary: Sendable, Codable, Hashable {
     /// Modelled cycles of the run; equals `ExecutionRecord.totalCycles(executable.steps)`.
     public var totalCycles: Int
@@ -19,6 +20,10 @@ public struct CycleSummary: Sendable, Codable, Hashable {
     public var computeCycles: Int
     /// Cycles of host transfers.
     public var hostCycles: Int
+    /// Cycles of cross-replica collectives.
+    public var collectiveCycles: Int
+    /// Bytes of each replica's data entering collectives.
+    public var collectiveBytes: Int
     /// `syncCycles / totalCycles`.
     public var syncShare: Double
     /// `exchangeCycles / totalCycles`.
@@ -27,6 +32,8 @@ public struct CycleSummary: Sendable, Codable, Hashable {
     public var computeShare: Double
     /// `hostCycles / totalCycles`.
     public var hostShare: Double
+    /// `collectiveCycles / totalCycles`.
+    public var collectiveShare: Double
 
     /// The totals of `rows`, at `clockHz`.
     init(rows: [CycleReport.Row], clockHz: Double) {
@@ -35,7 +42,9 @@ public struct CycleSummary: Sendable, Codable, Hashable {
         exchangeCycles = sum { $0.exchangeInCycles + $0.exchangeOutCycles }
         computeCycles = sum(\.computeCycles)
         hostCycles = sum(\.hostCycles)
-        totalCycles = syncCycles + exchangeCycles + computeCycles + hostCycles
+        collectiveCycles = sum(\.collectiveCycles)
+        collectiveBytes = sum(\.collectiveBytes)
+        totalCycles = syncCycles + exchangeCycles + computeCycles + hostCycles + collectiveCycles
         executedSteps = rows.reduce(0) { $0 + $1.executions }
         self.clockHz = clockHz
         microseconds = Double(totalCycles) / clockHz * 1e6
@@ -44,5 +53,6 @@ public struct CycleSummary: Sendable, Codable, Hashable {
         exchangeShare = Double(exchangeCycles) / whole
         computeShare = Double(computeCycles) / whole
         hostShare = Double(hostCycles) / whole
+        collectiveShare = Double(collectiveCycles) / whole
     }
 }

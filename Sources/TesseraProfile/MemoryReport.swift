@@ -7,9 +7,15 @@ import TesseraCompiler
 /// All sizes are bytes with thousands separators. "Used" is the sum over tiles of each tile's
 /// highest byte in use (`TileMemory.totalBytes`), so it includes alignment and fragmentation
 /// gaps; the not-always-live figure sums each tile's own peak, which tiles reach at different steps.
+///
+/// A replicated graph has the same layout in every replica, so the profile is that of one replica
+/// (one IPU); with more than one replica the report also states their count and the bytes used
+/// by all of them, `replicas × used`.
 public struct MemoryReport: Sendable {
-    /// The profile rendered.
+    /// The profile rendered: the memory of one replica.
     public let profile: MemoryProfile
+    /// Replicas the graph runs as, each with this layout; at least 1.
+    public let replicas: Int
     /// Rows of the fullest-tiles table.
     public var topTiles: Int
     /// Rows of the largest-variables table.
@@ -17,10 +23,13 @@ public struct MemoryReport: Sendable {
     /// How full the tiles are, as shown in the report.
     public let histogram: MemoryHistogram
 
-    /// A report of `profile`, listing `topTiles` tiles and `topVariables` variables, with a
-    /// histogram of `histogramBuckets` slices of the tile budget.
-    public init(_ profile: MemoryProfile, topTiles: Int = 5, topVariables: Int = 5, histogramBuckets: Int = 10) {
+    /// A report of `profile`, the memory of each of `replicas` replicas (at least 1), listing
+    /// `topTiles` tiles and `topVariables` variables, with a histogram of `histogramBuckets` slices
+    /// of the tile budget. Pass `Executable.replicas` for the profile of an executable.
+    public init(_ profile: MemoryProfile, replicas: Int = 1, topTiles: Int = 5, topVariables: Int = 5, histogramBuckets: Int = 10) {
+        precondition(replicas >= 1, "a memory report needs at least one replica, got \(replicas)")
         self.profile = profile
+        self.replicas = replicas
         self.topTiles = topTiles
         self.topVariables = topVariables
         histogram = MemoryHistogram(profile, bucketCount: histogramBuckets)
@@ -42,7 +51,8 @@ public struct MemoryReport: Sendable {
         if !over.isEmpty {
             out += "OUT OF MEMORY: \(over.count.grouped) of \(profile.tiles.count.grouped) tiles need more than \(target.bytesPerTile.grouped) bytes\n\n"
         }
-        out += "Memory of target \(target.name): \(profile.tiles.count.grouped) tiles × \(target.bytesPerTile.grouped) bytes"
+        let perReplica = replicas == 1 ? "" : ", per replica of \(replicas.grouped)"
+        out += "Memory of target \(target.name)\(perReplica): \(profile.tiles.count.grouped) tiles × \(target.bytesPerTile.grouped) bytes"
             + " = \(available.grouped) bytes\n"
         var totals = TextTable([("", .left), ("", .right), ("", .left)])
         totals.append(["used", used.grouped, "bytes, \(percent(used, of: available)) of \(available.grouped) available"])
@@ -50,6 +60,11 @@ public struct MemoryReport: Sendable {
         totals.append(["not-always-live peak", profile.notAlwaysLivePeakBytes.grouped,
                        "\(percent(profile.notAlwaysLivePeakBytes, of: used)) of used (each tile's peak, summed)"])
         totals.append(["gaps", gaps.grouped, "\(percent(gaps, of: used)) of used (alignment, fragmentation)"])
+        if replicas > 1 {
+            totals.append(["used by all \(replicas.grouped) replicas", (replicas * used).grouped,
+                           "bytes, \(replicas.grouped) × \(used.grouped) (every replica has this layout) "
+                               + "of \((replicas * available).grouped) available"])
+        }
         out += totals.render(header: false)
         out += "\n" + fullestTileSection + "\n" + topTilesSection
         if topVariables > 0 && !profile.variables.isEmpty { out += "\n" + variablesSection }

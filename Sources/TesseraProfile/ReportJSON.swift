@@ -12,11 +12,16 @@ public enum ReportJSON {
     public static let cyclesSchema = CycleReport.schemaID
 
     /// `memory.json`: the ``MemoryProfile`` with every field it encodes (so `JSONDecoder` reads it
-    /// back into a `MemoryProfile`), plus two derived members: `totals` (the whole chip) and
-    /// `tileTotals` (one entry per tile, in tile order, with its always-live, not-always-live
-    /// peak and gap bytes already summed over categories).
-    public static func memory(_ profile: MemoryProfile) throws(ProfileError) -> Data {
-        try encode(MemoryDocument(profile: profile), file: "memory.json")
+    /// back into a `MemoryProfile`), plus three derived members: `replicas`, `totals` (the whole
+    /// chip of one replica, and the bytes of all replicas) and `tileTotals` (one entry per tile, in
+    /// tile order, with its always-live, not-always-live peak and gap bytes already summed over
+    /// categories).
+    ///
+    /// `profile` is the memory of each of `replicas` replicas (at least 1): pass
+    /// `Executable.replicas` for the profile of an executable.
+    public static func memory(_ profile: MemoryProfile, replicas: Int = 1) throws(ProfileError) -> Data {
+        precondition(replicas >= 1, "memory.json needs at least one replica, got \(replicas)")
+        return try encode(MemoryDocument(profile: profile, replicas: replicas), file: "memory.json")
     }
 
     /// `cycles.json`: the ``CycleReport`` (schema `tessera.cycles/1`).
@@ -37,10 +42,12 @@ public enum ReportJSON {
 
 /// The memory profile with its derived totals, encoded as one JSON object.
 private struct MemoryDocument: Encodable {
-    /// Chip-wide sums.
+    /// Chip-wide sums of one replica, and the bytes of all replicas.
     struct Totals: Encodable {
         var availableBytes: Int
         var totalBytes: Int
+        var allReplicasAvailableBytes: Int
+        var allReplicasTotalBytes: Int
         var alwaysLiveBytes: Int
         var notAlwaysLivePeakBytes: Int
         var gapBytes: Int
@@ -59,17 +66,21 @@ private struct MemoryDocument: Encodable {
         var fractionOfTile: Double
     }
 
-    enum Key: String, CodingKey { case totals, tileTotals }
+    enum Key: String, CodingKey { case replicas, totals, tileTotals }
 
     var profile: MemoryProfile
+    var replicas: Int
 
     func encode(to encoder: any Encoder) throws {
         // The profile's own keys first, then the derived ones in the same object.
         try profile.encode(to: encoder)
         var container = encoder.container(keyedBy: Key.self)
+        try container.encode(replicas, forKey: .replicas)
         let budget = profile.target.bytesPerTile
         let fullest = profile.tiles.isEmpty ? nil : profile.fullestTile
         try container.encode(Totals(availableBytes: profile.target.totalBytes, totalBytes: profile.totalBytes,
+                                    allReplicasAvailableBytes: replicas * profile.target.totalBytes,
+                                    allReplicasTotalBytes: replicas * profile.totalBytes,
                                     alwaysLiveBytes: profile.alwaysLiveBytes, notAlwaysLivePeakBytes: profile.notAlwaysLivePeakBytes,
                                     gapBytes: profile.totalBytes - profile.alwaysLiveBytes - profile.notAlwaysLivePeakBytes,
                                     fullestTile: fullest?.tile ?? 0, fullestTileBytes: fullest?.totalBytes ?? 0,

@@ -36,16 +36,17 @@ public struct ReportWriter: Sendable {
     /// A writer with the default options.
     public init() {}
 
-    /// Writes `memory.json`, `memory.txt` and `memory.svg` for `memory` into `directory`.
+    /// Writes `memory.json`, `memory.txt` and `memory.svg` for `memory`, the memory of each of
+    /// `replicas` replicas (at least 1), into `directory`.
     ///
     /// - Returns: The files written.
     /// - Throws: ``ProfileError`` naming the directory or file that could not be written, and why.
     @discardableResult
-    public func write(memory: MemoryProfile, to directory: URL) throws(ProfileError) -> [URL] {
+    public func write(memory: MemoryProfile, replicas: Int = 1, to directory: URL) throws(ProfileError) -> [URL] {
         try createDirectory(directory)
-        let report = MemoryReport(memory, topTiles: topTiles, histogramBuckets: histogramBuckets)
+        let report = MemoryReport(memory, replicas: replicas, topTiles: topTiles, histogramBuckets: histogramBuckets)
         return [
-            try write(ReportJSON.memory(memory), .memoryJSON, in: directory),
+            try write(ReportJSON.memory(memory, replicas: replicas), .memoryJSON, in: directory),
             try write(Data(report.text.utf8), .memoryText, in: directory),
             try write(Data(MemoryHeatmap(memory, options: heatmap).svg.utf8), .memorySVG, in: directory),
         ]
@@ -61,7 +62,7 @@ public struct ReportWriter: Sendable {
     public func write(executable: Executable, record: ExecutionRecord, to directory: URL) throws(ProfileError) -> [URL] {
         let cycles = try CycleReport(executable: executable, record: record)
         let timeline = try ChromeTrace(executable: executable, record: record, options: trace)
-        var written = try write(memory: executable.memory, to: directory)
+        var written = try write(memory: executable.memory, replicas: executable.replicas, to: directory)
         written.append(try write(ReportJSON.cycles(cycles), .cyclesJSON, in: directory))
         written.append(try write(Data(cycles.text.utf8), .cyclesText, in: directory))
         written.append(try write(Data(timeline.json.utf8), .trace, in: directory))

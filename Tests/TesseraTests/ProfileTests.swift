@@ -230,7 +230,8 @@ func histogramCountsEveryTileOnce(buckets: Int) throws {
 
 // MARK: - Chrome trace
 
-private struct ParsedTrace {
+/// A parsed `trace.json`; ProfileReplicaTests.swift uses it too.
+struct ParsedTrace {
     var object: [String: Any]
     var events: [[String: Any]]
 

@@ -1,0 +1,41 @@
+import Testing
+import Tessera
+
+@Suite struct ModelArchitectureTests {
+    @Test func resnet50MatchesTorchvision() {
+        let net = ResNet.resnet50()
+        #expect(net.parameterCount == 25_557_032)
+        #expect(net.parameters.count == 161)
+        #expect(net.parameters.first?.name == "conv1.weight")
+        #expect(net.parameters.contains { $0.name == "layer4.0.downsample.0.weight" && $0.shape == [2048, 1024, 1, 1] })
+        #expect(net.parameters.last == NetworkParameter(name: "fc.bias", shape: [1000]))
+        // ≈4.09 G multiply-accumulates per 224 × 224 image.
+        #expect(abs(Double(net.multiplyAccumulatesPerImage) / 4.09e9 - 1) < 0.01)
+        #expect(net.output.outputShape == [1, 1000])
+    }
+
+    @Test func efficientNetB0MatchesTorchvision() {
+        let net = EfficientNet.b0(batch: 8)
+        #expect(net.parameterCount == 5_288_548)
+        #expect(net.parameters.contains { $0.name == "features.1.0.block.0.0.weight" && $0.shape == [32, 1, 3, 3] })
+        #expect(net.parameters.contains { $0.name == "features.2.0.block.2.fc1.weight" && $0.shape == [4, 96, 1, 1] })
+        #expect(net.parameters.last == NetworkParameter(name: "classifier.1.bias", shape: [1000]))
+        #expect(abs(Double(net.multiplyAccumulatesPerImage) / 0.39e9 - 1) < 0.03)
+        #expect(net.output.outputShape == [8, 1000])
+        #expect(net.nodes.first { $0.name == "features.7.0.block.1.0" }?.outputShape == [8, 1152, 7, 7])
+    }
+
+    @Test func groupedVariantUsesSixteenChannelsPerGroup() {
+        let net = EfficientNet.b0G16()
+        let spatial = net.nodes.compactMap { node -> (Int, Int)? in
+            guard case let .convolution(out, kernel, _, _, groups, _) = node.operation, kernel > 1, node.name != "features.0.0" else { return nil }
+            return (out, groups)
+        }
+        #expect(spatial.allSatisfy { $0.0 / $0.1 == 16 || $0.1 == 1 })
+        #expect(abs(Double(net.parameterCount) / 5.91e6 - 1) < 0.02)
+        #expect(abs(Double(net.multiplyAccumulatesPerImage) / 0.635e9 - 1) < 0.03)
+        let groupNorm = EfficientNet.b0G16(normalization: .groupNorm(channelsPerGroup: 16))
+        #expect(groupNorm.parameterCount == net.parameterCount)
+        #expect(groupNorm.nodes.contains { $0.operation == .groupNorm(groups: 2, epsilon: 1e-5) })
+    }
+}
