@@ -1,4 +1,11 @@
+import Dispatch
 import TesseraGraph
+
+/// A value handed to concurrent work that only touches disjoint parts of it.
+private struct UnsafeSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
 
 /// Places every allocation at a byte offset in its tile.
 ///
@@ -13,45 +20,66 @@ struct Placement {
     private(set) var tileMemory: [TileMemory]
 
     init(allocations: [Allocation], tiles: Int, alignment: Int) {
-        offsets = Array(repeating: 0, count: allocations.count)
-        tileMemory = (0..<tiles).map { TileMemory(tile: $0, alwaysLive: CategoryBytes(), notAlwaysLivePeak: CategoryBytes(), totalBytes: 0) }
-        var byTile = [[Int]](repeating: [], count: tiles)
-        for (index, allocation) in allocations.enumerated() where allocation.bytes > 0 { byTile[allocation.tile].append(index) }
-        let order = Dictionary(uniqueKeysWithValues: MemoryCategory.allCases.enumerated().map { ($1, $0) })
-        func align(_ value: Int) -> Int { (value + alignment - 1) / alignment * alignment }
-
-        for tile in 0..<tiles {
-            let indices = byTile[tile]
-            var end = 0
-            let fixed = indices.filter { allocations[$0].alwaysLive }
-                .sorted { (order[allocations[$0].category]!, $0) < (order[allocations[$1].category]!, $1) }
-            for index in fixed {
-                offsets[index] = end
-                end = align(end + allocations[index].bytes)
-                tileMemory[tile].alwaysLive[allocations[index].category] += allocations[index].bytes
-            }
-            let base = end
-            let transient = indices.filter { !allocations[$0].alwaysLive }
-                .sorted { (allocations[$1].bytes, allocations[$0].live!.lowerBound, $0) < (allocations[$0].bytes, allocations[$1].live!.lowerBound, $1) }
-            var placed: [(offset: Int, end: Int, live: ClosedRange<Int>)] = []
-            for index in transient {
-                let allocation = allocations[index]
-                let live = allocation.live!
-                let conflicts = placed.filter { $0.live.overlaps(live) }.sorted { $0.offset < $1.offset }
-                var offset = base
-                for block in conflicts {
-                    if block.offset >= offset + allocation.bytes { break }
-                    offset = max(offset, block.end)
+        var grouped = [[Int]](repeating: [], count: tiles)
+        for (index, allocation) in allocations.enumerated() where allocation.bytes > 0 { grouped[allocation.tile].append(index) }
+        let byTile = grouped
+        var offsets = [Int](repeating: 0, count: allocations.count)
+        var tileMemory = (0..<tiles).map { TileMemory(tile: $0, alwaysLive: CategoryBytes(), notAlwaysLivePeak: CategoryBytes(), totalBytes: 0) }
+        // Tiles are independent: place them in parallel, each writing only its own allocations' offsets.
+        offsets.withUnsafeMutableBufferPointer { offsets in
+            tileMemory.withUnsafeMutableBufferPointer { tileMemory in
+                let sharedOffsets = UnsafeSendable(offsets), sharedMemory = UnsafeSendable(tileMemory)
+                DispatchQueue.concurrentPerform(iterations: tiles) { tile in
+                    sharedMemory.value[tile] = Placement.place(byTile[tile], of: allocations, tile: tile, alignment: alignment,
+                                                               offsets: sharedOffsets.value)
                 }
-                offsets[index] = offset
-                let blockEnd = align(offset + allocation.bytes)
-                placed.append((offset, blockEnd, live))
-                end = max(end, blockEnd)
             }
-            tileMemory[tile].totalBytes = end
-            (tileMemory[tile].notAlwaysLivePeak, tileMemory[tile].peakStep) = Placement.peak(transient.map { allocations[$0] })
         }
+        self.offsets = offsets
+        self.tileMemory = tileMemory
     }
+
+    /// Places one tile's allocations, writing their offsets, and returns the tile's memory.
+    private static func place(_ indices: [Int], of allocations: [Allocation], tile: Int, alignment: Int,
+                              offsets: UnsafeMutableBufferPointer<Int>) -> TileMemory {
+        func align(_ value: Int) -> Int { (value + alignment - 1) / alignment * alignment }
+        var memory = TileMemory(tile: tile, alwaysLive: CategoryBytes(), notAlwaysLivePeak: CategoryBytes(), totalBytes: 0)
+        var end = 0
+        let fixed = indices.filter { allocations[$0].alwaysLive }
+            .sorted { (categoryOrder[allocations[$0].category]!, $0) < (categoryOrder[allocations[$1].category]!, $1) }
+        for index in fixed {
+            offsets[index] = end
+            end = align(end + allocations[index].bytes)
+            memory.alwaysLive[allocations[index].category] += allocations[index].bytes
+        }
+        let base = end
+        let transient = indices.filter { !allocations[$0].alwaysLive }
+            .sorted { (allocations[$1].bytes, allocations[$0].live!.lowerBound, $0) < (allocations[$0].bytes, allocations[$1].live!.lowerBound, $1) }
+        // Blocks placed so far, kept sorted by offset so the first gap is found in one pass.
+        var placed: [(offset: Int, end: Int, live: ClosedRange<Int>)] = []
+        for index in transient {
+            let bytes = allocations[index].bytes, live = allocations[index].live!
+            var offset = base
+            for block in placed where block.live.overlaps(live) {
+                if block.offset >= offset + bytes { break }
+                offset = max(offset, block.end)
+            }
+            offsets[index] = offset
+            let blockEnd = align(offset + bytes)
+            var low = 0, high = placed.count
+            while low < high {
+                let mid = (low + high) / 2
+                if placed[mid].offset <= offset { low = mid + 1 } else { high = mid }
+            }
+            placed.insert((offset, blockEnd, live), at: low)
+            end = max(end, blockEnd)
+        }
+        memory.totalBytes = end
+        (memory.notAlwaysLivePeak, memory.peakStep) = peak(transient.map { allocations[$0] })
+        return memory
+    }
+
+    private static let categoryOrder = Dictionary(uniqueKeysWithValues: MemoryCategory.allCases.enumerated().map { ($1, $0) })
 
     /// The not-always-live bytes by category at the step where their sum peaks.
     private static func peak(_ blocks: [Allocation]) -> (CategoryBytes, Int?) {
