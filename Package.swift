@@ -16,6 +16,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: - Public API (the pipeline: graph → compiler → runtime → profile)
@@ -33,6 +34,7 @@ let package = Package(
         // MARK: - Operations (codelets and planners), beside the pipeline
         .target(name: "TesseraOps", dependencies: ["TesseraGraph", "TesseraCompiler"], swiftSettings: hotPathSettings),
         .target(name: "TesseraModels", dependencies: ["TesseraOps"]),
+        .target(name: "TesseraONNX", dependencies: ["TesseraModels", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - Host platform: topology, pinned workers, NUMA arenas
         .target(
@@ -57,6 +59,6 @@ let package = Package(
         .testTarget(name: "TesseraTests", dependencies: ["Tessera", "TesseraTestSupport", "TesseraExamples"]),
         .testTarget(name: "TesseraHostTests", dependencies: ["TesseraHost"]),
         .testTarget(name: "TesseraOpsTests", dependencies: ["Tessera", "TesseraTestSupport"]),
-        .testTarget(name: "TesseraModelsTests", dependencies: ["Tessera"]),
+        .testTarget(name: "TesseraModelsTests", dependencies: ["Tessera", "TesseraONNX"]),
     ]
 )

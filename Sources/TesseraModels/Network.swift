@@ -14,6 +14,10 @@ public enum NetworkOperation: Sendable, Hashable {
     case silu
     /// 1 / (1 + e^−x).
     case sigmoid
+    /// Hyperbolic tangent.
+    case tanh
+    /// x · min(max(x + 3, 0), 6) / 6.
+    case hardSwish
     /// Max pooling over `kernel` × `kernel` windows.
     case maxPool(kernel: Int, stride: Int, padding: Int)
     /// Mean over H and W: [N, C, H, W] → [N, C, 1, 1].
@@ -58,6 +62,12 @@ public struct NetworkParameter: Sendable, Hashable {
 
 /// A network as a list of nodes in execution order; the last node is the output.
 public struct Network: Sendable {
+    /// A network named `name` with `nodes` in execution order.
+    public init(name: String, nodes: [NetworkNode]) {
+        self.name = name
+        self.nodes = nodes
+    }
+
     /// Model name, e.g. "resnet50".
     public var name: String
     /// Nodes in an order where every node follows its inputs.

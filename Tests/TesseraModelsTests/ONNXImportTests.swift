@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+import Tessera
+@testable import TesseraONNX
+
+@Suite struct ONNXImportTests {
+    static func fixture(_ name: String) -> URL { NumPyArrayTests.fixtures.appendingPathComponent(name) }
+
+    @Test func residualBlockImportsWithTorchvisionNames() throws {
+        let model = try ONNXModel(contentsOf: Self.fixture("residual_block.onnx"), batch: 2)
+        let net = model.network
+        #expect(net.nodes.first?.outputShape == [2, 16, 8, 8])
+        #expect(net.output.outputShape == [2, 10])
+        let kinds = net.nodes.map(\.operation)
+        #expect(kinds.filter { if case .convolution = $0 { true } else { false } }.count == 4)
+        #expect(kinds.filter { if case .batchNorm = $0 { true } else { false } }.count == 4)
+        #expect(kinds.contains(.add) && kinds.contains(.globalAveragePool) && kinds.contains(.flatten))
+        for parameter in net.parameters {
+            #expect(model.weights[parameter.name]?.shape == parameter.shape, "\(parameter.name)")
+        }
+        #expect(model.weights["layer1.0.bn1.running_var"]?.shape == [8])
+        #expect(model.opset == 17)
+    }
+
+    @Test func siluAndSqueezeExcitationAreRecognised() throws {
+        let model = try ONNXModel(contentsOf: Self.fixture("mbconv_se.onnx"), batch: 2)
+        let kinds = model.network.nodes.map(\.operation)
+        #expect(kinds.filter { $0 == .silu }.count == 3)
+        #expect(kinds.filter { $0 == .sigmoid }.count == 1)
+        #expect(kinds.filter { $0 == .channelScale }.count == 1)
+        #expect(model.network.nodes.contains { $0.name == "block.1.0" && $0.operation == .convolution(outputChannels: 64, kernel: 5, stride: 1, padding: 2, groups: 64, bias: false) })
+        #expect(model.network.output.outputShape == [2, 16, 9, 9])
+    }
+
+    @Test func groupedAndDepthwiseConvolutionsKeepTheirGroups() throws {
+        let model = try ONNXModel(contentsOf: Self.fixture("grouped_depthwise.onnx"), batch: 2)
+        let groups = model.network.nodes.compactMap { node -> Int? in
+            if case let .convolution(_, _, _, _, groups, _) = node.operation { return groups }
+            return nil
+        }
+        #expect(groups == [2, 32])
+        #expect(model.network.output.outputShape == [2, 32, 5, 5])
+    }
+
+    @Test func unsupportedOperatorsAreListedTogether() throws {
+        var proto = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: Self.fixture("residual_block.onnx")))
+        proto.graph.node[2].opType = "LSTM"
+        proto.graph.node[5].opType = "Softmax"
+        let names = (proto.graph.node[2].name, proto.graph.node[5].name)
+        #expect(throws: ONNXError.unsupportedOperators([("LSTM", names.0), ("Softmax", names.1)])) {
+            try ONNXModel(data: try proto.serializedData())
+        }
+    }
+
+    @Test func truncatedCorruptAndForeignFilesAreTypedErrors() throws {
+        let bytes = try Data(contentsOf: Self.fixture("convolutions.onnx"))
+        for data in [bytes.prefix(bytes.count / 2), Data(), Data("not a model at all".utf8),
+                     try Data(contentsOf: Self.fixture("convolutions.input.npy"))] {
+            #expect(throws: ONNXError.self) { try ONNXModel(data: Data(data)) }
+        }
+        var corrupt = bytes
+        for index in stride(from: 100, to: corrupt.count, by: 97) { corrupt[index] ^= 0xA5 }
+        #expect(throws: (any Error).self) { try ONNXModel(data: corrupt) }
+    }
+
+    /// Hundreds of damaged copies of every fixture: each imports or fails with a typed error, never crashes.
+    @Test func damagedModelsNeverCrash() throws {
+        var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+        func next() -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int(truncatingIfNeeded: state >> 33)
+        }
+        for name in ["convolutions", "residual_block", "mbconv_se", "grouped_depthwise"] {
+            let bytes = try Data(contentsOf: Self.fixture("\(name).onnx"))
+            for _ in 0..<80 {
+                var damaged = bytes
+                for _ in 0..<(1 + next() % 4) { damaged[next() % damaged.count] = UInt8(truncatingIfNeeded: next()) }
+                do { _ = try ONNXModel(data: damaged, batch: 2) } catch is ONNXError {} catch { Issue.record("untyped error \(error)") }
+            }
+        }
+    }
+}
