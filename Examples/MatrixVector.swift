@@ -45,7 +45,7 @@ public enum MatrixVectorExample {
     }
 
     /// Runs y = A·x with `rowsPerTile` rows of `columns` elements on every tile of `target`.
-    public static func run(target: Target = .mk2, rowsPerTile: Int = 4, columns: Int = 256,
+    public static func run(target: Target = .mk2, rowsPerTile: Int = 16, columns: Int = 1024,
                            threads: Int? = nil) throws -> Outcome {
         // 1. The graph: A mapped row-block by row-block, x and y spread linearly over the tiles.
         let rows = rowsPerTile * target.tiles
