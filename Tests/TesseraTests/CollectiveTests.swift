@@ -6,7 +6,7 @@ import TesseraTestSupport
 private func value(_ replica: Int, _ element: Int) -> Double { Double((replica * 7 + element * 13) % 23) - 11 }
 
 /// The combination in replica order that every collective must match exactly.
-private func reference<T: DeviceScalar & Numeric & Comparable>(
+private func reference<T: Comparable>(
     _ values: [T], _ op: ReduceOperator, combine: (T, T) -> T, divide: (T, Int) -> T) -> T {
     var accumulator = values[0]
     for other in values.dropFirst() {
@@ -32,18 +32,36 @@ private func setUp(replicas: Int, type: ElementType, count: Int) throws -> (Grap
     static let replicaCounts = [1, 2, 3, 4, 8]
 
     @Test(arguments: replicaCounts, ReduceOperator.allCases)
-    func allReduceFloat32(replicas: Int, op: ReduceOperator) throws {
+    func allReduceEveryType(replicas: Int, op: ReduceOperator) throws {
+        try checkAllReduce(Float.self, replicas: replicas, op: op, make: { Float($0) / 3 }, combine: +, divide: { $0 / Float($1) })
+        try checkAllReduce(Float16.self, replicas: replicas, op: op, make: { Float16($0 / 4) }, combine: { Float16(Float($0) + Float($1)) },
+                           divide: { Float16(Float($0) / Float($1)) }, accumulateInFloat: true)
+        try checkAllReduce(Int32.self, replicas: replicas, op: op, make: { Int32($0) &* 300_000_000 }, combine: &+, divide: { $0 / Int32($1) })
+        try checkAllReduce(UInt32.self, replicas: replicas, op: op, make: { UInt32(truncatingIfNeeded: Int($0) &* 400_000_000) },
+                           combine: &+, divide: { $0 / UInt32($1) })
+        try checkAllReduce(UInt8.self, replicas: replicas, op: op, make: { UInt8(truncatingIfNeeded: Int($0) * 29) }, combine: &+,
+                           divide: { $0 / UInt8($1) })
+    }
+
+    /// All-reduces 29 elements of `T` spread over 4 tiles and compares every replica with the reference.
+    /// Float16 is accumulated in float32 and rounded once, as the collective documents.
+    private func checkAllReduce<T: DeviceScalar & Comparable>(
+        _ type: T.Type, replicas: Int, op: ReduceOperator, make: (Double) -> T, combine: (T, T) -> T,
+        divide: (T, Int) -> T, accumulateInFloat: Bool = false) throws {
         let count = 29
-        let (graph, tensor) = try setUp(replicas: replicas, type: .float32, count: count)
+        let (graph, tensor) = try setUp(replicas: replicas, type: T.elementType, count: count)
         let engine = try Engine(try Compiler.compile(graph, program: .allReduce([tensor], op, group: .all)), options: EngineOptions(threads: 2))
-        for replica in 0..<replicas {
-            try engine.write(tensor, (0..<count).map { Float(value(replica, $0)) / 3 }, replica: replica)
-        }
+        for replica in 0..<replicas { try engine.write(tensor, (0..<count).map { make(value(replica, $0)) }, replica: replica) }
         try engine.run()
-        let expected = (0..<count).map { element in
-            reference((0..<replicas).map { Float(value($0, element)) / 3 }, op, combine: +, divide: { $0 / Float($1) })
+        let expected: [T] = (0..<count).map { element in
+            let inputs = (0..<replicas).map { make(value($0, element)) }
+            if accumulateInFloat, let halves = inputs as? [Float16] {
+                let wide = reference(halves.map(Float.init), op, combine: +, divide: { $0 / Float($1) })
+                return Float16(wide) as! T
+            }
+            return reference(inputs, op, combine: combine, divide: divide)
         }
-        for result in try engine.readAllReplicas(tensor, as: Float.self) { #expect(result == expected) }
+        for result in try engine.readAllReplicas(tensor, as: T.self) { #expect(result == expected, "\(T.self) \(op) R=\(replicas)") }
     }
 
     @Test(arguments: replicaCounts)
@@ -76,27 +94,37 @@ private func setUp(replicas: Int, type: ElementType, count: Int) throws -> (Grap
         }
     }
 
-    @Test(arguments: replicaCounts, [ReduceOperator.sum, .max])
+    @Test(arguments: replicaCounts, ReduceOperator.allCases)
     func reduceScatterThenAllGatherRoundTrips(replicas: Int, op: ReduceOperator) throws {
+        try checkRoundTrip(Int32.self, replicas: replicas, op: op, make: { Int32($0) }, combine: &+, divide: { $0 / Int32($1) })
+        try checkRoundTrip(Float.self, replicas: replicas, op: op, make: { Float($0) / 8 }, combine: +, divide: { $0 / Float($1) })
+        try checkRoundTrip(UInt8.self, replicas: replicas, op: op, make: { UInt8(truncatingIfNeeded: Int($0) * 31) }, combine: &+,
+                           divide: { $0 / UInt8($1) })
+    }
+
+    /// Reduce-scatters 23 elements (not a multiple of most R) and all-gathers the shards back.
+    private func checkRoundTrip<T: DeviceScalar & Comparable>(
+        _ type: T.Type, replicas: Int, op: ReduceOperator, make: (Double) -> T, combine: (T, T) -> T, divide: (T, Int) -> T) throws {
         let count = 23
         let shard = (count + replicas - 1) / replicas
         let graph = try Graph(target: testTarget(tiles: 4), replicas: replicas)
-        let full = graph.addVariable(.int32, [count], name: "full")
-        let piece = graph.addVariable(.int32, [shard], name: "shard")
-        let gathered = graph.addVariable(.int32, [count], name: "gathered")
+        let full = graph.addVariable(T.elementType, [count], name: "full")
+        let piece = graph.addVariable(T.elementType, [shard], name: "shard")
+        let gathered = graph.addVariable(T.elementType, [count], name: "gathered")
         for t in [full, piece, gathered] {
             try graph.mapLinearly(t, grainSize: 2, minElementsPerTile: 2)
             try graph.makeHostVisible(t)
         }
         let program = Program.sequence(.reduceScatter(from: full, to: piece, op, group: .all), .allGather(from: piece, to: gathered, group: .all))
         let engine = try Engine(try Compiler.compile(graph, program: program), options: EngineOptions(threads: 2))
-        for replica in 0..<replicas { try engine.write(full, (0..<count).map { Int32(value(replica, $0)) }, replica: replica) }
+        for replica in 0..<replicas { try engine.write(full, (0..<count).map { make(value(replica, $0)) }, replica: replica) }
         try engine.run()
-        let reduced = (0..<count).map { e in reference((0..<replicas).map { Int32(value($0, e)) }, op, combine: &+, divide: { $0 / Int32($1) }) }
+        let reduced = (0..<count).map { e in reference((0..<replicas).map { make(value($0, e)) }, op, combine: combine, divide: divide) }
+        let zero = make(0)
         for replica in 0..<replicas {
-            let expectedShard = (0..<shard).map { replica * shard + $0 < count ? reduced[replica * shard + $0] : 0 }
-            #expect(try engine.read(piece, as: Int32.self, replica: replica) == expectedShard)
-            #expect(try engine.read(gathered, as: Int32.self, replica: replica) == reduced)
+            let expectedShard = (0..<shard).map { replica * shard + $0 < count ? reduced[replica * shard + $0] : zero }
+            #expect(try engine.read(piece, as: T.self, replica: replica) == expectedShard, "\(T.self) \(op) R=\(replicas)")
+            #expect(try engine.read(gathered, as: T.self, replica: replica) == reduced, "\(T.self) \(op) R=\(replicas)")
         }
     }
 
