@@ -95,7 +95,9 @@ struct ONNXGraphImporter {
             for (index, suffix) in ["weight", "bias", "running_mean", "running_var"].enumerated() {
                 weights["\(layer).\(suffix)"] = try initializer(index + 1)
             }
-            result = builder.sameShape(layer, .batchNorm(epsilon: Double(attribute(node, "epsilon")?.f ?? 1e-5)), try value(0))
+            let epsilon = attribute(node, "epsilon")?.f ?? 1e-5
+            // Through its shortest decimal form, so that 1e-5 stored as float32 reads back as 1e-5.
+            result = builder.sameShape(layer, .batchNorm(epsilon: Double("\(epsilon)") ?? Double(epsilon)), try value(0))
         case "Relu": result = builder.sameShape(name, .relu, try value(0))
         case "Tanh": result = builder.sameShape(name, .tanh, try value(0))
         case "HardSwish": result = builder.sameShape(name, .hardSwish, try value(0))
