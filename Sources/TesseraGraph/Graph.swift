@@ -15,6 +15,8 @@ public final class Graph {
     package private(set) var computeSets: [ComputeSet] = []
     package private(set) var computeSetVertices: [[Int]] = []
     package private(set) var streams: [HostStream] = []
+    /// Resolved mappings, kept until the variable's mapping changes.
+    private var resolvedMappings: [Int: [TileInterval]] = [:]
 
     /// Copies of the graph that run together, each a full simulated IPU, joined by collectives.
     public let replicas: Int
@@ -99,6 +101,7 @@ public final class Graph {
         try checkOwned(tensor, "setTileMapping")
         try checkTile(tile, object: "setTileMapping of '\(name(of: tensor))'")
         for run in tensor.elements.runs {
+            resolvedMappings[run.data] = nil
             if run.stride == 1 {
                 data[run.data].assignedMapping.append(TileInterval(begin: run.start, end: run.start + run.count, tile: tile))
             } else {
@@ -165,7 +168,10 @@ public final class Graph {
 
     /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
     package func resolvedMapping(_ index: Int) -> [TileInterval] {
-        TileMappingIndex.resolve(data[index].assignedMapping)
+        if let cached = resolvedMappings[index] { return cached }
+        let resolved = TileMappingIndex.resolve(data[index].assignedMapping)
+        resolvedMappings[index] = resolved
+        return resolved
     }
 
     // MARK: - Vertices and compute sets
