@@ -33,7 +33,7 @@ let package = Package(
 
         // MARK: - Operations (codelets and planners), beside the pipeline
         .target(name: "TesseraOps", dependencies: ["TesseraGraph", "TesseraCompiler"], swiftSettings: hotPathSettings),
-        .target(name: "TesseraModels", dependencies: ["TesseraOps"]),
+        .target(name: "TesseraModels", dependencies: ["TesseraOps", "TesseraRuntime", "CZlib"]),
         .target(name: "TesseraONNX", dependencies: ["TesseraModels", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - Host platform: topology, pinned workers, NUMA arenas
@@ -43,6 +43,7 @@ let package = Package(
             swiftSettings: hotPathSettings),
         .systemLibrary(name: "CHwloc", pkgConfig: "hwloc", providers: [.apt(["libhwloc-dev"])]),
         .systemLibrary(name: "CNuma", providers: [.apt(["libnuma-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "_TesseraShim"),
 
         // MARK: - Examples, command line, benchmarks

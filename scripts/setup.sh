@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the system libraries Tessera links (hwloc for the host topology and thread pinning,
-# libnuma for NUMA-local tile arenas) on a Debian machine. Idempotent; needs root.
+# libnuma for NUMA-local tile arenas, zlib for PNG input images) on a Debian machine. Idempotent; needs root.
 set -euo pipefail
-packages=(libhwloc-dev libnuma-dev pkg-config)
+packages=(libhwloc-dev libnuma-dev zlib1g-dev pkg-config)
 missing=()
 for package in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
