@@ -1,0 +1,159 @@
+import TesseraGraph
+
+extension OpBuilder {
+    /// `a + b` element-wise into a new tensor of the broadcast shape of `a` and `b` (NumPy rules:
+    /// trailing dimensions align; each pair is equal or one of them is 1, e.g. `[N, C, H, W]` with
+    /// `[C, 1, 1]` or `[1]`). Both operands have one element type, float32 or float16 (computed in
+    /// float32, rounded once).
+    ///
+    /// The output is mapped like the operand that has the output's shape (`a` if both do; linearly
+    /// if neither does). Each tile computes the output positions it holds; the elements of an
+    /// operand it reads but does not hold are exchanged to it once, into one receive buffer shared
+    /// by the tile's vertices. Shapes that do not broadcast throw `shapeMismatch`, differing or
+    /// non-floating-point types `typeMismatch`.
+    public func add(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) -> Tensor {
+        try elementwise(.add, a, b, name: name)
+    }
+    /// `a − b` element-wise with NumPy broadcasting; layouts, mapping and errors as ``add(_:_:name:)``.
+    public func subtract(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) -> Tensor {
+        try elementwise(.subtract, a, b, name: name)
+    }
+    /// `a · b` element-wise with NumPy broadcasting; layouts, mapping and errors as ``add(_:_:name:)``.
+    public func multiply(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) -> Tensor {
+        try elementwise(.multiply, a, b, name: name)
+    }
+    /// `a / b` element-wise with NumPy broadcasting (IEEE: division by zero gives ±∞ or NaN);
+    /// layouts, mapping and errors as ``add(_:_:name:)``.
+    public func divide(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) -> Tensor {
+        try elementwise(.divide, a, b, name: name)
+    }
+
+    /// `a ← a + b` in place, `b` broadcast to `a`'s shape by NumPy's rules (poplibs' `addInPlace`);
+    /// types, exchange and errors as ``add(_:_:name:)``. `a` must not repeat elements (no broadcast view).
+    public func addInPlace(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) {
+        _ = try elementwise(.add, a, b, inPlace: true, name: name)
+    }
+    /// `a ← a − b` in place, `b` broadcast to `a`'s shape; as ``addInPlace(_:_:name:)``.
+    public func subtractInPlace(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) {
+        _ = try elementwise(.subtract, a, b, inPlace: true, name: name)
+    }
+    /// `a ← a · b` in place, `b` broadcast to `a`'s shape; as ``addInPlace(_:_:name:)``.
+    public func multiplyInPlace(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) {
+        _ = try elementwise(.multiply, a, b, inPlace: true, name: name)
+    }
+    /// `a ← a / b` in place, `b` broadcast to `a`'s shape; as ``addInPlace(_:_:name:)``.
+    public func divideInPlace(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) {
+        _ = try elementwise(.divide, a, b, inPlace: true, name: name)
+    }
+
+    /// `a ∘ b` element-wise with broadcasting, as documented on ``add(_:_:name:)``, into a new
+    /// tensor or, `inPlace`, into `a` (returned).
+    func elementwise(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, inPlace: Bool = false, name: String) throws(OpError) -> Tensor {
+        guard a.elementType == b.elementType, a.elementType.isFloatingPoint else {
+            throw .typeMismatch(op: name, detail: "\(operation.rawValue) needs two float32 or two float16 operands, got \(a.elementType) \(a.shape) and \(b.elementType) \(b.shape)")
+        }
+        guard let shape = numpyBroadcastShape(a.shape, b.shape) else {
+            throw .shapeMismatch(op: name, detail: "\(operation.rawValue) cannot broadcast \(a.shape) with \(b.shape)")
+        }
+        let output: Tensor
+        var localOperand: Int?
+        if inPlace {
+            guard a.shape == shape else {
+                throw .shapeMismatch(op: name, detail: "\(operation.rawValue) in place cannot broadcast b \(b.shape) to a \(a.shape)")
+            }
+            output = a
+            localOperand = 0
+        } else if a.shape == shape {
+            output = try variable(like: a, name: name)
+            localOperand = 0
+        } else if b.shape == shape {
+            output = try variable(like: b, name: name)
+            localOperand = 1
+        } else {
+            output = graph.addVariable(a.elementType, shape, name: name)
+            try building(name) { () throws(GraphError) in try graph.mapLinearly(output) }
+        }
+        let patterns = [BroadcastPattern(operand: a.shape, space: shape)!, BroadcastPattern(operand: b.shape, space: shape)!]
+        let pieces = try elementwisePieces(of: output, grainType: output.elementType)
+        let operandRanges = [sharedOperandRanges(pieces, patterns[0]), sharedOperandRanges(pieces, patterns[1])]
+        let operands = [a.flatten(), b.flatten()], flatOut = output.flatten()
+        let computeSet = graph.addComputeSet(name)
+        var model = ElementwiseStepModel(target: graph.target)
+        var receivedViews: Set<[Int]> = []
+        var temporary: [Int: Int] = [:]
+        for (index, piece) in pieces.enumerated() {
+            let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
+                                        bases: [inPlace ? piece.positions.lowerBound : operandRanges[0][index].lowerBound, operandRanges[1][index].lowerBound],
+                                        start: piece.positions.lowerBound,
+                                        runs: broadcastRunCount(piece.positions, patterns))
+            let views = try building(name) { () throws(GraphError) in
+                try (0..<2).map { (k: Int) throws(GraphError) -> Tensor in try operands[k].slice(operandRanges[k][index]) }
+            }
+            _ = try building(name) { () throws(GraphError) in
+                let out = try flatOut.slice(piece.positions)
+                return try graph.addVertex(computeSet, codelet, tile: piece.tile, inPlace ? ["a": out, "b": views[1]] : ["a": views[0], "b": views[1], "out": out])
+            }
+            model.addVertex(tile: piece.tile, cycles: codelet.estimateCycles(fieldSizes: [piece.positions.count, 0, piece.positions.count], target: graph.target))
+            for k in 0..<2 where k != localOperand && receivedViews.insert([piece.tile, k, operandRanges[k][index].lowerBound, operandRanges[k][index].upperBound]).inserted {
+                let bytes = try bytesToReceive(of: views[k], on: piece.tile)
+                model.receive(tile: piece.tile, bytes: bytes)
+                temporary[piece.tile, default: 0] += bytes
+            }
+        }
+        append(.execute(computeSet))
+        record(OperationPlan(name: name, kind: operation.rawValue + (inPlace ? "InPlace" : ""),
+                             partition: "\(shape) from \(a.shape) and \(b.shape): \(pieces.count) vertices over \(model.tiles.count) tiles",
+                             tilesUsed: model.tiles.count, modelledCycles: model.cycles,
+                             temporaryBytesPerTile: temporary.values.max() ?? 0))
+        return output
+    }
+
+    /// For each piece, the range of operand indices its vertex connects: the pieces' needed ranges
+    /// merged per tile where they overlap or touch, so vertices of one tile that read the same
+    /// operand elements connect the same view and share one receive buffer.
+    func sharedOperandRanges(_ pieces: [ElementwisePiece], _ pattern: BroadcastPattern) -> [Range<Int>] {
+        let needed = pieces.map { pattern.operandRange(of: $0.positions) }
+        var result = needed
+        let byTile = Dictionary(grouping: pieces.indices, by: { pieces[$0].tile })
+        for (_, indices) in byTile {
+            let sorted = indices.sorted { needed[$0].lowerBound < needed[$1].lowerBound }
+            var group: [Int] = [], merged = 0..<0
+            for index in sorted + [-1] {
+                if index >= 0, !group.isEmpty, needed[index].lowerBound <= merged.upperBound {
+                    merged = merged.lowerBound..<max(merged.upperBound, needed[index].upperBound)
+                    group.append(index)
+                    continue
+                }
+                for member in group { result[member] = merged }
+                if index >= 0 {
+                    group = [index]
+                    merged = needed[index]
+                }
+            }
+        }
+        return result
+    }
+
+    /// Runs (segments read with one stride by every operand) in `positions`.
+    func broadcastRunCount(_ positions: Range<Int>, _ patterns: [BroadcastPattern]) -> Int {
+        var runs = 0, position = positions.lowerBound
+        while position < positions.upperBound {
+            position += patterns.reduce(positions.upperBound - position) { min($0, $1.runLength(at: position)) }
+            runs += 1
+        }
+        return runs
+    }
+
+    /// The NumPy broadcast shape of `a` and `b`, or nil if they do not broadcast.
+    func numpyBroadcastShape(_ a: [Int], _ b: [Int]) -> [Int]? {
+        let rank = max(a.count, b.count)
+        var shape = [Int](repeating: 1, count: rank)
+        for dim in 0..<rank {
+            let x = dim < rank - a.count ? 1 : a[dim - (rank - a.count)]
+            let y = dim < rank - b.count ? 1 : b[dim - (rank - b.count)]
+            guard x == y || x == 1 || y == 1 else { return nil }
+            shape[dim] = x == 1 ? y : x
+        }
+        return shape
+    }
+}

@@ -1,0 +1,197 @@
+import TesseraGraph
+
+/// Cycle-model constants of the normalisation and pooling codelets, in worker-context cycles
+/// (docs/ops-cost.md, "Normalisation and pooling").
+enum NormCost {
+    /// A vertex's fixed set-up: loading field pointers and state, entering the outer loop.
+    static let setUpCycles = 12
+    /// Starting one row (a channel's or group's run of a piece, one output row of a pooling window).
+    static let rowCycles = 4
+    /// Worker instructions per 64-bit vector when summing Σx and Σx² (two multiply-adds).
+    static let sumInstructionsPerVector = 2
+    /// Worker instructions per 64-bit vector of `a·x + b` (one multiply-add, one load/store pair).
+    static let affineInstructionsPerVector = 2
+    /// Scalar worker instructions per channel of the coefficient step (divide, reciprocal square
+    /// root, two multiplies, a subtract, loads and stores).
+    static let coefficientCyclesPerChannel = 10
+    /// Worker instructions per partial entry (one fp32 pair) of the cross-tile reduction.
+    static let reduceCyclesPerEntry = 1
+    /// Worker instructions per 64-bit vector of pooling outputs beyond one per window element
+    /// (the average's scale, the store).
+    static let poolFinishInstructionsPerVector = 1
+
+    /// `setUp + rows·rowCycles + ⌈elements / lanes⌉·instructions`, lanes = 64-bit vector of `type`.
+    static func vector(elements: Int, rows: Int, type: ElementType, instructions: Int, target: Target) -> Int {
+        let lanes = target.vectorWidth(type)
+        return setUpCycles + rows * rowCycles + (elements + lanes - 1) / lanes * instructions
+    }
+}
+
+/// Which tile holds each flattened position of one tensor, looked up by binary search: built
+/// once per operand so that planning a step does not resolve tile mappings per vertex.
+struct NormOwners {
+    /// Distinguishes operands in a step's receive accounting.
+    let id: Int
+    /// Bytes per element of the operand.
+    let elementBytes: Int
+    private var starts: [Int] = [], ends: [Int] = [], tiles: [Int] = []
+
+    /// The index of `tensor`, identified by `id`, from its tile regions.
+    init(id: Int, _ tensor: Tensor, regions: [(tile: Int, ranges: [Range<Int>])]) {
+        self.id = id
+        elementBytes = tensor.elementType.byteSize
+        let intervals = regions.flatMap { region in region.ranges.map { ($0, region.tile) } }.sorted { $0.0.lowerBound < $1.0.lowerBound }
+        starts = intervals.map(\.0.lowerBound)
+        ends = intervals.map(\.0.upperBound)
+        tiles = intervals.map(\.1)
+    }
+
+    /// Positions held by some tile.
+    var mappedCount: Int { zip(starts, ends).reduce(0) { $0 + $1.1 - $1.0 } }
+
+    /// Index of the last interval starting at or before `position`, or nil.
+    private func interval(containing position: Int) -> Int? {
+        var low = 0, high = starts.count
+        while low < high {
+            let mid = (low + high) / 2
+            if starts[mid] <= position { low = mid + 1 } else { high = mid }
+        }
+        return low == 0 ? nil : low - 1
+    }
+
+    /// The tile holding `position` (-1 when unmapped).
+    func tile(of position: Int) -> Int {
+        guard let k = interval(containing: position), position < ends[k] else { return -1 }
+        return tiles[k]
+    }
+
+    /// The parts of `range` that `tile` does not hold.
+    func remote(_ range: Range<Int>, from tile: Int) -> [Range<Int>] {
+        var result: [Range<Int>] = []
+        var cursor = range.lowerBound
+        var k = interval(containing: cursor) ?? 0
+        while cursor < range.upperBound {
+            if k >= starts.count || starts[k] >= range.upperBound {
+                result.append(cursor..<range.upperBound)
+                break
+            }
+            if starts[k] > cursor {
+                result.append(cursor..<starts[k])
+                cursor = starts[k]
+            }
+            let end = min(ends[k], range.upperBound)
+            if end > cursor && tiles[k] != tile { result.append(cursor..<end) }
+            cursor = max(cursor, end)
+            k += 1
+        }
+        return result
+    }
+}
+
+/// The planner's model of one compute step as docs/cost-model.md charges it: vertex estimates
+/// scheduled greedily over the worker contexts plus on-tile gather copies, an exchange phase sized by the busiest tile's
+/// received bytes (elements read by several vertices of a tile counted once, as the compiler
+/// shares receive buffers), and a sync per phase.
+struct NormStepCost {
+    let target: Target
+    private var estimates: [Int: [Int]] = [:]
+    private var received: [Int: [Int: [Range<Int>]]] = [:]
+    private var elementBytes: [Int: Int] = [:]
+    private var copies: [Int: Int] = [:]
+    private var buffers: [Int: Int] = [:]
+
+    init(target: Target) { self.target = target }
+
+    /// Adds a vertex of `cycles` worker cycles on `tile`.
+    mutating func add(tile: Int, cycles: Int) { estimates[tile, default: []].append(cycles) }
+
+    /// Records that a vertex on `tile` reads positions `range` of the operand `index` describes:
+    /// the remote parts are received, and the local part is copied on the tile into the field's
+    /// buffer when some of it is remote.
+    mutating func read(_ index: NormOwners, _ range: Range<Int>, on tile: Int) {
+        let remote = index.remote(range, from: tile)
+        guard !remote.isEmpty else { return }
+        copies[tile, default: 0] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
+        buffers[tile, default: 0] += range.count * index.elementBytes
+        elementBytes[index.id] = index.elementBytes
+        received[tile, default: [:]][index.id, default: []].append(contentsOf: remote)
+    }
+
+    /// Tiles that run vertices.
+    var tiles: Set<Int> { Set(estimates.keys) }
+
+    /// Bytes of gather buffers (fields read partly from other tiles) on the busiest tile.
+    var busiestBufferBytes: Int { buffers.values.max() ?? 0 }
+
+    /// Bytes `tile` receives: the union of the remote ranges it reads of each operand.
+    private func receivedBytes(_ operands: [Int: [Range<Int>]]) -> Int {
+        var bytes = 0
+        for (id, ranges) in operands {
+            var covered = 0, end = Int.min
+            for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
+                let begin = max(range.lowerBound, end)
+                if range.upperBound > begin { covered += range.upperBound - begin }
+                end = max(end, range.upperBound)
+            }
+            bytes += covered * elementBytes[id, default: 0]
+        }
+        return bytes
+    }
+
+    /// Modelled cycles of the step.
+    var cycles: Int {
+        var compute = 0
+        for (tile, list) in estimates {
+            var loads = [Int](repeating: 0, count: target.workerContexts)
+            for cycles in list.sorted(by: >) {
+                let slot = loads.indices.min { loads[$0] < loads[$1] }!
+                loads[slot] += cycles
+            }
+            let copy = (copies[tile, default: 0] + target.memcpyBytesPerCycle - 1) / target.memcpyBytesPerCycle
+            compute = max(compute, (loads.max() ?? 0) * target.workerContexts + copy)
+        }
+        let busiest = received.values.map(receivedBytes).max() ?? 0
+        let exchange = busiest == 0 ? 0 : target.exchangeFixedCycles + (busiest + target.exchangeBytesPerCycle - 1) / target.exchangeBytesPerCycle
+        return compute + exchange + target.syncCycles * (exchange == 0 ? 1 : 2)
+    }
+}
+
+/// The steps of one normalisation or pooling operation as they are built: their modelled cost,
+/// tiles and temporary memory, for the operation's plan.
+struct NormSteps {
+    /// Modelled cycles of the steps added so far.
+    var cycles = 0
+    /// Tiles that run any vertex.
+    var tiles: Set<Int> = []
+    /// Largest temporary bytes on one tile.
+    var temporaryBytesPerTile = 0
+    /// Operands indexed so far (their ids).
+    var operands = 0
+    /// The program steps, appended to the builder only once the whole operation is planned.
+    var programs: [Program] = []
+}
+
+extension OpBuilder {
+    /// An owner index of `tensor` with a fresh id from `steps`.
+    func normOwners(_ tensor: Tensor, _ steps: inout NormSteps) throws(OpError) -> NormOwners {
+        steps.operands += 1
+        return NormOwners(id: steps.operands, tensor, regions: try tileRegions(of: tensor))
+    }
+
+    /// Adds a vertex of `codelet` on `tile` connected to `connections` and charges its estimate to
+    /// `cost` (the caller records what it reads with `NormStepCost.read`).
+    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, _ connections: [String: Tensor],
+                       cost: inout NormStepCost, op: String) throws(OpError) {
+        let sizes = codelet.fields.map { connections[$0.name]?.elementCount ?? 0 }
+        try building(op) { () throws(GraphError) in _ = try graph.addVertex(cs, codelet, tile: tile, connections) }
+        cost.add(tile: tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
+    }
+
+    /// Adds compute set `cs` as a step of `steps`, with its modelled cost.
+    func appendNormStep(_ cs: ComputeSet, _ cost: NormStepCost, to steps: inout NormSteps) {
+        steps.programs.append(.execute(cs))
+        steps.cycles += cost.cycles
+        steps.tiles.formUnion(cost.tiles)
+        steps.temporaryBytesPerTile = max(steps.temporaryBytesPerTile, cost.busiestBufferBytes)
+    }
+}
