@@ -50,6 +50,8 @@ public struct OutOfMemory: Sendable, CustomStringConvertible {
     public let tilesOverBudget: Int
     /// The memory profile of the attempt, for reports.
     public let profile: MemoryProfile
+    /// The largest blocks on the worst tile, largest first: what to shrink.
+    public let largestBlocks: [MemoryBlock]
 
     public var description: String {
         let worst = profile.tiles[tile]
@@ -60,6 +62,24 @@ public struct OutOfMemory: Sendable, CustomStringConvertible {
         return "Out of memory on tile \(tile): \(bytesUsed.grouped) bytes used, tiles have \(bytesPerTile.grouped) "
             + "(\(tilesOverBudget) tile(s) over budget). Tile \(tile): \(parts.joined(separator: ", ")); "
             + "always-live \(worst.alwaysLiveBytes.grouped), not-always-live peak \(worst.notAlwaysLivePeakBytes.grouped)."
+            + (largestBlocks.isEmpty ? "" : " Largest there: " + largestBlocks.map { "\($0.name) (\($0.category.rawValue), \($0.bytes.grouped) B)" }.joined(separator: ", ") + ".")
+    }
+}
+
+/// One placed block of a tile: what it holds and its size.
+public struct MemoryBlock: Sendable, Hashable {
+    /// The variable's name, or what the block is for.
+    public var name: String
+    /// Its category.
+    public var category: MemoryCategory
+    /// Its size in bytes.
+    public var bytes: Int
+
+    /// A block named `name` of `bytes` bytes in `category`.
+    public init(name: String, category: MemoryCategory, bytes: Int) {
+        self.name = name
+        self.category = category
+        self.bytes = bytes
     }
 }
 

@@ -29,8 +29,11 @@ public enum Compiler {
         let over = profile.tilesOverBudget
         if !over.isEmpty {
             let worst = profile.fullestTile
-            throw .outOfMemory(OutOfMemory(tile: worst.tile, bytesUsed: worst.totalBytes,
-                                           bytesPerTile: graph.target.bytesPerTile, tilesOverBudget: over.count, profile: profile))
+            let blocks = lowering.allocations.filter { $0.tile == worst.tile && $0.bytes > 0 }.sorted { $0.bytes > $1.bytes }.prefix(5).map {
+                MemoryBlock(name: $0.data.map { graph.data[$0].name } ?? $0.category.rawValue, category: $0.category, bytes: $0.bytes)
+            }
+            throw .outOfMemory(OutOfMemory(tile: worst.tile, bytesUsed: worst.totalBytes, bytesPerTile: graph.target.bytesPerTile,
+                                           tilesOverBudget: over.count, profile: profile, largestBlocks: Array(blocks)))
         }
         return Finalizer(lowering: lowering, offsets: placement.offsets).executable(programs: planned, memory: profile)
     }

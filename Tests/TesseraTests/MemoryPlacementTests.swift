@@ -110,5 +110,7 @@ import TesseraTestSupport
         #expect(failure.profile.tiles[0].totalBytes == 400 + 2048)
         #expect(failure.description.hasPrefix("Out of memory on tile 1: 6,048 bytes used, tiles have 4,096 (1 tile(s) over budget)."))
         #expect(failure.description.contains("variables 4,000"))
+        #expect(failure.largestBlocks.first == MemoryBlock(name: "big", category: .variables, bytes: 4000))
+        #expect(failure.description.hasSuffix("Largest there: big (variables, 4,000 B), stack (stack, 2,048 B)."))
     }
 }
