@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "TesseraExamples", dependencies: ["Tessera"], path: "Examples"),
         .executableTarget(
             name: "TesseraCLI",
-            dependencies: ["Tessera", "TesseraExamples", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            dependencies: ["Tessera", "TesseraExamples", "TesseraONNX", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
             name: "TesseraBenchmarks", dependencies: ["Tessera"], path: "Benchmarks/TesseraBenchmarks",
             swiftSettings: hotPathSettings),

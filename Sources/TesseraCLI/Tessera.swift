@@ -8,7 +8,7 @@ struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "A simulated IPU-style many-core accelerator: compile graphs onto tiles, run them, see where memory and cycles go.",
-        subcommands: [Info.self, Run.self])
+        subcommands: [Info.self, Run.self, Fit.self])
 }
 
 /// Options shared by the subcommands.
@@ -52,21 +52,35 @@ extension TesseraCommand {
     }
 
     struct Run: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Run a bundled example and write its reports.")
+        static let configuration = CommandConfiguration(
+            abstract: "Run a model or a bundled example on a simulated IPU and write its reports.")
 
-        @Argument(help: "Example to run: matvec (y = A·x over every tile) or sharding (optimiser state sharded over replicas).")
+        @Argument(help: "resnet50, efficientnet-b0, efficientnet-b0-g16, a .onnx file, or an example: matvec, sharding.")
         var example: String
+
+        @Argument(help: "PNG or PPM images to classify (resized and normalised as torchvision does); default: a synthetic batch.")
+        var images: [String] = []
 
         @OptionGroup var options: TargetOptions
 
+        @OptionGroup var model: ModelOptions
+
         @Option(help: "Directory for the memory, cycle and trace reports.")
         var report: String?
+
+        @Option(help: "A NumPy .npy file holding the input batch [N, 3, H, W].")
+        var input: String?
+
+        @Option(name: .customLong("save-outputs"), help: "Write the output tensor to this .npy file.")
+        var saveOutputs: String?
 
         func run() throws {
             switch example {
             case "matvec": try runMatrixVector()
             case "sharding": try runSharding()
-            default: throw ValidationError("unknown example '\(example)'; available: matvec, sharding")
+            default:
+                try ModelCommand(name: example, target: try options.target(), threads: options.threads, model: model)
+                    .run(images: images, input: input, saveOutputs: saveOutputs, report: report)
             }
         }
 

@@ -1,0 +1,176 @@
+import ArgumentParser
+import Foundation
+import Tessera
+import TesseraONNX
+
+/// Options of commands that build a model.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Images per batch.")
+    var batch = 8
+
+    @Option(help: "Input height and width.")
+    var resolution = 224
+
+    @Option(help: "Element type: float32 or float16.")
+    var dtype = "float32"
+
+    @Option(name: .customLong("available-memory"), help: "Share of tile memory each operation may use for temporaries.")
+    var availableMemory = 0.6
+
+    @Option(help: "Seed of the random weights (bundled models; ONNX files bring their own).")
+    var seed: UInt64 = 0
+
+    func elementType() throws -> ElementType {
+        guard let type = ElementType(rawValue: dtype), type.isFloatingPoint else {
+            throw ValidationError("--dtype must be float32 or float16, got '\(dtype)'")
+        }
+        return type
+    }
+}
+
+/// Builds, compiles, runs and reports on one model.
+struct ModelCommand {
+    let name: String
+    let target: Target
+    let threads: Int?
+    let model: ModelOptions
+
+    /// The network and its weights, from the catalog or an ONNX file.
+    func load(batch: Int) throws -> (Network, [String: NumPyArray]) {
+        if name.hasSuffix(".onnx") {
+            let imported = try ONNXModel(contentsOf: URL(fileURLWithPath: name), batch: batch)
+            return (imported.network, imported.weights)
+        }
+        guard let network = ModelCatalog.network(named: name, batch: batch, resolution: model.resolution) else {
+            throw ValidationError("unknown model '\(name)'; available: \(ModelCatalog.names.joined(separator: ", ")), a .onnx file, matvec, sharding")
+        }
+        return (network, NetworkWeights.random(for: network, seed: model.seed))
+    }
+
+    /// Compiles for `batch`, turning an out-of-memory failure into a report and advice.
+    func session(batch: Int, report: String?) throws -> ModelSession {
+        let (network, weights) = try load(batch: batch)
+        print("Compiling \(network.name): \(network.nodes.count) layers, \(network.parameterCount.grouped) parameters, batch \(batch), "
+            + "\(model.dtype) on \(target.name) (\(target.tiles.grouped) tiles)…")
+        do {
+            return try ModelSession(network: network, weights: weights, target: target, elementType: try model.elementType(),
+                                    options: OpOptions(availableMemoryProportion: model.availableMemory),
+                                    engineOptions: EngineOptions(threads: threads))
+        } catch let CompileError.outOfMemory(failure) {
+            try Reports.writeFailed(failure, directory: report)
+            print("\(network.name) does not fit at batch \(batch). Try a smaller --batch, a lower --available-memory (now \(model.availableMemory))"
+                + (model.dtype == "float32" ? ", or --dtype float16." : "."))
+            throw CompileError.outOfMemory(failure)
+        }
+    }
+
+    func run(images: [String], input: String?, saveOutputs: String?, report: String?) throws {
+        let batch = input == nil && !images.isEmpty ? images.count : model.batch
+        let session = try session(batch: batch, report: report)
+        print("Compiled in \(String(format: "%.2f", session.compileSeconds)) s")
+        let values = try inputBatch(session, images: images, input: input)
+        let start = ContinuousClock.now
+        let output = try session.run(input: values)
+        let elapsed = ContinuousClock.now - start
+        let shape = session.lowered.output.shape
+        if shape.count == 2 {
+            for (image, top) in ModelSession.top(5, of: output, classes: shape[1]).enumerated() {
+                let label = image < images.count ? images[image] : "image \(image)"
+                print("\(label): " + top.map { "class \($0.index) \(String(format: "%.1f%%", $0.probability * 100))" }.joined(separator: ", "))
+            }
+        }
+        if let saveOutputs {
+            try NumPyArray(shape: shape, values: output).npyData.write(to: URL(fileURLWithPath: saveOutputs))
+            print("Output \(shape) written to \(saveOutputs)")
+        }
+        let record = session.record!
+        try Reports.show(executable: session.executable, record: record, directory: report)
+        let cycles = record.totalCycles(session.executable.steps)
+        let seconds = target.seconds(cycles: cycles)
+        print("Modelled: \(cycles.grouped) cycles per batch = \((cycles / batch).grouped) per image; "
+            + "\(String(format: "%.0f", Double(batch) / seconds)) images/s on the simulated \(target.name)")
+        print("Host: \(String(format: "%.3f", elapsed.seconds)) s per batch = \(String(format: "%.1f", Double(batch) / elapsed.seconds)) images/s")
+        print(LayerTable.text(session.lowered.ops.plans))
+    }
+
+    private func inputBatch(_ session: ModelSession, images: [String], input: String?) throws -> [Float] {
+        let shape = session.lowered.input.shape
+        if let input {
+            let array = try NumPyArray(contentsOf: URL(fileURLWithPath: input))
+            guard array.shape == shape else {
+                throw ValidationError("\(input) holds \(array.shape), the model takes \(shape)")
+            }
+            return array.values
+        }
+        if !images.isEmpty {
+            return try images.flatMap { path in
+                ImagePreprocessing.tensor(try RGBImage(contentsOf: URL(fileURLWithPath: path)), resize: shape[2] * 256 / 224, crop: shape[2])
+            }
+        }
+        return ModelSession.syntheticInput(count: shape.reduce(1, *))
+    }
+}
+
+/// The per-layer plan table.
+enum LayerTable {
+    static func text(_ plans: [OperationPlan]) -> String {
+        var lines = ["Layers (plan chosen, modelled cycles, temporary bytes on the busiest tile)"]
+        for plan in plans {
+            lines.append("  \(plan.name.padding(toLength: 28, withPad: " ", startingAt: 0)) \(plan.kind.padding(toLength: 18, withPad: " ", startingAt: 0)) "
+                + "\(plan.modelledCycles.grouped.padding(toLength: 10, withPad: " ", startingAt: 0)) \(plan.temporaryBytesPerTile.grouped.padding(toLength: 9, withPad: " ", startingAt: 0)) "
+                + "\(plan.tilesUsed) tiles: \(plan.partition)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) * 1e-18 }
+}
+
+extension TesseraCommand {
+    struct Fit: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Find the largest batch of a model that fits on one simulated IPU.")
+
+        @Argument(help: "resnet50, efficientnet-b0, efficientnet-b0-g16, or a .onnx file.")
+        var name: String
+
+        @OptionGroup var options: TargetOptions
+
+        @OptionGroup var model: ModelOptions
+
+        func run() throws {
+            let command = ModelCommand(name: name, target: try options.target(), threads: options.threads, model: model)
+            func fullest(_ batch: Int) throws -> (fits: Bool, bytes: Int) {
+                let (network, _) = try command.load(batch: batch)
+                do {
+                    let lowered = try NetworkLowering.lower(network, target: command.target, elementType: try model.elementType(),
+                                                            options: OpOptions(availableMemoryProportion: model.availableMemory))
+                    let executable = try Compiler.compile(lowered.graph, program: lowered.program)
+                    return (true, executable.memory.fullestTile.totalBytes)
+                } catch let CompileError.outOfMemory(failure) {
+                    return (false, failure.bytesUsed)
+                } catch OpError.doesNotFit(_, let needed, _, _) {
+                    return (false, needed)
+                }
+            }
+            var low = 0, lowBytes = 0, high = 1, highBytes = 0
+            while true {
+                let attempt = try fullest(high)
+                print("batch \(high): fullest tile \(attempt.bytes.grouped) B \(attempt.fits ? "fits" : "does not fit")")
+                if !attempt.fits { highBytes = attempt.bytes; break }
+                (low, lowBytes, high) = (high, attempt.bytes, high * 2)
+            }
+            while high - low > 1 {
+                let middle = (low + high) / 2
+                let attempt = try fullest(middle)
+                print("batch \(middle): fullest tile \(attempt.bytes.grouped) B \(attempt.fits ? "fits" : "does not fit")")
+                if attempt.fits { (low, lowBytes) = (middle, attempt.bytes) } else { (high, highBytes) = (middle, attempt.bytes) }
+            }
+            guard low > 0 else { throw ValidationError("\(name) does not fit on \(command.target.name) even at batch 1 (fullest tile \(highBytes.grouped) B)") }
+            print("Largest batch that fits on one \(command.target.name): \(low) (fullest tile \(lowBytes.grouped) of \(command.target.bytesPerTile.grouped) B); "
+                + "batch \(high) needs \(highBytes.grouped) B on its fullest tile")
+        }
+    }
+}

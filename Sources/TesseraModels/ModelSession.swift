@@ -1,0 +1,76 @@
+import Foundation
+import TesseraCompiler
+import TesseraGraph
+import TesseraOps
+import TesseraRuntime
+
+/// The bundled model builders, by the names the command line uses.
+public enum ModelCatalog {
+    /// Names `network(named:batch:resolution:)` knows.
+    public static let names = ["resnet50", "efficientnet-b0", "efficientnet-b0-g16"]
+
+    /// The named network for a batch of `batch` images of `resolution` × `resolution`, or nil.
+    public static func network(named name: String, batch: Int, resolution: Int = 224) -> Network? {
+        switch name {
+        case "resnet50": ResNet.resnet50(batch: batch, resolution: resolution)
+        case "efficientnet-b0": EfficientNet.b0(batch: batch, resolution: resolution)
+        case "efficientnet-b0-g16": EfficientNet.b0G16(batch: batch, resolution: resolution)
+        default: nil
+        }
+    }
+}
+
+/// A network compiled onto a simulated IPU and loaded into an engine, ready to run batches.
+public final class ModelSession {
+    /// The network.
+    public let network: Network
+    /// The network built into a graph.
+    public let lowered: LoweredNetwork
+    /// The compiled program: memory profile and step cycles.
+    public let executable: Executable
+    /// The engine holding the weights.
+    public let engine: Engine
+    /// Seconds spent building the graph and compiling it.
+    public let compileSeconds: Double
+
+    /// Lowers, compiles and loads `network` with `weights` (by parameter name). Throws the compiler's
+    /// out-of-memory error, with its profile, when the model does not fit.
+    public init(network: Network, weights: [String: NumPyArray], target: Target, elementType: ElementType = .float32,
+                options: OpOptions = OpOptions(), engineOptions: EngineOptions = EngineOptions()) throws {
+        let start = ContinuousClock.now
+        self.network = network
+        lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options)
+        executable = try Compiler.compile(lowered.graph, program: lowered.program)
+        let elapsed = ContinuousClock.now - start
+        compileSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        engine = try Engine(executable, options: engineOptions)
+        try lowered.write(weights: weights, to: engine)
+    }
+
+    /// Runs one batch (`[N, C, H, W]` float32 values) and returns the output, row-major.
+    public func run(input: [Float]) throws -> [Float] {
+        try lowered.write(input: input, to: engine)
+        try engine.run()
+        return try lowered.readOutput(from: engine)
+    }
+
+    /// What the last run did.
+    public var record: ExecutionRecord? { engine.lastRun }
+
+    /// The `k` most probable classes of every row of `logits` (`[rows, classes]`), with softmax probabilities.
+    public static func top(_ k: Int, of logits: [Float], classes: Int) -> [[(index: Int, probability: Float)]] {
+        stride(from: 0, to: logits.count, by: classes).map { start in
+            let row = logits[start..<(start + classes)]
+            let largest = row.max() ?? 0
+            let exps = row.map { Foundation.exp(Double($0 - largest)) }
+            let total = exps.reduce(0, +)
+            return exps.enumerated().sorted { $0.element > $1.element }.prefix(k).map { ($0.offset, Float($0.element / total)) }
+        }
+    }
+
+    /// A reproducible synthetic batch: values of a standard-normal-like spread from `seed`.
+    public static func syntheticInput(count: Int, seed: UInt64 = 1) -> [Float] {
+        var generator = SplitMix64(seed: seed)
+        return (0..<count).map { _ in (generator.nextUnitFloat() + generator.nextUnitFloat() + generator.nextUnitFloat() - 1.5) * 2 }
+    }
+}
