@@ -20,17 +20,26 @@ package struct TileGrouped<Item: Sendable>: Sendable {
 
     package init() {}
 
-    /// Builds the groups from items and their tiles (stable within a tile).
+    /// Builds the groups from items and their tiles (stable within a tile), by counting sort.
     package init(_ pairs: [(tile: Int, item: Item)]) {
-        let sorted = pairs.enumerated().sorted { ($0.element.tile, $0.offset) < ($1.element.tile, $1.offset) }
-        for (_, pair) in sorted {
-            if tiles.last != Int32(pair.tile) {
-                if !tiles.isEmpty { tileStart.append(items.count) }
-                tiles.append(Int32(pair.tile))
-            }
-            items.append(pair.item)
+        guard let largest = pairs.lazy.map(\.tile).max() else { return }
+        var counts = [Int](repeating: 0, count: largest + 1)
+        for pair in pairs { counts[pair.tile] += 1 }
+        var next = [Int](repeating: 0, count: largest + 1)
+        var total = 0
+        for tile in 0...largest where counts[tile] > 0 {
+            next[tile] = total
+            tiles.append(Int32(tile))
+            total += counts[tile]
+            tileStart.append(total)
         }
-        if !tiles.isEmpty { tileStart.append(items.count) }
+        items = [Item](unsafeUninitializedCapacity: pairs.count) { buffer, initialized in
+            for pair in pairs {
+                (buffer.baseAddress! + next[pair.tile]).initialize(to: pair.item)
+                next[pair.tile] += 1
+            }
+            initialized = pairs.count
+        }
     }
 
     package var isEmpty: Bool { items.isEmpty }
