@@ -1,4 +1,5 @@
-// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|all]`.
+// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|all]`
+// (`conv` times ONNX Runtime too, through scripts/onnx_conv_reference.py, which installs onnxruntime from PyPI).
 // Every figure is printed beside a reference measured in the same run.
 import Foundation
 import Tessera
@@ -8,3 +9,4 @@ let selection = CommandLine.arguments.dropFirst().first ?? "all"
 print("Tessera benchmarks on \(target.name) (\(target.tiles) tiles), host threads: one per core")
 if selection == "runtime" || selection == "all" { try runtimeBenchmarks(target: target) }
 if selection == "collectives" || selection == "all" { try collectiveBenchmarks(target: target) }
+if selection == "conv" || selection == "all" { try convolutionBenchmarks(target: target) }
