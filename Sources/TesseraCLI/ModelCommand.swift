@@ -85,6 +85,13 @@ struct ModelCommand {
         }
         let record = session.record!
         try Reports.show(executable: session.executable, record: record, directory: report)
+        if let report {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let file = URL(fileURLWithPath: report).appendingPathComponent("plans.json")
+            try encoder.encode(session.lowered.ops.plans).write(to: file)
+            print("Operation plans written: \(file.path)")
+        }
         let cycles = record.totalCycles(session.executable.steps)
         let seconds = target.seconds(cycles: cycles)
         print("Modelled: \(cycles.grouped) cycles per batch = \((cycles / batch).grouped) per image; "
