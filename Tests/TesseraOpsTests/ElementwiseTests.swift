@@ -135,12 +135,33 @@ private func reference(_ activation: Activation, _ x: Double) -> Double {
         _ = try ops.silu(x, name: "silu")
         let executable = try Compiler.compile(graph, program: ops.program)
         let step = try #require(executable.steps.first)
-        // Six vertices on each tile read bias through one shared receive buffer: tiles 1…3 receive
+        // One vertex on each tile reads bias through one shared receive buffer: tiles 1…3 receive
         // at most all 8 channels each, 32 bytes.
         #expect(step.exchangedBytes > 0 && step.exchangedBytes <= 3 * 8 * 4)
-        #expect(step.vertices == 24)
+        #expect(step.vertices == 4)
         #expect(ops.plans[0].temporaryBytesPerTile <= 32)
         // The plans' step model is the compiler's.
+        #expect(ops.plans.map(\.modelledCycles) == executable.steps.map(\.totalCycles))
+    }
+
+    @Test func everyStepRunsOneVertexPerTile() throws {
+        let graph = Graph(target: testTarget(tiles: 6))
+        let ops = OpBuilder(graph)
+        let x = graph.addVariable(.float32, [29, 11], name: "x"), bias = graph.addVariable(.float32, [11], name: "bias")
+        try ewMapUnevenly(graph, x, tiles: 6)
+        try graph.setTileMapping(bias, tile: 2)
+        let y = try ops.silu(x, name: "silu")
+        let z = try ops.add(x, bias, name: "addBias")
+        try ops.scaledAddTo(z, y, scale: 0.25, name: "axpy")
+        let h = try ops.cast(z, to: .float16, rounding: .stochastic(seed: 9), name: "toHalf")
+        var random = EWRandom(seed: 5)
+        let values = random.values(29 * 11), biasValues = random.values(11)
+        let results = try ewRun(ops, inputs: [(x, values), (bias, biasValues)], outputs: [h], threads: 2)
+        let expected = values.indices.map { values[$0] + biasValues[$0 % 11] + 0.25 * values[$0] / (1 + Foundation.exp(-values[$0])) }
+        #expect(ewWorstError(results[0], expected, absolute: 4e-3, relative: 2e-3) <= 1)
+        let executable = try Compiler.compile(graph, program: ops.program)
+        let tilesHoldingX = try graph.tileMapping(of: x).filter { !$0.isEmpty }.count
+        #expect(executable.steps.map(\.vertices) == [Int](repeating: tilesHoldingX, count: 4))
         #expect(ops.plans.map(\.modelledCycles) == executable.steps.map(\.totalCycles))
     }
 

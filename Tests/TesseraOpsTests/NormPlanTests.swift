@@ -38,6 +38,25 @@ import TesseraTestSupport
         let normalise = try #require(executable.steps.first { $0.name == "bn/normalise" })
         // 8 tiles each holding parts of at most 2 channels receive at most a and b (float32) of those.
         #expect(normalise.exchangedBytes > 0 && normalise.exchangedBytes <= 8 * 2 * 8)
-        #expect(normalise.vertices > 8)
+        // Channel-major mapping gives each tile one region per batch item: one vertex per region.
+        #expect(normalise.vertices >= 8 && normalise.vertices <= 16)
+    }
+
+    /// With one region per tile, every step of every operation runs one vertex per tile (its codelet
+    /// shares the work over the worker contexts) instead of one per worker context.
+    @Test func linearMappingGivesOneVertexPerTilePerStep() throws {
+        let graph = Graph(target: testTarget(tiles: 8))
+        let x = graph.addVariable(.float32, [2, 6, 8, 8], name: "x")
+        try normMap(graph, x, .linear)
+        let p = graph.addVariable(.float32, [6], name: "p")
+        try graph.setTileMapping(p, tile: 0)
+        let ops = OpBuilder(graph)
+        _ = try ops.batchNormTraining(x, scale: p, shift: p, name: "bt")
+        _ = try ops.groupNorm(x, groups: 3, scale: p, shift: p, name: "gn")
+        _ = try ops.maxPool2d(x, kernel: [3, 3], stride: [2, 2], padding: [1, 1], name: "mp")
+        let executable = try Compiler.compile(graph, program: ops.program)
+        let steps = executable.steps.filter { ["bt/", "gn/", "mp/"].contains(where: $0.name.hasPrefix) && $0.vertices > 0 }
+        #expect(steps.count >= 7)
+        for step in steps { #expect(step.vertices <= 8, "\(step.name): \(step.vertices) vertices on 8 tiles") }
     }
 }

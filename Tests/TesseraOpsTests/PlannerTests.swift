@@ -23,7 +23,7 @@ private func dense(_ channels: Int, field: Int, batch: Int = 1, type: ElementTyp
     }
 
     @Test func aTightBudgetForcesAnotherSplitAndThenDoesNotFit() throws {
-        let planner = ConvPlanner(), target = testTarget(tiles: 16, bytes: 131_072)
+        let planner = ConvPlanner(), target = testTarget(tiles: 64, bytes: 131_072)
         let p = dense(32, field: 24)
         let roomy = try planner.plan(p, target: target, options: OpOptions(), op: "conv")
         let budget = roomy.temporaryBytesPerTile - 1

@@ -66,6 +66,9 @@ func ewReference(_ values: [Double], _ shape: [Int], axes: Set<Int>, _ combine: 
         #expect(ops.plans[1].partition.contains("mapped linearly") && ops.plans[1].tilesUsed == 4)
         #expect(ops.plans.allSatisfy { $0.modelledCycles > 0 })
         #expect(columns.shape == [64] && ops.steps.count == 4)
+        // Each stage runs one vertex per tile (its worker shares split inside the vertex).
+        let executable = try Compiler.compile(graph, program: ops.program)
+        #expect(executable.steps.count == 4 && executable.steps.allSatisfy { $0.vertices <= 4 })
     }
 
     @Test func resultsAreBitwiseIdenticalWithOneAndTwoThreads() throws {

@@ -28,31 +28,42 @@ enum BinaryOperation: String, Sendable, Hashable {
     }
 }
 
-/// `out[p] = a[p] ∘ b[p]` over output positions `start ..< start + n` of a broadcast shape. Each
-/// operand field holds the operand's flat indices `base ..< base + count` and is read through its
-/// broadcast pattern, a run at a time (a run repeats one element or walks contiguously). In place,
-/// `a` is the output (`a[p] ← a[p] ∘ b[p]`, `a` read without broadcasting).
+/// `out[p] = a[p] ∘ b[p]` over the `regions` contiguous regions of a broadcast shape's output its
+/// tile holds — one MultiVertex per tile. Fields per region `r`: `a<r>`, `b<r>`, `out<r>` (in
+/// place: `a<r>` is the output, `a[p] ← a[p] ∘ b[p]`, read without broadcasting). Region `r`
+/// covers output positions `regionStarts[r] ..< regionStarts[r] + count`; its operand field `k`
+/// holds operand `k`'s flat indices from `bases[r][k]` on and is read through its broadcast
+/// pattern, a run at a time (a run repeats one element or walks contiguously). The codelet splits
+/// the regions over the worker contexts (``WorkerSplit``) when it computes.
 struct BinaryCodelet: Codelet {
     var operation: BinaryOperation
     var elementType: ElementType
     var inPlace: Bool
     var patterns: [BroadcastPattern]
-    var bases: [Int]
-    var start: Int
-    /// Runs the output positions split into (for the cycle estimate).
-    var runs: Int
+    var regionStarts: [Int]
+    var bases: [[Int]]
+    var split: WorkerSplit
+    /// Runs each worker share (in ``WorkerSplit/shares(_:)`` order) splits into (for the cycle estimate).
+    var shareRuns: [Int]
 
     var name: String { "\(operation.rawValue)<\(elementType)>\(inPlace ? "InPlace" : "")" }
+    private var fieldsPerRegion: Int { inPlace ? 2 : 3 }
     var fields: [Field] {
-        inPlace ? [.inOut("a", elementType), .input("b", elementType)]
-            : [.input("a", elementType), .input("b", elementType), .output("out", elementType)]
+        regionStarts.indices.flatMap { r in
+            inPlace ? [Field.inOut("a\(r)", elementType), .input("b\(r)", elementType)]
+                : [.input("a\(r)", elementType), .input("b\(r)", elementType), .output("out\(r)", elementType)]
+        }
     }
-    private var outputField: Int { inPlace ? 0 : 2 }
-    var stateBytes: Int { 16 + 8 * patterns.reduce(0) { $0 + $1.dimensions.count } }
+    private func outputField(_ region: Int) -> Int { region * fieldsPerRegion + (inPlace ? 0 : 2) }
+    var stateBytes: Int { 16 + 8 * patterns.reduce(0) { $0 + $1.dimensions.count } + 24 * regionStarts.count }
 
+    /// The slowest worker's cycles over its shares' output vectors and runs.
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        ElementwiseCost.cycles(elements: fieldSizes[outputField], type: elementType, instructions: operation.instructionsPerVector,
-                          runs: runs, target: target)
+        let shares = WorkerSplit(target, elementType).shares(regionStarts.indices.map { fieldSizes[outputField($0)] })
+        return slowestWorkerCycles(zip(shares, shareRuns).map { share, runs in
+            ElementwiseCost.cycles(elements: share.offsets.count, type: elementType, instructions: operation.instructionsPerVector,
+                                   runs: runs, target: target)
+        }, contexts: target.workerContexts)
     }
 
     func compute(_ fields: VertexFields) {
@@ -60,17 +71,20 @@ struct BinaryCodelet: Codelet {
     }
 
     private func run<T: ElementLane>(_ fields: VertexFields, _: T.Type) {
-        let out = fields.output(outputField, as: T.self), b = fields.input(1, as: T.self)
-        let a = inPlace ? UnsafeBufferPointer(out) : fields.input(0, as: T.self)
-        guard let aBase = a.baseAddress, let bBase = b.baseAddress, let outBase = out.baseAddress else { return }
-        let end = start + out.count
-        var position = start
-        while position < end {
-            let length = min(patterns[0].runLength(at: position), patterns[1].runLength(at: position), end - position)
-            kernel(aBase + (patterns[0].index(of: position) - bases[0]), patterns[0].innerStride,
-                   bBase + (patterns[1].index(of: position) - bases[1]), patterns[1].innerStride,
-                   outBase + (position - start), length)
-            position += length
+        for share in split.shares(regionStarts.indices.map { fields.count(outputField($0)) }) {
+            let r = share.region, first = r * fieldsPerRegion
+            let out = fields.output(outputField(r), as: T.self), b = fields.input(first + 1, as: T.self)
+            let a = inPlace ? UnsafeBufferPointer(out) : fields.input(first, as: T.self)
+            guard let aBase = a.baseAddress, let bBase = b.baseAddress, let outBase = out.baseAddress else { continue }
+            let start = regionStarts[r], end = start + share.offsets.upperBound
+            var position = start + share.offsets.lowerBound
+            while position < end {
+                let length = min(patterns[0].runLength(at: position), patterns[1].runLength(at: position), end - position)
+                kernel(aBase + (patterns[0].index(of: position) - bases[r][0]), patterns[0].innerStride,
+                       bBase + (patterns[1].index(of: position) - bases[r][1]), patterns[1].innerStride,
+                       outBase + (position - start), length)
+                position += length
+            }
         }
     }
 

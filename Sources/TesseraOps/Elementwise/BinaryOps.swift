@@ -9,7 +9,7 @@ extension OpBuilder {
     /// The output is mapped like the operand that has the output's shape (`a` if both do; linearly
     /// if neither does). Each tile computes the output positions it holds; the elements of an
     /// operand it reads but does not hold are exchanged to it once, into one receive buffer shared
-    /// by the tile's vertices. Shapes that do not broadcast throw `shapeMismatch`, differing or
+    /// by the tile's regions. Shapes that do not broadcast throw `shapeMismatch`, differing or
     /// non-floating-point types `typeMismatch`.
     public func add(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) -> Tensor {
         try elementwise(.add, a, b, name: name)
@@ -74,61 +74,78 @@ extension OpBuilder {
             try building(name) { () throws(GraphError) in try graph.mapLinearly(output) }
         }
         let patterns = [BroadcastPattern(operand: a.shape, space: shape)!, BroadcastPattern(operand: b.shape, space: shape)!]
-        let pieces = try elementwisePieces(of: output, grainType: output.elementType)
-        let operandRanges = [sharedOperandRanges(pieces, patterns[0]), sharedOperandRanges(pieces, patterns[1])]
+        let work = try tileWork(of: output)
+        let split = WorkerSplit(graph.target, output.elementType)
         let operands = [a.flatten(), b.flatten()], flatOut = output.flatten()
         let computeSet = graph.addComputeSet(name)
         var model = ElementwiseStepModel(target: graph.target)
-        var receivedViews: Set<[Int]> = []
         var temporary: [Int: Int] = [:]
-        for (index, piece) in pieces.enumerated() {
+        for tile in work {
+            let ranges = (0..<2).map { k in mergedOperandRanges(tile.regions.map { patterns[k].operandRange(of: $0) }) }
+            let shareRuns = split.shares(tile.regions.map(\.count)).map { share in
+                let begin = tile.regions[share.region].lowerBound
+                return broadcastRunCount((begin + share.offsets.lowerBound)..<(begin + share.offsets.upperBound), patterns)
+            }
             let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
-                                        bases: [inPlace ? piece.positions.lowerBound : operandRanges[0][index].lowerBound, operandRanges[1][index].lowerBound],
-                                        start: piece.positions.lowerBound,
-                                        runs: broadcastRunCount(piece.positions, patterns))
-            let views = try building(name) { () throws(GraphError) in
-                try (0..<2).map { (k: Int) throws(GraphError) -> Tensor in try operands[k].slice(operandRanges[k][index]) }
+                                        regionStarts: tile.regions.map(\.lowerBound),
+                                        bases: tile.regions.indices.map { r in [inPlace ? tile.regions[r].lowerBound : ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
+                                        split: split, shareRuns: shareRuns)
+            var connections: [String: Tensor] = [:]
+            var received: Set<[Int]> = []
+            for (r, region) in tile.regions.enumerated() {
+                let views = try building(name) { () throws(GraphError) in
+                    try (0..<2).map { (k: Int) throws(GraphError) -> Tensor in try operands[k].slice(ranges[k][r]) }
+                }
+                let out = try building(name) { () throws(GraphError) in try flatOut.slice(region) }
+                connections["a\(r)"] = inPlace ? out : views[0]
+                connections["b\(r)"] = views[1]
+                if !inPlace { connections["out\(r)"] = out }
+                for k in 0..<2 where k != localOperand && received.insert([k, ranges[k][r].lowerBound, ranges[k][r].upperBound]).inserted {
+                    let bytes = try bytesToReceive(of: views[k], on: tile.tile)
+                    model.receive(tile: tile.tile, bytes: bytes)
+                    temporary[tile.tile, default: 0] += bytes
+                }
             }
-            _ = try building(name) { () throws(GraphError) in
-                let out = try flatOut.slice(piece.positions)
-                return try graph.addVertex(computeSet, codelet, tile: piece.tile, inPlace ? ["a": out, "b": views[1]] : ["a": views[0], "b": views[1], "out": out])
-            }
-            model.addVertex(tile: piece.tile, cycles: codelet.estimateCycles(fieldSizes: [piece.positions.count, 0, piece.positions.count], target: graph.target))
-            for k in 0..<2 where k != localOperand && receivedViews.insert([piece.tile, k, operandRanges[k][index].lowerBound, operandRanges[k][index].upperBound]).inserted {
-                let bytes = try bytesToReceive(of: views[k], on: piece.tile)
-                model.receive(tile: piece.tile, bytes: bytes)
-                temporary[piece.tile, default: 0] += bytes
-            }
+            _ = try building(name) { () throws(GraphError) in try graph.addVertex(computeSet, codelet, tile: tile.tile, connections) }
+            let sizes = tile.regions.flatMap { [Int](repeating: $0.count, count: inPlace ? 2 : 3) }
+            model.addVertex(tile: tile.tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
         }
         append(.execute(computeSet))
         record(OperationPlan(name: name, kind: operation.rawValue + (inPlace ? "InPlace" : ""),
-                             partition: "\(shape) from \(a.shape) and \(b.shape): \(pieces.count) vertices over \(model.tiles.count) tiles",
+                             partition: "\(shape) from \(a.shape) and \(b.shape): \(work.count) vertices (one per tile) over \(model.tiles.count) tiles",
                              tilesUsed: model.tiles.count, modelledCycles: model.cycles,
                              temporaryBytesPerTile: temporary.values.max() ?? 0))
         return output
     }
 
-    /// For each piece, the range of operand indices its vertex connects: the pieces' needed ranges
-    /// merged per tile where they overlap or touch, so vertices of one tile that read the same
-    /// operand elements connect the same view and share one receive buffer.
+    /// For each piece, the range of operand indices it reads, merged per tile as
+    /// ``mergedOperandRanges(_:)`` does, so pieces of one tile share receive buffers.
     func sharedOperandRanges(_ pieces: [ElementwisePiece], _ pattern: BroadcastPattern) -> [Range<Int>] {
         let needed = pieces.map { pattern.operandRange(of: $0.positions) }
         var result = needed
-        let byTile = Dictionary(grouping: pieces.indices, by: { pieces[$0].tile })
-        for (_, indices) in byTile {
-            let sorted = indices.sorted { needed[$0].lowerBound < needed[$1].lowerBound }
-            var group: [Int] = [], merged = 0..<0
-            for index in sorted + [-1] {
-                if index >= 0, !group.isEmpty, needed[index].lowerBound <= merged.upperBound {
-                    merged = merged.lowerBound..<max(merged.upperBound, needed[index].upperBound)
-                    group.append(index)
-                    continue
-                }
-                for member in group { result[member] = merged }
-                if index >= 0 {
-                    group = [index]
-                    merged = needed[index]
-                }
+        for (_, indices) in Dictionary(grouping: pieces.indices, by: { pieces[$0].tile }) {
+            for (index, merged) in zip(indices, mergedOperandRanges(indices.map { needed[$0] })) { result[index] = merged }
+        }
+        return result
+    }
+
+    /// One tile's operand ranges, one per region: the regions' needed ranges merged where they
+    /// overlap or touch, so regions that read the same operand elements connect the same view and
+    /// share one receive buffer.
+    func mergedOperandRanges(_ needed: [Range<Int>]) -> [Range<Int>] {
+        var result = needed
+        let sorted = needed.indices.sorted { needed[$0].lowerBound < needed[$1].lowerBound }
+        var group: [Int] = [], merged = 0..<0
+        for index in sorted + [-1] {
+            if index >= 0, !group.isEmpty, needed[index].lowerBound <= merged.upperBound {
+                merged = merged.lowerBound..<max(merged.upperBound, needed[index].upperBound)
+                group.append(index)
+                continue
+            }
+            for member in group { result[member] = merged }
+            if index >= 0 {
+                group = [index]
+                merged = needed[index]
             }
         }
         return result

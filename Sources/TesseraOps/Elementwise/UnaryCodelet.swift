@@ -45,22 +45,40 @@ enum UnaryFunction: Sendable, Hashable {
     }
 }
 
-/// `out[i] = f(in[i])` over one contiguous region (or `inOut[i] = f(inOut[i])` in place), float32 or float16.
+/// `out[i] = f(in[i])` (or `inOut[i] = f(inOut[i])` in place), float32 or float16, over the
+/// `regions` contiguous regions its tile holds — one MultiVertex per tile. Fields per region `r`:
+/// `in<r>`, `out<r>` (in place: `inOut<r>`). The codelet splits the regions over the tile's worker
+/// contexts (``workerShares(regionSizes:grain:contexts:)``) and its estimate is the slowest worker's.
 struct UnaryCodelet: Codelet {
     var function: UnaryFunction
     var elementType: ElementType
     var inPlace: Bool
+    var regions: Int
+    var split: WorkerSplit
 
     var name: String { "\(function.name)<\(elementType)>\(inPlace ? "InPlace" : "")" }
-    var fields: [Field] { inPlace ? [.inOut("inOut", elementType)] : [.input("in", elementType), .output("out", elementType)] }
-    var stateBytes: Int { 4 }
+    private var fieldsPerRegion: Int { inPlace ? 1 : 2 }
+    var fields: [Field] {
+        (0..<regions).flatMap { r in
+            inPlace ? [Field.inOut("inOut\(r)", elementType)] : [.input("in\(r)", elementType), .output("out\(r)", elementType)]
+        }
+    }
+    var stateBytes: Int { 4 + 8 * regions }
 
     func sizeProblem(fieldSizes: [Int]) -> String? {
-        inPlace || fieldSizes[0] == fieldSizes[1] ? nil : "in has \(fieldSizes[0]) elements, out has \(fieldSizes[1])"
+        guard !inPlace else { return nil }
+        for r in 0..<regions where fieldSizes[2 * r] != fieldSizes[2 * r + 1] {
+            return "region \(r): in has \(fieldSizes[2 * r]) elements, out has \(fieldSizes[2 * r + 1])"
+        }
+        return nil
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        ElementwiseCost.cycles(elements: fieldSizes[0], type: elementType, instructions: function.instructionsPerVector, target: target)
+        let sizes = (0..<regions).map { fieldSizes[$0 * fieldsPerRegion] }
+        let shares = WorkerSplit(target, elementType).shares(sizes)
+        return slowestWorkerCycles(shares.map {
+            ElementwiseCost.cycles(elements: $0.offsets.count, type: elementType, instructions: function.instructionsPerVector, target: target)
+        }, contexts: target.workerContexts)
     }
 
     func compute(_ fields: VertexFields) {
@@ -68,10 +86,18 @@ struct UnaryCodelet: Codelet {
     }
 
     private func run<T: ElementLane>(_ fields: VertexFields, _: T.Type) {
-        let output = fields.output(inPlace ? 0 : 1, as: T.self)
-        let input = inPlace ? UnsafeBufferPointer(output) : fields.input(0, as: T.self)
-        guard let source = input.baseAddress, let destination = output.baseAddress else { return }
-        let count = input.count
+        let sizes = (0..<regions).map { fields.count($0 * fieldsPerRegion) }
+        for share in split.shares(sizes) {
+            let first = share.region * fieldsPerRegion
+            let output = fields.output(first + fieldsPerRegion - 1, as: T.self)
+            let input = inPlace ? UnsafeBufferPointer(output) : fields.input(first, as: T.self)
+            guard let source = input.baseAddress, let destination = output.baseAddress else { continue }
+            apply(source + share.offsets.lowerBound, destination + share.offsets.lowerBound, share.offsets.count)
+        }
+    }
+
+    @inline(__always)
+    private func apply<T: ElementLane>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, _ count: Int) {
         var i = 0
         while i + 16 <= count {
             T.storeRounded16(function.apply(T.loadWidened16(source + i)), destination + i)

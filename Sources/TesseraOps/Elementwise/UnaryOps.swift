@@ -75,22 +75,31 @@ extension OpBuilder {
     }
 
     private func addUnaryStep(_ function: UnaryFunction, input: Tensor?, output: Tensor, name: String) throws(OpError) {
-        let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil)
-        let pieces = try elementwisePieces(of: output, grainType: output.elementType)
+        let work = try tileWork(of: output)
         let computeSet = graph.addComputeSet(name)
         var model = ElementwiseStepModel(target: graph.target)
         let flatOut = output.flatten(), flatIn = input?.flatten()
         try building(name) { () throws(GraphError) in
-            for piece in pieces {
-                let out = try flatOut.slice(piece.positions)
-                let connections = if let flatIn { ["in": try flatIn.slice(piece.positions), "out": out] } else { ["inOut": out] }
-                try graph.addVertex(computeSet, codelet, tile: piece.tile, connections)
-                model.addVertex(tile: piece.tile, cycles: codelet.estimateCycles(fieldSizes: [piece.positions.count], target: graph.target))
+            for tile in work {
+                let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: tile.regions.count,
+                                           split: WorkerSplit(graph.target, output.elementType))
+                var connections: [String: Tensor] = [:]
+                for (r, region) in tile.regions.enumerated() {
+                    if let flatIn {
+                        connections["in\(r)"] = try flatIn.slice(region)
+                        connections["out\(r)"] = try flatOut.slice(region)
+                    } else {
+                        connections["inOut\(r)"] = try flatOut.slice(region)
+                    }
+                }
+                try graph.addVertex(computeSet, codelet, tile: tile.tile, connections)
+                let sizes = tile.regions.flatMap { [Int](repeating: $0.count, count: input == nil ? 1 : 2) }
+                model.addVertex(tile: tile.tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
             }
         }
         append(.execute(computeSet))
         record(OperationPlan(name: name, kind: function.name + (input == nil ? "InPlace" : ""),
-                             partition: "\(pieces.count) vertices over \(model.tiles.count) tiles, each on the elements its tile holds",
+                             partition: "\(work.count) vertices (one per tile, split over its worker contexts), each on the elements its tile holds",
                              tilesUsed: model.tiles.count, modelledCycles: model.cycles, temporaryBytesPerTile: 0))
     }
 

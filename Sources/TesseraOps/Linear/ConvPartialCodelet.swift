@@ -64,12 +64,20 @@ public struct ConvVertexGeometry: Sendable, Hashable {
 /// The host kernel widens to Float and accumulates in float32 in `SIMD16<Float>` registers, eight output
 /// positions × sixteen output channels at a time (register blocking as in direct convolution on SIMD CPUs);
 /// depthwise parts (one input and one output channel per group) take sixteen adjacent groups per register.
-/// Cycles follow ``ConvCycleModel/vertexCycles(_:_:type:target:)`` for `method`.
+/// One vertex computes a tile's whole part, as poplibs' supervisor convolution vertices: its outputs
+/// are divided along `workerAxis` into `workers` consecutive slices of `⌈size / workers⌉`, one per
+/// worker context. Cycles are the slowest (first) worker's
+/// ``ConvCycleModel/vertexCycles(_:_:type:target:)`` for `method` (which includes the supervisor's
+/// share), in worker-context cycles: the compiler's `× workerContexts` gives the tile's cycles.
 public struct ConvPartialCodelet: Codelet {
     /// The part's sizes.
     public var geometry: ConvVertexGeometry
     /// Method whose cycles the vertex is charged.
     public var method: ConvMethod
+    /// Axis along which the part's outputs are divided among the worker contexts (`inputChannel` is treated as `column`).
+    public var workerAxis: ConvAxis
+    /// Worker contexts the outputs are divided among (1 … the target's worker contexts).
+    public var workers: Int
     /// Element type of input, weights and bias.
     public var inputType: ElementType
     /// Element type of the output field.
@@ -77,10 +85,13 @@ public struct ConvPartialCodelet: Codelet {
     /// Whether the vertex adds a bias.
     public var hasBias: Bool
 
-    /// A vertex computing `geometry` by `method`.
-    public init(geometry: ConvVertexGeometry, method: ConvMethod, inputType: ElementType, outputType: ElementType, hasBias: Bool) {
+    /// A vertex computing `geometry` by `method`, its outputs divided along `workerAxis` among `workers` contexts.
+    public init(geometry: ConvVertexGeometry, method: ConvMethod, workerAxis: ConvAxis, workers: Int,
+                inputType: ElementType, outputType: ElementType, hasBias: Bool) {
         self.geometry = geometry
         self.method = method
+        self.workerAxis = workerAxis
+        self.workers = max(1, workers)
         self.inputType = inputType
         self.outputType = outputType
         self.hasBias = hasBias
@@ -93,8 +104,8 @@ public struct ConvPartialCodelet: Codelet {
             + [.output("out", outputType)]
     }
 
-    /// The geometry's nineteen sizes as 16-bit values, plus 2 bytes of method and type flags.
-    public var stateBytes: Int { 40 }
+    /// The geometry's nineteen sizes and the worker count as 16-bit values, plus 2 bytes of method, axis and type flags.
+    public var stateBytes: Int { 42 }
 
     private var expectedSizes: [Int] {
         let g = geometry
@@ -108,12 +119,23 @@ public struct ConvPartialCodelet: Codelet {
         fieldSizes == expectedSizes ? nil : "field sizes \(fieldSizes), expected \(expectedSizes) for \(fields.map(\.name))"
     }
 
-    public func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
+    /// The slowest worker's work: the part with `workerAxis` cut to `⌈size / workers⌉`.
+    public var slowestWorkerWork: ConvVertexWork {
         let g = geometry
-        return ConvCycleModel.vertexCycles(
-            method, ConvVertexWork(groups: g.groups, inputChannelsPerGroup: g.inputChannelsPerGroup,
-                                   outputChannelsPerGroup: g.outputChannelsPerGroup, positions: g.positions, kernelPositions: g.taps),
-            type: inputType, target: target)
+        var batch = g.batch, groups = g.groups, outputs = g.outputChannelsPerGroup, rows = g.outputRows, columns = g.outputColumns
+        switch workerAxis {
+        case .batch: batch = convCeilDiv(batch, workers)
+        case .group: groups = convCeilDiv(groups, workers)
+        case .outputChannel: outputs = convCeilDiv(outputs, workers)
+        case .row: rows = convCeilDiv(rows, workers)
+        case .column, .inputChannel: columns = convCeilDiv(columns, workers)
+        }
+        return ConvVertexWork(groups: groups, inputChannelsPerGroup: g.inputChannelsPerGroup, outputChannelsPerGroup: outputs,
+                              positions: batch * rows * columns, kernelPositions: g.taps)
+    }
+
+    public func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
+        ConvCycleModel.vertexCycles(method, slowestWorkerWork, type: inputType, target: target)
     }
 
     public func compute(_ fields: VertexFields) {

@@ -40,21 +40,22 @@ public struct ConvPlan: Sendable, Hashable, CustomStringConvertible {
     public var rowSplit: Int
     /// Parts the output columns are split into across tiles.
     public var columnSplit: Int
-    /// Axis along which each tile's part is split over its worker contexts (never `inputChannel`).
+    /// Axis along which each tile's one vertex divides its part among the worker contexts (never `inputChannel`).
     public var workerAxis: ConvAxis
-    /// Vertices per tile along `workerAxis` (at most the target's worker contexts).
+    /// Worker contexts the tile's vertex divides its part among along `workerAxis` (at most the target's worker contexts).
     public var workerSplit: Int
     /// Tiles that run convolution vertices: the product of the six splits.
     public var tilesUsed: Int
-    /// Modelled cycles of the convolution step's compute phase on the busiest tile, with its sync and
-    /// the on-tile rearrangement of the outputs.
+    /// Modelled cycles of the convolution step's compute phase on the busiest tile, with its sync (the
+    /// vertex writes its output part in place).
     public var computeCycles: Int
     /// Modelled cycles of bringing inputs and weights to the busiest tile: fixed overhead, bytes at
     /// `exchangeBytesPerCycle`, and sync.
     public var exchangeCycles: Int
     /// Modelled cycles of the reduction stage (0 without an input-channel split).
     public var reductionCycles: Int
-    /// Temporary bytes on the busiest tile: receive buffers, partials and the reduction's buffers.
+    /// Temporary bytes on the busiest tile: receive buffers (input window, weights, bias), partials and
+    /// the reduction's buffers.
     public var temporaryBytesPerTile: Int
 
     /// Modelled cycles of the whole operation: compute + exchange + reduction.

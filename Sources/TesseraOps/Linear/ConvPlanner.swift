@@ -2,8 +2,8 @@ import Synchronization
 import TesseraGraph
 
 /// Chooses a ``ConvPlan`` for a convolution (and for a matmul, planned as a 1-D convolution) by
-/// searching every split of batch, groups, output channels, input channels, output rows and
-/// columns over the tiles, both vertex methods and every worker-context split, for the least
+/// searching every split of batch, groups, output channels, input channels and output rows over the
+/// tiles (output columns stay whole on a tile, so its output part is runs of whole rows), both vertex methods and every worker-context split, for the least
 /// modelled cycles whose temporary bytes per tile fit `availableMemoryProportion × bytesPerTile`.
 ///
 /// Plans are cached by parameters, target and options: planning the same convolution twice
@@ -87,7 +87,11 @@ public final class ConvPlanner: Sendable {
 
     private static func search(_ p: ConvParameters, target: Target, budget: Int) -> Outcome {
         let sizes = [p.batch, p.groups, p.outputChannelsPerGroup, p.inputChannelsPerGroup, p.outputField[0], p.outputField[1]]
-        let candidates = sizes.map { splitCandidates($0, limit: target.tiles) }
+        // Output columns are never split across tiles: every tile's part is whole output rows, runs of
+        // `rows · oW` elements of the `[N, O, oH, oW]` output, which keeps its tile regions (and the
+        // windows and element-wise vertices of the operations that read it) long.
+        var candidates = sizes.map { splitCandidates($0, limit: target.tiles) }
+        candidates[5] = [1]
         let axisSizes = AxisSizes(sizes), dilatedKernel = p.dilatedKernel
         var best: ConvPlan?, smallest: ConvPlan?
         func consider(_ plan: ConvPlan) {
@@ -150,20 +154,17 @@ public final class ConvPlanner: Sendable {
         let workerCycles = ConvCycleModel.vertexCycles(method, work(workerBox), type: p.elementType, target: target)
         // Input window rows/columns for a run of output rows/columns.
         func window(_ outputs: Int, _ dim: Int) -> Int { min(p.inputField[dim], (outputs - 1) * p.stride[dim] + dilatedKernel[dim]) }
-        let rowCopies = workerAxis == .row ? plan.workerSplit : 1
-        let columnCopies = workerAxis == .column ? plan.workerSplit : 1
-        let inputBytes = part[.batch] * part[.group] * part[.inputChannel] * bytes
-            * rowCopies * window(workerBox[.row], 0) * columnCopies * window(workerBox[.column], 1)
+        // One vertex per tile receives the input window of the tile's whole part, shared by its workers.
+        let inputBytes = part[.batch] * part[.group] * part[.inputChannel] * bytes * window(part[.row], 0) * window(part[.column], 1)
         let weightBytes = part[.group] * part[.outputChannel] * part[.inputChannel] * taps * bytes
         let biasBytes = p.hasBias && plan.inputChannelSplit == 1 ? part[.group] * part[.outputChannel] * bytes : 0
         let outputs = part[.batch] * part[.group] * part[.outputChannel] * part[.row] * part[.column]
         let stages = plan.inputChannelSplit
-        let partialBytes = stages > 1 ? 4 : bytes
         plan.exchangeCycles = target.exchangeFixedCycles + convCeilDiv(inputBytes + weightBytes + biasBytes, target.exchangeBytesPerCycle)
             + target.syncCycles
-        plan.computeCycles = workerCycles * target.workerContexts + convCeilDiv(outputs * partialBytes, target.memcpyBytesPerCycle)
-            + target.syncCycles
-        var temporary = inputBytes + weightBytes + biasBytes + outputs * partialBytes + (stages > 1 ? outputs * 4 : 0)
+        // The vertex writes its part in place (output and partials are stored tile part by tile part).
+        plan.computeCycles = workerCycles * target.workerContexts + target.syncCycles
+        var temporary = inputBytes + weightBytes + biasBytes + (stages > 1 ? outputs * 4 : 0)
         if stages > 1 {
             let chunk = convCeilDiv(outputs, stages)
             let received = (stages - 1) * chunk * 4 + (p.hasBias ? chunk * bytes : 0)

@@ -5,18 +5,23 @@ import TesseraGraph
 ///
 /// Fields: `partials` `[stages, count]` float32; `bias` (with `hasBias`) `[count]` of `outputType`
 /// (a broadcast view of the bias over the output positions); `out` `[count]` of `outputType`.
-/// Cycles: ``ConvCycleModel/reduceCycles(stages:count:target:)``.
+/// One vertex sums a tile's whole chunk, its elements divided among `workers` worker contexts in
+/// consecutive slices of `⌈count / workers⌉`. Cycles: the slowest worker's
+/// ``ConvCycleModel/reduceCycles(stages:count:target:)`` (worker-context cycles).
 public struct ConvReduceCodelet: Codelet {
     /// Partial sums per output element.
     public var stages: Int
+    /// Worker contexts the elements are divided among (at least 1).
+    public var workers: Int
     /// Element type of bias and output.
     public var outputType: ElementType
     /// Whether the vertex adds a bias.
     public var hasBias: Bool
 
-    /// A vertex summing `stages` partials per output.
-    public init(stages: Int, outputType: ElementType, hasBias: Bool) {
+    /// A vertex summing `stages` partials per output, its elements divided among `workers` contexts.
+    public init(stages: Int, workers: Int, outputType: ElementType, hasBias: Bool) {
         self.stages = stages
+        self.workers = max(1, workers)
         self.outputType = outputType
         self.hasBias = hasBias
     }
@@ -27,7 +32,7 @@ public struct ConvReduceCodelet: Codelet {
         [.input("partials", .float32)] + (hasBias ? [.input("bias", outputType)] : []) + [.output("out", outputType)]
     }
 
-    /// The stage count.
+    /// The stage and worker counts.
     public var stateBytes: Int { 4 }
 
     public func sizeProblem(fieldSizes: [Int]) -> String? {
@@ -37,7 +42,7 @@ public struct ConvReduceCodelet: Codelet {
     }
 
     public func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        ConvCycleModel.reduceCycles(stages: stages, count: fieldSizes.last!, target: target)
+        ConvCycleModel.reduceCycles(stages: stages, count: convCeilDiv(fieldSizes.last!, workers), target: target)
     }
 
     public func compute(_ fields: VertexFields) {

@@ -3,7 +3,8 @@ import TesseraGraph
 extension OpBuilder {
     /// A 2-D convolution: input `[N, C, H, W]`, weights `[O, C / groups, kH, kW]`, optional bias `[O]`
     /// (given exactly when `parameters.hasBias`), all of `parameters.elementType`; returns a new output
-    /// `[N, O, oH, oW]` mapped as the plan computes it.
+    /// `[N, O, oH, oW]` mapped as the plan computes it: a view of one new variable `name` stored tile part
+    /// by tile part, so each tile's part is one contiguous block.
     ///
     /// Planned by ``ConvPlanner`` under `options` (default: the builder's); float16 is accumulated in
     /// float32 and rounded once. Throws `shapeMismatch`/`typeMismatch` for operands that do not match the
@@ -27,13 +28,11 @@ extension OpBuilder {
         if let bias { try checkConvOperand(name, "bias", bias, shape: [p.outputChannels], type: p.elementType) }
         let plan = try ConvPlanner.shared.plan(p, target: graph.target, options: options ?? self.options, op: name)
         let (g, cg, og) = (p.groups, p.inputChannelsPerGroup, p.outputChannelsPerGroup)
-        let output = graph.addVariable(p.elementType, p.outputShape, name: name)
-        try building(name) { () throws(GraphError) in
+        let output = try building(name) { () throws(GraphError) in
             try buildConvolution(
                 plan, input: input.reshape([p.batch, g, cg] + p.inputField),
                 weights: weights.reshape([g, og, cg] + p.kernel),
-                bias: bias?.reshape([g, og]),
-                output: output.reshape([p.batch, g, og] + p.outputField), name: name)
+                bias: bias?.reshape([g, og]), name: name).reshape(p.outputShape)
         }
         record(OperationPlan(name: name, kind: kind, partition: plan.summary, tilesUsed: plan.tilesUsed,
                              modelledCycles: plan.totalCycles, temporaryBytesPerTile: plan.temporaryBytesPerTile))
@@ -50,69 +49,59 @@ extension OpBuilder {
         }
     }
 
-    /// Adds the vertices of `plan` and appends its steps.
+    /// Adds the vertices of `plan`, appends its steps and returns the new output `[N, G, O/G, oH, oW]`.
     ///
-    /// Views: `input [N, G, C/G, H, W]`, `weights [G, O/G, C/G, kH, kW]`, `bias [G, O/G]`,
-    /// `output [N, G, O/G, oH, oW]` (not yet mapped: each output part is mapped to the tile that
-    /// writes it). With an input-channel split the first step writes float32 partials
-    /// `[splits, N, G, O/G, oH, oW]` and the second sums them on the neighbouring tiles that made them.
-    func buildConvolution(_ plan: ConvPlan, input: Tensor, weights: Tensor, bias: Tensor?, output: Tensor, name: String) throws(GraphError) {
+    /// Views: `input [N, G, C/G, H, W]`, `weights [G, O/G, C/G, kH, kW]`, `bias [G, O/G]`. The output is
+    /// a view of one variable `name` stored part by part in tile order (each tile's output part one
+    /// contiguous block), so every vertex writes its part in place. With an input-channel split the
+    /// first step writes float32 partials (variable `name/partials`, each tile's part one block) and the
+    /// second sums them on the neighbouring tiles that made them.
+    func buildConvolution(_ plan: ConvPlan, input: Tensor, weights: Tensor, bias: Tensor?, name: String) throws(GraphError) -> Tensor {
+        let p = plan.parameters
         let stages = plan.inputChannelSplit
-        let partials = stages > 1 ? graph.addVariable(.float32, [stages] + output.shape, name: "\(name)/partials") : nil
+        let outputShape = [p.batch, p.groups, p.outputChannelsPerGroup] + p.outputField
+        let storage = graph.addVariable(p.elementType, [outputShape.reduce(1, *)], name: name)
+        let partials = stages > 1 ? graph.addVariable(.float32, [stages * storage.elementCount], name: "\(name)/partials") : nil
         let convSet = graph.addComputeSet("\(name)/conv")
         let reduceSet = stages > 1 ? graph.addComputeSet("\(name)/reduce") : nil
-        var tile = 0
-        for n in plan.parts(.batch) {
-            for g in plan.parts(.group) {
-                for o in plan.parts(.outputChannel) {
-                    for r in plan.parts(.row) {
-                        for c in plan.parts(.column) {
-                            let box = [n, g, o, r, c]
-                            for (stage, i) in plan.parts(.inputChannel).enumerated() {
-                                let destination = try partials?.index(stage) ?? output
-                                try graph.setTileMapping(destination.slice(box), tile: tile + stage)
-                                for part in workerParts(plan, box) {
-                                    try addConvVertex(convSet, plan, tile: tile + stage, input: input, weights: weights,
-                                                      bias: stages == 1 ? bias : nil, output: destination,
-                                                      n: part[0], g: part[1], o: part[2], i: i, r: part[3], c: part[4])
-                                }
-                            }
-                            if let partials, let reduceSet {
-                                try addReduction(reduceSet, plan, tiles: tile..<(tile + stages), box: box,
-                                                 partials: partials, bias: bias, output: output)
-                            }
-                            tile += stages
-                        }
-                    }
-                }
+        let axes: [ConvAxis] = [.batch, .group, .outputChannel, .row, .column]
+        let parts = axes.map { plan.parts($0) }, inputChannelParts = plan.parts(.inputChannel)
+        var tile = 0, offset = 0
+        /// The output view of the parts under `prefix` (ranges of the first `prefix.count` axes), made box by box in tile order.
+        func assemble(_ prefix: [Range<Int>]) throws(GraphError) -> Tensor {
+            guard prefix.count == axes.count else {
+                return try Tensor.concatenate(parts[prefix.count].map { (part: Range<Int>) throws(GraphError) in try assemble(prefix + [part]) },
+                                              dimension: prefix.count)
             }
+            let box = prefix, shape = box.map(\.count), count = shape.reduce(1, *)
+            let out = try storage.slice(offset..<(offset + count))
+            // The box's partials `[stages, count]`: stage `s` on tile `tile + s`.
+            let block = try partials?.slice((offset * stages)..<((offset + count) * stages)).reshape([stages, count])
+            for (stage, i) in inputChannelParts.enumerated() {
+                let destination = try block?.index(stage) ?? out
+                try graph.setTileMapping(destination, tile: tile + stage)
+                try addConvVertex(convSet, plan, tile: tile + stage, input: input, weights: weights, bias: stages == 1 ? bias : nil,
+                                  output: destination.reshape(shape), box: box, i: i)
+            }
+            if let block, let reduceSet {
+                try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: block, bias: bias, output: out)
+            }
+            tile += stages
+            offset += count
+            return try out.reshape(shape)
         }
+        let output = try assemble([])
         append(.execute(convSet))
         if let reduceSet { append(.execute(reduceSet)) }
+        return output
     }
 
-    /// `box` (`[batch, group, outputChannel, row, column]` ranges) cut along the plan's worker axis.
-    private func workerParts(_ plan: ConvPlan, _ box: [Range<Int>]) -> [[Range<Int>]] {
-        let index: Int
-        switch plan.workerAxis {
-        case .batch: index = 0
-        case .group: index = 1
-        case .outputChannel: index = 2
-        case .row: index = 3
-        case .column, .inputChannel: index = 4
-        }
-        return ConvPlan.cut(box[index], into: plan.workerSplit).map { range in
-            var part = box
-            part[index] = range
-            return part
-        }
-    }
-
-    /// One convolution vertex for outputs `n × g × o × r × c` over input channels `i` (of each group).
+    /// The one convolution vertex of a tile: outputs `box` (`[batch, group, outputChannel, row, column]`
+    /// ranges) over input channels `i` (of each group), its work divided among the plan's worker contexts.
     private func addConvVertex(_ computeSet: ComputeSet, _ plan: ConvPlan, tile: Int, input: Tensor, weights: Tensor, bias: Tensor?,
-                               output: Tensor, n: Range<Int>, g: Range<Int>, o: Range<Int>, i: Range<Int>,
-                               r: Range<Int>, c: Range<Int>) throws(GraphError) {
+                               output: Tensor, box: [Range<Int>], i: Range<Int>) throws(GraphError) {
         let p = plan.parameters
+        let (n, g, o, r, c) = (box[0], box[1], box[2], box[3], box[4])
         /// Field rows, used rows, window offset of the field and window size along `dim` for outputs `outputs`.
         func window(_ outputs: Range<Int>, _ dim: Int, before: Int) -> (field: Range<Int>, used: Int, offset: Int, size: Int) {
             let start = outputs.lowerBound * p.stride[dim]
@@ -127,40 +116,39 @@ extension OpBuilder {
             fieldRows: rows.field.count, fieldColumns: columns.field.count, usedRows: rows.used, usedColumns: columns.used,
             rowOffset: rows.offset, columnOffset: columns.offset, windowRows: rows.size, windowColumns: columns.size,
             outputRows: r.count, outputColumns: c.count, kernel: p.kernel, stride: p.stride, dilation: p.dilation)
-        let codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, inputType: p.elementType,
-                                         outputType: output.elementType, hasBias: bias != nil)
+        let codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
+                                         inputType: p.elementType, outputType: output.elementType, hasBias: bias != nil)
         var fields: [String: Tensor] = [
             "in": try input.slice([n, g, i, rows.field, columns.field]),
             "weights": try weights.slice([g, o, i, 0..<p.kernel[0], 0..<p.kernel[1]]),
-            "out": try output.slice([n, g, o, r, c]),
+            "out": output,
         ]
         if let bias { fields["bias"] = try bias.slice([g, o]) }
         try graph.addVertex(computeSet, codelet, tile: tile, fields)
     }
 
-    /// The reduction of output `box`'s partials: its elements cut into one chunk per tile of `tiles`,
-    /// each chunk mapped to and summed on its tile by up to one vertex per worker context.
-    private func addReduction(_ computeSet: ComputeSet, _ plan: ConvPlan, tiles: Range<Int>, box: [Range<Int>],
+    /// The reduction of output `box`'s partials (`partials [stages, box elements]`, in the box's order)
+    /// into `output` (the box's contiguous block): its elements cut into one chunk per tile of `tiles`,
+    /// each chunk mapped to and summed on its tile by one vertex whose work the worker contexts share.
+    private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>],
                               partials: Tensor, bias: Tensor?, output: Tensor) throws(GraphError) {
         let stages = tiles.count
-        let outputs = try output.slice(box).flatten()
-        let sources = try (0..<stages).map { (stage: Int) throws(GraphError) in try partials.index(stage).slice(box).flatten() }
         let shape = box.map(\.count)
         let biasView = try bias.map { (bias: Tensor) throws(GraphError) in
             try bias.slice([box[1], box[2]]).reshape([1, shape[1], shape[2], 1, 1]).broadcast(to: shape).flatten()
         }
-        for (stage, chunk) in ConvPlan.cut(0..<outputs.elementCount, into: stages).enumerated() {
+        for (stage, chunk) in ConvPlan.cut(0..<output.elementCount, into: stages).enumerated() {
             let tile = tiles.lowerBound + stage
-            try graph.setTileMapping(outputs.slice(chunk), tile: tile)
-            for piece in ConvPlan.cut(chunk, into: graph.target.workerContexts) {
-                var fields: [String: Tensor] = [
-                    "partials": try Tensor.concatenate(sources.map { (source: Tensor) throws(GraphError) in try source.slice(piece) }),
-                    "out": try outputs.slice(piece),
-                ]
-                if let biasView { fields["bias"] = try biasView.slice(piece) }
-                try graph.addVertex(computeSet, ConvReduceCodelet(stages: stages, outputType: output.elementType, hasBias: bias != nil),
-                                    tile: tile, fields)
-            }
+            try graph.setTileMapping(output.slice(chunk), tile: tile)
+            var fields: [String: Tensor] = [
+                "partials": try partials.slice([0..<stages, chunk]).flatten(),
+                "out": try output.slice(chunk),
+            ]
+            if let biasView { fields["bias"] = try biasView.slice(chunk) }
+            let workers = ConvPlan.cut(chunk, into: graph.target.workerContexts).count
+            try graph.addVertex(computeSet, ConvReduceCodelet(stages: stages, workers: workers, outputType: output.elementType,
+                                                              hasBias: bias != nil),
+                                tile: tile, fields)
         }
     }
 }

@@ -34,12 +34,11 @@ extension OpBuilder {
         let parameters = ConvParameters(batch: m, inputChannels: batches * k, outputChannels: batches * n, groups: batches,
                                         inputField: [1, 1], kernel: [1, 1], elementType: a.elementType)
         let plan = try ConvPlanner.shared.plan(parameters, target: graph.target, options: options ?? self.options, op: name)
-        let result = graph.addVariable(a.elementType, resultShape, name: name)
-        try building(name) { () throws(GraphError) in
+        let result = try building(name) { () throws(GraphError) in
             try buildConvolution(
                 plan, input: left.dimShuffle([1, 0, 2]).reshape([m, batches, k, 1, 1]),
-                weights: right.dimShuffle([0, 2, 1]).reshape([batches, n, k, 1, 1]), bias: nil,
-                output: result.reshape([batches, m, n]).dimShuffle([1, 0, 2]).reshape([m, batches, n, 1, 1]), name: name)
+                weights: right.dimShuffle([0, 2, 1]).reshape([batches, n, k, 1, 1]), bias: nil, name: name)
+                .reshape([m, batches, n]).dimShuffle([1, 0, 2]).reshape(resultShape)
         }
         record(OperationPlan(name: name, kind: "matmul", partition: plan.summary, tilesUsed: plan.tilesUsed,
                              modelledCycles: plan.totalCycles, temporaryBytesPerTile: plan.temporaryBytesPerTile))

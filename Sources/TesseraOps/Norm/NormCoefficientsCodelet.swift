@@ -49,7 +49,8 @@ struct NormCoefficientsCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        NormCost.setUpCycles + channels(fieldSizes) * NormCost.coefficientCyclesPerChannel
+        let slowest = NormCost.itemShares(channels(fieldSizes), workers: target.workerContexts).map(\.count).max() ?? 0
+        return NormCost.setUpCycles + slowest * NormCost.coefficientCyclesPerChannel
     }
 
     func compute(_ fields: VertexFields) {

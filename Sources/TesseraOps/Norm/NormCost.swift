@@ -25,6 +25,30 @@ enum NormCost {
         let lanes = target.vectorWidth(type)
         return setUpCycles + rows * rowCycles + (elements + lanes - 1) / lanes * instructions
     }
+
+    /// A tile's `count` consecutive elements cut into at most `workers` worker-context shares of
+    /// similar size, each at least `minimum` elements (one share when `count` is small).
+    static func workerShares(_ count: Int, minimum: Int, workers: Int) -> [Range<Int>] {
+        let share = max(minimum, (count + workers - 1) / max(1, workers))
+        let parts = max(1, min(workers, (count + share / 2) / share))
+        return (0..<parts).map { count * $0 / parts..<count * ($0 + 1) / parts }
+    }
+
+    /// A tile's `count` items (channels, statistics) cut into at most `workers` equal shares.
+    static func itemShares(_ count: Int, workers: Int) -> [Range<Int>] {
+        let parts = max(1, min(workers, count))
+        return (0..<parts).map { count * $0 / parts..<count * ($0 + 1) / parts }
+    }
+
+    /// Rows of `rowLength` touched by elements `range` of a piece starting `offset` into its first row.
+    static func rows(_ range: Range<Int>, offset: Int, rowLength: Int) -> Int {
+        range.isEmpty ? 0 : (offset + range.upperBound - 1) / rowLength - (offset + range.lowerBound) / rowLength + 1
+    }
+
+    /// Minimum elements of a worker's share of a normalisation step.
+    static let minimumShare = 16
+    /// Minimum outputs of a worker's share of a pooling step.
+    static let minimumPoolShare = 4
 }
 
 /// Which tile holds each flattened position of one tensor, looked up by binary search: built

@@ -23,46 +23,25 @@ struct NormPiece {
 }
 
 extension OpBuilder {
-    /// The positions of `tensor` on each tile cut into about `workerContexts` pieces of similar
-    /// size (at least `minimum` elements, within one contiguous tile region), so that every worker
-    /// context of a tile gets a share. Throws when some element of `tensor` is not mapped.
-    func normPieces(of tensor: Tensor, minimum: Int = 16, op: String) throws(OpError) -> [NormPiece] {
+    /// The positions of `tensor` as one piece per contiguous tile region: one vertex per tile
+    /// (per region), whose codelet splits the work over the worker contexts itself. Throws when
+    /// some element of `tensor` is not mapped.
+    func normPieces(of tensor: Tensor, op: String) throws(OpError) -> [NormPiece] {
         let regions = try tileRegions(of: tensor)
         let mapped = regions.reduce(0) { $0 + $1.ranges.reduce(0) { $0 + $1.count } }
         guard mapped == tensor.elementCount else {
             throw .badParameter(op: op, detail: "only \(mapped) of the \(tensor.elementCount) elements of the operand \(tensor.shape) are mapped to tiles")
         }
-        var pieces: [NormPiece] = []
-        for (tile, ranges) in regions {
-            let total = ranges.reduce(0) { $0 + $1.count }
-            let share = max(minimum, (total + graph.target.workerContexts - 1) / graph.target.workerContexts)
-            for range in ranges {
-                let parts = max(1, (range.count + share / 2) / share)
-                for part in 0..<parts {
-                    let begin = range.lowerBound + range.count * part / parts
-                    let end = range.lowerBound + range.count * (part + 1) / parts
-                    pieces.append(NormPiece(tile: tile, positions: begin..<end))
-                }
-            }
-        }
-        return pieces
+        return regions.flatMap { region in region.ranges.map { NormPiece(tile: region.tile, positions: $0) } }
     }
 
     /// `count` items (channels, statistics, output rows) spread in equal consecutive blocks over
-    /// the tiles that hold `tensor`, then each block cut into at most `workerContexts` pieces.
+    /// the tiles that hold `tensor`, one block (one vertex) per tile.
     func normBlockPieces(count: Int, over tensor: Tensor) throws(OpError) -> [NormPiece] {
         let tiles = try tileRegions(of: tensor).map(\.tile)
         guard !tiles.isEmpty, count > 0 else { return [] }
         let used = min(tiles.count, count)
-        var pieces: [NormPiece] = []
-        for k in 0..<used {
-            let begin = count * k / used, end = count * (k + 1) / used
-            let parts = min(graph.target.workerContexts, end - begin)
-            for part in 0..<parts {
-                pieces.append(NormPiece(tile: tiles[k], positions: (begin + (end - begin) * part / parts)..<(begin + (end - begin) * (part + 1) / parts)))
-            }
-        }
-        return pieces
+        return (0..<used).map { k in NormPiece(tile: tiles[k], positions: (count * k / used)..<(count * (k + 1) / used)) }
     }
 
     /// Maps `flat` (a one-dimensional view) piece by piece.

@@ -38,7 +38,9 @@ struct PartialReduceCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        NormCost.setUpCycles + entries.count * NormCost.rowCycles + entries.reduce(0, +) * NormCost.reduceCyclesPerEntry
+        NormCost.itemShares(entries.count, workers: target.workerContexts).map { share in
+            NormCost.setUpCycles + share.count * NormCost.rowCycles + entries[share].reduce(0, +) * NormCost.reduceCyclesPerEntry
+        }.max() ?? 0
     }
 
     func compute(_ fields: VertexFields) {

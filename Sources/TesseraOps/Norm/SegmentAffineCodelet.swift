@@ -2,7 +2,8 @@ import TesseraGraph
 
 /// `out = a[row] · in + b[row]` over one contiguous piece of a flattened activation whose rows
 /// have `rowLength` elements; `a` and `b` (float32) hold one coefficient per row the piece
-/// touches, in order, and the piece starts `offset` elements into its first row.
+/// touches, in order, and the piece starts `offset` elements into its first row. One vertex per
+/// tile: the work is shared over the worker contexts and the estimate is the slowest worker's share.
 struct SegmentAffineCodelet: Codelet {
     var elementType: ElementType
     var rowLength: Int
@@ -22,8 +23,10 @@ struct SegmentAffineCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        NormCost.vector(elements: fieldSizes[0], rows: rows(count: fieldSizes[0]), type: elementType,
-                        instructions: NormCost.affineInstructionsPerVector, target: target)
+        NormCost.workerShares(fieldSizes[0], minimum: NormCost.minimumShare, workers: target.workerContexts).map { share in
+            NormCost.vector(elements: share.count, rows: NormCost.rows(share, offset: offset, rowLength: rowLength), type: elementType,
+                            instructions: NormCost.affineInstructionsPerVector, target: target)
+        }.max() ?? 0
     }
 
     func compute(_ fields: VertexFields) {

@@ -1,8 +1,10 @@
 import TesseraGraph
 
-/// Per-row sums of one contiguous piece of a flattened activation whose rows have `rowLength`
+/// Per-row sums of one tile's contiguous piece of a flattened activation whose rows have `rowLength`
 /// elements (a channel's H·W, a group's C/G·H·W): for every row the piece touches, in order, Σx —
 /// and Σx² when `squares` — accumulated in float32. The piece starts `offset` elements into its first row.
+/// One vertex per tile: the work is shared over the worker contexts (`NormCost.workerShares`) and
+/// the estimate is the slowest worker's share.
 struct SegmentSumsCodelet: Codelet {
     var elementType: ElementType
     var rowLength: Int
@@ -25,8 +27,10 @@ struct SegmentSumsCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        NormCost.vector(elements: fieldSizes[0], rows: rows(count: fieldSizes[0]), type: elementType,
-                        instructions: squares ? NormCost.sumInstructionsPerVector : 1, target: target)
+        NormCost.workerShares(fieldSizes[0], minimum: NormCost.minimumShare, workers: target.workerContexts).map { share in
+            NormCost.vector(elements: share.count, rows: NormCost.rows(share, offset: offset, rowLength: rowLength), type: elementType,
+                            instructions: squares ? NormCost.sumInstructionsPerVector : 1, target: target)
+        }.max() ?? 0
     }
 
     func compute(_ fields: VertexFields) {

@@ -41,7 +41,8 @@ enum PoolFunction: Sendable, Hashable {
     case average(countIncludePad: Bool)
 }
 
-/// One 2-D pooling vertex: outputs `firstOutput ..< firstOutput + out.count` of the flattened
+/// One 2-D pooling vertex per tile (its work shared over the worker contexts, the estimate being the
+/// slowest worker's share): outputs `firstOutput ..< firstOutput + out.count` of the flattened
 /// `[N, C, Ho, Wo]` result from the flattened `[N, C, H, W]` input positions starting at
 /// `firstInput` (the range `PoolGeometry.inputPositions(ofOutputs:)` gives), accumulated in float32.
 struct PoolCodelet: Codelet {
@@ -66,11 +67,11 @@ struct PoolCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        let outputs = fieldSizes[1]
-        let rows = outputs == 0 ? 0 : ((firstOutput + outputs - 1) / geometry.outputW - firstOutput / geometry.outputW + 1)
         let lanes = target.vectorWidth(elementType)
-        return NormCost.setUpCycles + rows * NormCost.rowCycles
-            + (outputs + lanes - 1) / lanes * (geometry.kernelH * geometry.kernelW + NormCost.poolFinishInstructionsPerVector)
+        return NormCost.workerShares(fieldSizes[1], minimum: NormCost.minimumPoolShare, workers: target.workerContexts).map { share in
+            NormCost.setUpCycles + NormCost.rows(share, offset: firstOutput % geometry.outputW, rowLength: geometry.outputW) * NormCost.rowCycles
+                + (share.count + lanes - 1) / lanes * (geometry.kernelH * geometry.kernelW + NormCost.poolFinishInstructionsPerVector)
+        }.max() ?? 0
     }
 
     func compute(_ fields: VertexFields) {

@@ -53,7 +53,7 @@ extension OpBuilder {
         try mapByWindowCentres(yFlat, owners: owners, planes: s.n * s.c, g, op: op)
         let cs = graph.addComputeSet("\(name)/pool")
         var cost = NormStepCost(target: graph.target)
-        for piece in try normPieces(of: yFlat, minimum: 4, op: op) {
+        for piece in try normPieces(of: yFlat, op: op) {
             let inputs = g.inputPositions(ofOutputs: piece.positions)
             cost.read(owners, inputs, on: piece.tile)
             let connections = try building(op) { () throws(GraphError) in

@@ -57,20 +57,22 @@ extension OpBuilder {
         let computeSet = graph.addComputeSet("\(name)/pick")
         var model = ElementwiseStepModel(target: graph.target)
         let flatValues = logProbabilities.flatten(), flatPicked = picked.flatten()
+        var parts: [(tile: Int, codelet: NegativePickCodelet, connections: [String: Tensor])] = []
         for (index, piece) in pieces.enumerated() {
             let codelet = NegativePickCodelet(elementType: picked.elementType, classes: classes, labelPattern: labelPattern,
                                               labelBase: labelRanges[index].lowerBound, start: piece.positions.lowerBound)
             let labelView = try building(name) { () throws(GraphError) in try labels.slice(labelRanges[index]) }
-            _ = try building(name) { () throws(GraphError) in
-                try graph.addVertex(computeSet, codelet, tile: piece.tile, [
-                    "values": flatValues.slice(piece.positions), "labels": labelView, "out": flatPicked.slice(piece.positions),
-                ])
+            let connections = try building(name) { () throws(GraphError) in
+                ["values": try flatValues.slice(piece.positions), "labels": labelView, "out": try flatPicked.slice(piece.positions)]
             }
-            model.addVertex(tile: piece.tile, cycles: codelet.estimateCycles(fieldSizes: [0, 0, piece.positions.count], target: graph.target))
+            parts.append((piece.tile, codelet, connections))
             model.receive(tile: piece.tile, bytes: try bytesToReceive(of: labelView, on: piece.tile))
         }
+        let vertices = try addMultiVertices(computeSet, parts, name: name)
+        for vertex in vertices { model.addVertex(tile: vertex.tile, cycles: vertex.cycles) }
         append(.execute(computeSet))
-        record(OperationPlan(name: "\(name)/pick", kind: "negativePick", partition: "\(pieces.count) vertices over \(model.tiles.count) tiles",
+        record(OperationPlan(name: "\(name)/pick", kind: "negativePick",
+                             partition: "\(vertices.count) vertices (one per tile, \(pieces.count) worker shares) over \(model.tiles.count) tiles",
                              tilesUsed: model.tiles.count, modelledCycles: model.cycles, temporaryBytesPerTile: 0))
         let perSample = try reduceSum(picked, axes: [1], name: "\(name)/perSample")
         let loss = try reduceMean(perSample, axes: [0], name: name)

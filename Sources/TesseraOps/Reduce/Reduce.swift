@@ -53,8 +53,8 @@ extension OpBuilder {
         let stage2 = try combinePartials(kind, stage1, into: output, scale: scale, name: name)
         let temporary = Set(stage1.partialBytes.keys).union(stage2.receivedBytes.keys)
             .map { stage1.partialBytes[$0, default: 0] + stage2.receivedBytes[$0, default: 0] }.max() ?? 0
-        let partition = "\(x.shape) over axes \(reduced.sorted()) → \(outputShape): stage 1 \(stage1.pieces.count) vertices on \(stage1.model.tiles.count) tiles → "
-            + "\(stage1.partials.elementCount) float32 partials; stage 2 \(stage2.vertices) vertices on \(stage2.model.tiles.count) tiles "
+        let partition = "\(x.shape) over axes \(reduced.sorted()) → \(outputShape): stage 1 one vertex on each of \(stage1.model.tiles.count) tiles (\(stage1.pieces.count) worker shares) → "
+            + "\(stage1.partials.elementCount) float32 partials; stage 2 one vertex on each of \(stage2.vertices) tiles "
             + "(output \(local ? "on its inputs' tiles" : "mapped linearly"))"
         guard temporary <= temporaryBudget() else {
             throw .doesNotFit(op: name, neededBytes: temporary, availableBytes: temporaryBudget(), bestPlan: partition)
@@ -67,7 +67,7 @@ extension OpBuilder {
         return output
     }
 
-    /// Stage 1: one vertex per piece of `x` reduces it into a block of float32 partials on the
+    /// Stage 1: each worker share (piece) of `x`, run as part of its tile's one vertex, reduces it into a block of float32 partials on the
     /// piece's tile, one partial per output index (of `keptShape`, flattened) the piece reaches.
     private func reductionPartials(_ kind: ReductionKind, _ x: Tensor, into keptShape: [Int], name: String) throws(OpError) -> ReductionPartials {
         let pattern = BroadcastPattern(operand: keptShape, space: x.shape)!
@@ -82,18 +82,20 @@ extension OpBuilder {
         var stage = ReductionPartials(pieces: pieces, blocks: blocks, offsets: offsets, partials: partials,
                                       computeSet: graph.addComputeSet("\(name)/partials"), model: ElementwiseStepModel(target: graph.target))
         let flatX = x.flatten()
+        var parts: [(tile: Int, codelet: ReducePartialCodelet, connections: [String: Tensor])] = []
         for (index, piece) in pieces.enumerated() {
             let codelet = ReducePartialCodelet(kind: kind, elementType: x.elementType, pattern: pattern,
                                                start: piece.positions.lowerBound, base: blocks[index].lowerBound,
                                                runs: broadcastRunCount(piece.positions, [pattern]))
             let slots = offsets[index]..<(offsets[index] + blocks[index].count)
-            _ = try building(name) { () throws(GraphError) in
+            let connections = try building(name) { () throws(GraphError) in
                 try graph.setTileMapping(partials.slice(slots), tile: piece.tile)
-                return try graph.addVertex(stage.computeSet, codelet, tile: piece.tile, ["in": flatX.slice(piece.positions), "partials": partials.slice(slots)])
+                return ["in": try flatX.slice(piece.positions), "partials": try partials.slice(slots)]
             }
-            stage.model.addVertex(tile: piece.tile, cycles: codelet.estimateCycles(fieldSizes: [piece.positions.count, slots.count], target: graph.target))
+            parts.append((piece.tile, codelet, connections))
             stage.partialBytes[piece.tile, default: 0] += slots.count * 4
         }
+        for vertex in try addMultiVertices(stage.computeSet, parts, name: name) { stage.model.addVertex(tile: vertex.tile, cycles: vertex.cycles) }
         return stage
     }
 
@@ -122,7 +124,7 @@ extension OpBuilder {
         return true
     }
 
-    /// Stage 2: one vertex per piece of `output` gathers the slices of every partial block that
+    /// Stage 2: each worker share of `output`, run as part of its tile's one vertex, gathers the slices of every partial block that
     /// reaches it (exchanged from their tiles) and combines them.
     private func combinePartials(_ kind: ReductionKind, _ stage: ReductionPartials, into output: Tensor, scale: Float,
                                  name: String) throws(OpError) -> (computeSet: ComputeSet, model: ElementwiseStepModel, vertices: Int, receivedBytes: [Int: Int]) {
@@ -132,6 +134,7 @@ extension OpBuilder {
         var receivedBytes: [Int: Int] = [:]
         let pieces = try elementwisePieces(of: output, grainType: output.elementType)
         let flatOutput = output.flatten()
+        var parts: [(tile: Int, codelet: ReduceCombineCodelet, connections: [String: Tensor])] = []
         for piece in pieces {
             let range = piece.positions
             var slices: [Tensor] = [], offsets: [Int] = [], counts: [Int] = [], remote = 0
@@ -148,14 +151,14 @@ extension OpBuilder {
             }
             let gathered = try building(name) { () throws(GraphError) in try Tensor.concatenate(slices) }
             let codelet = ReduceCombineCodelet(kind: kind, elementType: output.elementType, offsets: offsets, counts: counts, scale: scale)
-            _ = try building(name) { () throws(GraphError) in
-                try graph.addVertex(computeSet, codelet, tile: piece.tile, ["partials": gathered, "out": flatOutput.slice(range)])
-            }
-            model.addVertex(tile: piece.tile, cycles: codelet.estimateCycles(fieldSizes: [gathered.elementCount, range.count], target: graph.target))
+            let out = try building(name) { () throws(GraphError) in try flatOutput.slice(range) }
+            parts.append((piece.tile, codelet, ["partials": gathered, "out": out]))
             model.receive(tile: piece.tile, bytes: remote)
             receivedBytes[piece.tile, default: 0] += remote
         }
-        return (computeSet, model, pieces.count, receivedBytes)
+        let vertices = try addMultiVertices(computeSet, parts, name: name)
+        for vertex in vertices { model.addVertex(tile: vertex.tile, cycles: vertex.cycles) }
+        return (computeSet, model, vertices.count, receivedBytes)
     }
 }
 
