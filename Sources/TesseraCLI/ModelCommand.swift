@@ -67,7 +67,10 @@ struct ModelCommand {
     func run(images: [String], input: String?, saveOutputs: String?, report: String?) throws {
         let batch = input == nil && !images.isEmpty ? images.count : model.batch
         let session = try session(batch: batch, report: report)
-        print("Compiled in \(String(format: "%.2f", session.compileSeconds)) s")
+        let statistics = session.executable.statistics
+        print("Compiled in \(String(format: "%.2f", session.compileSeconds)) s: graph built in \(String(format: "%.2f", session.buildSeconds)) s, "
+            + statistics.phases.map { "\($0.name) \(String(format: "%.2f", $0.seconds))" }.joined(separator: ", ")
+            + " s; \(statistics.vertices.grouped) vertices, \(statistics.copies.grouped) copies, \(statistics.allocations.grouped) memory blocks")
         let values = try inputBatch(session, images: images, input: input)
         let start = ContinuousClock.now
         let output = try session.run(input: values)

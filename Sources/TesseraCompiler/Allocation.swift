@@ -58,19 +58,73 @@ struct Endpoint: Hashable {
     var stride: Int
 }
 
-/// A copy planned before placement: addresses are allocation-relative.
+/// A copy planned before placement: addresses are allocation-relative. It moves `rows` rows of
+/// `count` elements; row `r` starts `r · sourceRowStride` bytes after `source` and
+/// `r · destinationRowStride` bytes after `destination`.
 struct PlannedCopy {
     var source: Endpoint
     var destination: Endpoint
     var count: Int
     var elementBytes: Int
+    var rows = 1
+    var sourceRowStride = 0
+    var destinationRowStride = 0
+
+    /// Bytes moved by one row.
+    var rowBytes: Int { count * elementBytes }
+    /// Bytes moved.
+    var bytes: Int { rows * rowBytes }
 
     /// What the source tile puts on the exchange. The exchange is a broadcast medium: a region
     /// sent once in a phase reaches every tile that listens for it, so identical sends count once.
-    var send: Send { Send(source: source, count: count) }
+    var send: Send { Send(source: source, count: count, rows: rows, rowStride: sourceRowStride) }
 
     struct Send: Hashable {
         var source: Endpoint
         var count: Int
+        var rows: Int
+        var rowStride: Int
+    }
+
+    /// Extends this copy by `next` as one more row when `next` is the same copy moved on by this
+    /// copy's row strides (or, for a one-row copy, by any fixed distance): the compiler emits
+    /// one copy per contiguous piece, and a channel-first window is many equal pieces at a fixed
+    /// distance, so this keeps the plan (and the runtime's loop) proportional to the tiles talking
+    /// rather than to the rows they exchange.
+    mutating func absorb(_ next: PlannedCopy) -> Bool {
+        guard next.rows == 1, next.count == count, next.elementBytes == elementBytes,
+              next.source.tile == source.tile, next.source.allocation == source.allocation, next.source.stride == source.stride,
+              next.destination.tile == destination.tile, next.destination.allocation == destination.allocation,
+              next.destination.stride == destination.stride else { return false }
+        let sourceStep = next.source.offset - source.offset - (rows - 1) * sourceRowStride
+        let destinationStep = next.destination.offset - destination.offset - (rows - 1) * destinationRowStride
+        if rows == 1 {
+            sourceRowStride = sourceStep
+            destinationRowStride = destinationStep
+        } else if sourceStep != sourceRowStride || destinationStep != destinationRowStride {
+            return false
+        }
+        rows += 1
+        return true
+    }
+}
+
+/// Builds a list of copies, extending an earlier copy between the same two allocations by one
+/// more row wherever the next copy continues its pattern (pieces of a window often alternate
+/// between source tiles, so the copy to extend is not always the last one).
+struct CopyMerger {
+    private var latest: [Pair: Int] = [:]
+
+    private struct Pair: Hashable {
+        var source: Int
+        var destination: Int
+    }
+
+    /// Appends `copy` to `copies`, or adds it as a row of the latest copy between the same allocations.
+    mutating func append(_ copy: PlannedCopy, to copies: inout [PlannedCopy]) {
+        let pair = Pair(source: copy.source.allocation, destination: copy.destination.allocation)
+        if let index = latest[pair], copies[index].absorb(copy) { return }
+        latest[pair] = copies.count
+        copies.append(copy)
     }
 }

@@ -12,18 +12,30 @@ public enum Compiler {
     /// Compiles `graph` with several programs, run by index on the engine. Variables used by more
     /// than one program are always live.
     public static func compile(_ graph: Graph, programs: [Program], options: CompileOptions = .init()) throws(CompileError) -> Executable {
+        var statistics = CompileStatistics()
         var used = Set<Int>()
-        for program in programs { try collectData(program, graph: graph, into: &used) }
-        let lowering = Lowering(graph: graph)
-        try layOutData(used: used, lowering: lowering)
-        var planned: [PlannedProgram] = []
-        for (index, program) in programs.enumerated() {
-            lowering.program = index
-            planned.append(try lowering.lower(program))
+        try statistics.time("validate") { () throws(CompileError) in
+            for program in programs { try collectData(program, graph: graph, into: &used) }
         }
-        let liveSteps = Liveness.assign(lowering)
-        TileOverheads.add(to: lowering, options: options)
-        let placement = Placement(allocations: lowering.allocations, tiles: graph.target.tiles, alignment: options.alignment)
+        let lowering = Lowering(graph: graph)
+        try statistics.time("lay out") { () throws(CompileError) in try layOutData(used: used, lowering: lowering) }
+        let planned = try statistics.time("lower") { () throws(CompileError) in
+            var planned: [PlannedProgram] = []
+            for (index, program) in programs.enumerated() {
+                lowering.program = index
+                planned.append(try lowering.lower(program))
+            }
+            return planned
+        }
+        let liveSteps = statistics.time("liveness") { Liveness.assign(lowering) }
+        statistics.time("overheads") { TileOverheads.add(to: lowering, options: options) }
+        let placement = statistics.time("place") {
+            Placement(allocations: lowering.allocations, tiles: graph.target.tiles, alignment: options.alignment)
+        }
+        statistics.vertices = lowering.steps.reduce(0) { $0 + $1.vertices.count }
+        statistics.copies = lowering.steps.reduce(0) { $0 + $1.exchangeIn.count + $1.exchangeOut.count }
+        statistics.allocations = lowering.allocations.count
+        statistics.steps = lowering.steps.count
         let profile = MemoryProfile(target: graph.target, tiles: placement.tileMemory,
                                     variables: variableSummary(lowering, liveSteps: liveSteps))
         let over = profile.tilesOverBudget
@@ -35,7 +47,7 @@ public enum Compiler {
             throw .outOfMemory(OutOfMemory(tile: worst.tile, bytesUsed: worst.totalBytes, bytesPerTile: graph.target.bytesPerTile,
                                            tilesOverBudget: over.count, profile: profile, largestBlocks: Array(blocks)))
         }
-        return Finalizer(lowering: lowering, offsets: placement.offsets).executable(programs: planned, memory: profile)
+        return Finalizer(lowering: lowering, offsets: placement.offsets).executable(programs: planned, memory: profile, statistics: statistics)
     }
 
     /// Checks that every object a program uses belongs to `graph` and collects the data it touches.

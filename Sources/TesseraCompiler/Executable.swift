@@ -1,6 +1,7 @@
 import TesseraGraph
 
-/// A copy of `count` elements between two tiles' memories (or within one), with byte offsets and strides.
+/// A copy of `rows` rows of `count` elements between two tiles' memories (or within one), with
+/// byte offsets, element strides and row strides.
 package struct CopyOp: Sendable {
     package var sourceTile: Int32
     package var destinationTile: Int32
@@ -10,6 +11,9 @@ package struct CopyOp: Sendable {
     package var destinationOffset: Int
     package var sourceStride: Int
     package var destinationStride: Int
+    package var rows: Int
+    package var sourceRowStride: Int
+    package var destinationRowStride: Int
 }
 
 /// Items grouped by tile, in tile order: `items[tileStart[i]..<tileStart[i + 1]]` belong to `tiles[i]`.
@@ -169,10 +173,12 @@ public final class Executable: Sendable {
     package let streams: [HostStream]
     /// Modelled compute cycles per tile of every step (`tileComputeCycles[step][tile]`).
     package let tileComputeCycles: [[Int]]
+    /// How long the compiler's phases took and how large the program is.
+    public let statistics: CompileStatistics
 
     package init(target: Target, replicas: Int, memory: MemoryProfile, steps: [StepCycles], graphID: Int,
                  supersteps: [Superstep], programs: [PlannedProgram], data: [DataPlacement?],
-                 streams: [HostStream], tileComputeCycles: [[Int]]) {
+                 streams: [HostStream], tileComputeCycles: [[Int]], statistics: CompileStatistics) {
         self.target = target
         self.replicas = replicas
         self.memory = memory
@@ -183,5 +189,6 @@ public final class Executable: Sendable {
         self.data = data
         self.streams = streams
         self.tileComputeCycles = tileComputeCycles
+        self.statistics = statistics
     }
 }

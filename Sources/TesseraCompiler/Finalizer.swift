@@ -6,16 +6,20 @@ struct Finalizer {
     let lowering: Lowering
     let offsets: [Int]
 
-    func executable(programs: [PlannedProgram], memory: MemoryProfile) -> Executable {
+    /// The executable, with `statistics` completed by the time this phase takes.
+    func executable(programs: [PlannedProgram], memory: MemoryProfile, statistics: CompileStatistics) -> Executable {
         let graph = lowering.graph
         var supersteps: [Superstep] = []
         var cycles: [StepCycles] = []
         var tileCycles: [[Int]] = []
-        for (index, step) in lowering.steps.enumerated() {
-            let (superstep, stepCycles, perTile) = finalize(step, index: index)
-            supersteps.append(superstep)
-            cycles.append(stepCycles)
-            tileCycles.append(perTile)
+        var statistics = statistics
+        statistics.time("finalize") {
+            for (index, step) in lowering.steps.enumerated() {
+                let (superstep, stepCycles, perTile) = finalize(step, index: index)
+                supersteps.append(superstep)
+                cycles.append(stepCycles)
+                tileCycles.append(perTile)
+            }
         }
         let data: [DataPlacement?] = graph.data.enumerated().map { index, record in
             guard let layout = lowering.layouts[index] else { return nil }
@@ -28,7 +32,7 @@ struct Finalizer {
         }
         return Executable(target: graph.target, replicas: graph.replicas, memory: memory, steps: cycles, graphID: graph.id,
                           supersteps: supersteps, programs: programs, data: data, streams: graph.streams,
-                          tileComputeCycles: tileCycles)
+                          tileComputeCycles: tileCycles, statistics: statistics)
     }
 
     private func address(_ endpoint: Endpoint) -> Int { offsets[endpoint.allocation] + endpoint.offset }
@@ -37,7 +41,8 @@ struct Finalizer {
         CopyOp(sourceTile: Int32(copy.source.tile), destinationTile: Int32(copy.destination.tile),
                count: Int32(copy.count), elementBytes: Int32(copy.elementBytes),
                sourceOffset: address(copy.source), destinationOffset: address(copy.destination),
-               sourceStride: copy.source.stride, destinationStride: copy.destination.stride)
+               sourceStride: copy.source.stride, destinationStride: copy.destination.stride,
+               rows: copy.rows, sourceRowStride: copy.sourceRowStride, destinationRowStride: copy.destinationRowStride)
     }
 
     private func finalize(_ step: SymbolicStep, index: Int) -> (Superstep, StepCycles, [Int]) {
@@ -51,9 +56,9 @@ struct Finalizer {
             var sent = [Int](repeating: 0, count: target.tiles), received = sent
             var sends = Set<PlannedCopy.Send>()
             for copy in copies {
-                let bytes = copy.count * copy.elementBytes
+                let bytes = copy.bytes
                 if copy.source.tile == copy.destination.tile {
-                    tileCompute[copy.destination.tile] += CycleModel.onTileCopy(bytes, target: target)
+                    tileCompute[copy.destination.tile] += copy.rows * CycleModel.onTileCopy(copy.rowBytes, target: target)
                     cycles.onTileCopyBytes += bytes
                 } else {
                     if sends.insert(copy.send).inserted { sent[copy.source.tile] += bytes }

@@ -177,15 +177,15 @@ final class Lowering {
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
         if !field.direction.writes { sharedBuffers[key] = buffer }
-        var element = 0
+        var element = 0, merger = CopyMerger()
         for piece in pieces {
             let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
             let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
             if field.direction.reads {
-                step.exchangeIn.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes))
+                merger.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &step.exchangeIn)
             }
             if field.direction.writes {
-                step.exchangeOut.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes))
+                merger.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &step.exchangeOut)
             }
             element += piece.count
         }
@@ -227,14 +227,14 @@ final class Lowering {
         if destinationPieces.contains(where: { $0.stride == 0 && $0.count > 1 }) {
             throw .badCopy(detail: "destination '\(graph.name(of: destination))' repeats an element (a broadcast view)")
         }
-        var i = 0, j = 0, doneInSource = 0, doneInDestination = 0
+        var i = 0, j = 0, doneInSource = 0, doneInDestination = 0, merger = CopyMerger()
         while i < sourcePieces.count && j < destinationPieces.count {
             let a = sourcePieces[i], b = destinationPieces[j]
             let count = min(a.count - doneInSource, b.count - doneInDestination)
-            step.exchangeIn.append(PlannedCopy(
+            merger.append(PlannedCopy(
                 source: endpoint(a, advancedBy: doneInSource, elementBytes: elementBytes),
                 destination: endpoint(b, advancedBy: doneInDestination, elementBytes: elementBytes),
-                count: count, elementBytes: elementBytes))
+                count: count, elementBytes: elementBytes), to: &step.exchangeIn)
             doneInSource += count
             doneInDestination += count
             if doneInSource == a.count { i += 1; doneInSource = 0 }

@@ -30,8 +30,9 @@ enum TileOverheads {
                         computeTiles.insert(copy.source.tile)
                         continue
                     }
-                    if sends.insert(copy.send).inserted { bytes[copy.source.tile].exchangeCode += options.exchangeBytesPerCopy }
-                    bytes[copy.destination.tile].exchangeCode += options.exchangeBytesPerCopy
+                    let code = copy.rows * options.exchangeBytesPerCopy
+                    if sends.insert(copy.send).inserted { bytes[copy.source.tile].exchangeCode += code }
+                    bytes[copy.destination.tile].exchangeCode += code
                     phaseTiles.insert(copy.source.tile)
                     phaseTiles.insert(copy.destination.tile)
                 }

@@ -30,6 +30,8 @@ public final class ModelSession {
     public let executable: Executable
     /// The engine holding the weights.
     public let engine: Engine
+    /// Seconds spent building the graph (lowering the network onto the kernel library and planning it).
+    public let buildSeconds: Double
     /// Seconds spent building the graph and compiling it.
     public let compileSeconds: Double
 
@@ -40,11 +42,16 @@ public final class ModelSession {
         let start = ContinuousClock.now
         self.network = network
         lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options)
+        buildSeconds = Self.seconds(since: start)
         executable = try Compiler.compile(lowered.graph, program: lowered.program)
-        let elapsed = ContinuousClock.now - start
-        compileSeconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        compileSeconds = Self.seconds(since: start)
         engine = try Engine(executable, options: engineOptions)
         try lowered.write(weights: weights, to: engine)
+    }
+
+    private static func seconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     }
 
     /// Runs one batch (`[N, C, H, W]` float32 values) and returns the output, row-major.

@@ -73,9 +73,13 @@ struct ProgramWalker {
                 for group in plan.groups(inTiles: local) {
                     for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
                         let op = ops[index]
-                        stridedCopy(from: tileBase[base + Int(op.sourceTile)] + op.sourceOffset, stride: op.sourceStride,
-                                    to: tileBase[base + Int(op.destinationTile)] + op.destinationOffset, stride: op.destinationStride,
-                                    count: Int(op.count), elementBytes: Int(op.elementBytes))
+                        let source = tileBase[base + Int(op.sourceTile)] + op.sourceOffset
+                        let destination = tileBase[base + Int(op.destinationTile)] + op.destinationOffset
+                        for row in 0..<op.rows {
+                            stridedCopy(from: source + row * op.sourceRowStride, stride: op.sourceStride,
+                                        to: destination + row * op.destinationRowStride, stride: op.destinationStride,
+                                        count: Int(op.count), elementBytes: Int(op.elementBytes))
+                        }
                     }
                 }
             }

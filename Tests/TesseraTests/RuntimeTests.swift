@@ -100,6 +100,45 @@ extension Tensor {
         }
     }
 
+    /// A window of rows that alternate between two tiles moves as one copy per source tile, each
+    /// copy a loop over rows, in and out; the bytes, the cycles and the results are those of the
+    /// rows moved one by one.
+    @Test func windowRowsMoveAsOneCopyPerSourceTile() throws {
+        let graph = Graph(target: testTarget(tiles: 3))
+        let source = graph.addVariable(.float32, [6, 10], name: "source")
+        let destination = graph.addVariable(.float32, [6, 10], name: "destination")
+        for row in 0..<6 {
+            try graph.setTileMapping(source.index(row), tile: 1 + row % 2)
+            try graph.setTileMapping(destination.index(row), tile: 1 + row % 2)
+        }
+        try graph.makeHostVisible(source)
+        try graph.makeHostVisible(destination)
+        let scale = graph.addComputeSet("scale")
+        try graph.addVertex(scale, ScaleCodelet(factor: 2, offset: 1), tile: 0,
+                            ["in": source.slice([0..<6, 2..<7]), "out": destination.slice([0..<6, 3..<8])])
+        let executable = try Compiler.compile(graph, program: .execute(scale))
+        #expect(executable.statistics.copies == 4)
+        #expect(executable.statistics.phases.map(\.name) == ["validate", "lay out", "lower", "liveness", "overheads", "place", "finalize"])
+        let step = executable.steps[0]
+        #expect(step.exchangedBytes == 2 * 6 * 5 * 4)
+        // Exchange code is still one descriptor per contiguous row sent or received: 4 B × 3 rows
+        // on each sending tile per phase, and 4 B × 6 rows on the receiving tile per phase.
+        #expect(executable.memory.tiles[0].alwaysLive.exchangeCode == 2 * (6 * 4 + 8))
+        #expect(executable.memory.tiles[1].alwaysLive.exchangeCode == 2 * (3 * 4 + 8))
+        let engine = try Engine(executable, options: EngineOptions(threads: 2))
+        let values = (0..<60).map { Float($0) }
+        try engine.write(source, values)
+        try engine.write(destination, [Float](repeating: -1, count: 60))
+        try engine.run()
+        let result = try engine.read(destination, as: Float.self)
+        for row in 0..<6 {
+            for column in 0..<10 {
+                let expected = (3..<8).contains(column) ? values[row * 10 + column - 1] * 2 + 1 : -1
+                #expect(result[row * 10 + column] == expected, "row \(row), column \(column)")
+            }
+        }
+    }
+
     @Test func workersArePinnedWhereHwlocSays() throws {
         let graph = Graph(target: testTarget(tiles: 4))
         let engine = try Engine(try Compiler.compile(graph, program: .sequence([])), options: EngineOptions(threads: 2))
