@@ -52,7 +52,7 @@ let package = Package(
             name: "TesseraCLI",
             dependencies: ["Tessera", "TesseraExamples", "TesseraONNX", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(
-            name: "TesseraBenchmarks", dependencies: ["Tessera"], path: "Benchmarks/TesseraBenchmarks",
+            name: "TesseraBenchmarks", dependencies: ["Tessera", "TesseraONNX"], path: "Benchmarks/TesseraBenchmarks",
             swiftSettings: hotPathSettings),
 
         // MARK: - Tests

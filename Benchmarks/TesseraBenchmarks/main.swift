@@ -1,5 +1,6 @@
-// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|all]`
-// (`conv` times ONNX Runtime too, through scripts/onnx_conv_reference.py, which installs onnxruntime from PyPI).
+// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|models [batch] [resolution]|all]`
+// (`conv` and `models` time ONNX Runtime too, through scripts/onnx_conv_reference.py and
+// scripts/onnx_model_reference.py, which install onnxruntime from PyPI).
 // Every figure is printed beside a reference measured in the same run.
 import Foundation
 import Tessera
@@ -10,3 +11,8 @@ print("Tessera benchmarks on \(target.name) (\(target.tiles) tiles), host thread
 if selection == "runtime" || selection == "all" { try runtimeBenchmarks(target: target) }
 if selection == "collectives" || selection == "all" { try collectiveBenchmarks(target: target) }
 if selection == "conv" || selection == "all" { try convolutionBenchmarks(target: target) }
+if selection == "models" || selection == "all" {
+    // `models [batch] [resolution]`: batch 8 at 224 × 224 unless given.
+    let sizes = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
+    try modelBenchmarks(target: target, batch: sizes.first ?? 8, resolution: sizes.dropFirst().first ?? 224)
+}

@@ -7,4 +7,10 @@ public enum HostMemory {
     public static func residentBytes() -> Int {
         max(tessera_resident_bytes(), 0)
     }
+
+    /// The largest resident set size this process has had so far, in bytes (`getrusage`'s
+    /// `ru_maxrss`): the peak of compiling and running, not only what is held now. 0 if unreadable.
+    public static func peakResidentBytes() -> Int {
+        max(tessera_peak_resident_bytes(), 0)
+    }
 }

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 int tessera_sched_getcpu(void) {
@@ -42,4 +43,12 @@ long tessera_resident_bytes(void) {
         return -1;
     }
     return residentPages * sysconf(_SC_PAGESIZE);
+}
+
+long tessera_peak_resident_bytes(void) {
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) != 0) {
+        return -1;
+    }
+    return usage.ru_maxrss * 1024L;
 }

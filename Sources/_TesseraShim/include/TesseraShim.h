@@ -14,6 +14,9 @@ int tessera_current_thread_affinity(int *cpus, int capacity);
 /// Resident set size of this process in bytes (/proc/self/statm × page size), or -1.
 long tessera_resident_bytes(void);
 
+/// The largest resident set size this process has had, in bytes (getrusage's ru_maxrss), or -1.
+long tessera_peak_resident_bytes(void);
+
 /// A spin-wait hint to the CPU (x86 `pause`, Arm `yield`): cheaper for the sibling
 /// hyper-thread and for the memory system than a bare busy loop.
 static inline void tessera_cpu_relax(void) {

@@ -1,0 +1,59 @@
+import Foundation
+import Tessera
+import TesseraONNX
+
+/// Simulated inference of whole networks against ONNX Runtime on the same machine in the same run:
+/// host images/s of both (and their ratio), compile time, and peak host memory against the
+/// simulated memory in use. Both run the same architecture with the same seeded weights (Tessera
+/// exports its network to ONNX for ONNX Runtime) on the same input, and their outputs are compared
+/// before any time is printed.
+func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientnet-b0"], batch: Int = 8,
+                     resolution: Int = 224, repeats: Int = 3) throws {
+    print("model throughput, batch \(batch), \(resolution)×\(resolution), float32 on \(target.name) (host images/s; ratio = Tessera / ONNX Runtime)")
+    let threads = ProcessInfo.processInfo.activeProcessorCount
+    for name in names {
+        guard let network = ModelCatalog.network(named: name, batch: batch, resolution: resolution) else { continue }
+        let weights = NetworkWeights.random(for: network, seed: 0)
+        let session = try ModelSession(network: network, weights: weights, target: target)
+        let input = ModelSession.syntheticInput(count: session.lowered.input.elementCount)
+        var output: [Float] = []
+        var times: [Double] = []
+        for _ in 0...repeats { times.append(try seconds { output = try session.run(input: input) }) }
+        let tesseraSeconds = times.dropFirst().sorted()[repeats / 2]
+        let peak = HostMemory.peakResidentBytes(), simulated = session.executable.memory.totalBytes
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let files = ["model.onnx", "input.npy", "tessera.npy"].map { directory.appendingPathComponent($0) }
+        try ONNXModel.export(network, weights: weights).write(to: files[0])
+        try NumPyArray(shape: session.lowered.input.shape, values: input).npyData.write(to: files[1])
+        try NumPyArray(shape: session.lowered.output.shape, values: output).npyData.write(to: files[2])
+        let reference = try onnxRuntimeModel(files, repeats: repeats, threads: threads)
+
+        let tesseraRate = Double(batch) / tesseraSeconds, ortRate = Double(batch) / reference.seconds
+        print("  \(name): Tessera \(format(tesseraRate, 2)) images/s (\(format(tesseraSeconds, 3)) s per batch), "
+            + "ONNX Runtime \(reference.version) \(format(ortRate, 2)) images/s (\(threads) threads), ratio \(format(tesseraRate / ortRate, 3)); "
+            + "outputs differ by at most \(String(format: "%.2e", reference.relativeDifference)) of the largest")
+        print("    compile \(format(session.compileSeconds, 2)) s (graph built in \(format(session.buildSeconds, 2)) s); "
+            + "peak RSS \(format(Double(peak) / 1e9, 2)) GB for \(format(Double(simulated) / 1e9, 3)) GB simulated in use "
+            + "(\(format(Double(peak) / Double(simulated), 2)) ×; the peak includes every model compiled so far)")
+    }
+}
+
+/// ONNX Runtime's median seconds for the exported model and how far its output is from Tessera's.
+private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
+    -> (seconds: Double, relativeDifference: Double, version: String) {
+    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/onnx_model_reference.py")
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["python3", script.standardized.path] + files.map(\.path) + [String(repeats), String(threads)]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    struct Result: Decodable { var seconds: Double; var relativeDifference: Double; var version: String }
+    let result = try JSONDecoder().decode(Result.self, from: data)
+    return (result.seconds, result.relativeDifference, result.version)
+}
