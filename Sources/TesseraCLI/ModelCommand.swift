@@ -55,13 +55,24 @@ struct ModelCommand {
         do {
             return try ModelSession(network: network, weights: weights, target: target, elementType: try model.elementType(),
                                     options: OpOptions(availableMemoryProportion: model.availableMemory),
-                                    engineOptions: EngineOptions(threads: threads))
+                                    engineOptions: EngineOptions(threads: threads), progress: Self.showProgress)
         } catch let CompileError.outOfMemory(failure) {
             try Reports.writeFailed(failure, directory: report)
             print("\(network.name) does not fit at batch \(batch). Try a smaller --batch, a lower --available-memory (now \(model.availableMemory))"
                 + (model.dtype == "float32" ? ", or --dtype float16." : "."))
             throw CompileError.outOfMemory(failure)
         }
+    }
+
+    /// One progress line on standard error, rewritten in place; nothing when standard error is not a terminal.
+    private static func showProgress(_ progress: ModelSession.Progress) {
+        guard isatty(STDERR_FILENO) != 0 else { return }
+        let text = switch progress {
+        case let .building(done, total): "  building the graph: layer \(done) of \(total)"
+        case .compiling: "  compiling onto the tiles…"
+        case .loading: "  loading the engine…"
+        }
+        FileHandle.standardError.write(Data(("\r\u{1B}[K" + text + (progress.isLast ? "\n" : "")).utf8))
     }
 
     func run(images: [String], input: String?, saveOutputs: String?, report: String?) throws {
@@ -183,4 +194,9 @@ extension TesseraCommand {
                 + "batch \(high) needs \(highBytes.grouped) B on its fullest tile")
         }
     }
+}
+
+extension ModelSession.Progress {
+    /// The last stage reported before the session is ready.
+    fileprivate var isLast: Bool { if case .loading = self { true } else { false } }
 }

@@ -35,16 +35,32 @@ public final class ModelSession {
     /// Seconds spent building the graph and compiling it.
     public let compileSeconds: Double
 
-    /// Lowers, compiles and loads `network` with `weights` (by parameter name). Throws the compiler's
-    /// out-of-memory error, with its profile, when the model does not fit.
+    /// What a long compile is doing, for a progress line.
+    public enum Progress {
+        /// `done` of `total` layers built into the graph.
+        case building(done: Int, total: Int)
+        /// The graph is built; the compiler is placing it onto the tiles.
+        case compiling
+        /// The executable is being loaded into an engine.
+        case loading
+    }
+
+    /// Lowers, compiles and loads `network` with `weights` (by parameter name), telling `progress`
+    /// what it is doing. Throws the compiler's out-of-memory error, with its profile, when the
+    /// model does not fit.
     public init(network: Network, weights: [String: NumPyArray], target: Target, elementType: ElementType = .float32,
-                options: OpOptions = OpOptions(), engineOptions: EngineOptions = EngineOptions()) throws {
+                options: OpOptions = OpOptions(), engineOptions: EngineOptions = EngineOptions(),
+                progress: ((Progress) -> Void)? = nil) throws {
         let start = ContinuousClock.now
         self.network = network
-        lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options)
+        lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options) { done, total in
+            progress?(.building(done: done, total: total))
+        }
         buildSeconds = Self.seconds(since: start)
+        progress?(.compiling)
         executable = try Compiler.compile(lowered.graph, program: lowered.program)
         compileSeconds = Self.seconds(since: start)
+        progress?(.loading)
         engine = try Engine(executable, options: engineOptions)
         try lowered.write(weights: weights, to: engine)
     }

@@ -22,9 +22,10 @@ public struct LoweredNetwork {
 /// Builds a ``Network`` into a graph with the kernel library: every node becomes its operation,
 /// every weight a host-visible variable spread linearly over the tiles.
 public enum NetworkLowering {
-    /// Lowers `network` for `target` with elements of `elementType`.
+    /// Lowers `network` for `target` with elements of `elementType`, calling `progress(done, total)`
+    /// after each node (for a progress line on long builds).
     public static func lower(_ network: Network, target: Target, elementType: ElementType = .float32,
-                             options: OpOptions = OpOptions()) throws -> LoweredNetwork {
+                             options: OpOptions = OpOptions(), progress: ((Int, Int) -> Void)? = nil) throws -> LoweredNetwork {
         let graph = Graph(target: target)
         let ops = OpBuilder(graph, options: options)
         var values: [Tensor] = []
@@ -85,6 +86,7 @@ public enum NetworkLowering {
                 value = try ops.fullyConnected(inputs[0], weights: w, bias: bias ? try weight("\(name).bias", [out]) : nil, name: name)
             }
             values.append(value)
+            progress?(values.count, network.nodes.count)
         }
         try graph.makeHostVisible(values[values.count - 1])
         return LoweredNetwork(graph: graph, ops: ops, input: values[0], output: values[values.count - 1], weights: weights)
