@@ -8,7 +8,7 @@ struct TesseraCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tessera",
         abstract: "A simulated IPU-style many-core accelerator: compile graphs onto tiles, run them, see where memory and cycles go.",
-        subcommands: [Info.self, Run.self, Fit.self])
+        subcommands: [Info.self, Run.self, Fit.self, Plan.self])
 }
 
 /// Options shared by the subcommands.

@@ -40,6 +40,34 @@ private func dense(_ channels: Int, field: Int, batch: Int = 1, type: ElementTyp
         #expect(leanest.temporaryBytesPerTile <= tight.temporaryBytesPerTile)
     }
 
+    /// Sweeping the available-memory proportion: every plan keeps within its budget, a larger budget
+    /// is never slower, and a budget below the leanest plan's needs says so with the bytes.
+    @Test func memorySweepTradesCyclesForTemporaryMemory() throws {
+        let planner = ConvPlanner(), target = testTarget(tiles: 64, bytes: 131_072)
+        let proportions = [0.01, 0.05, 0.1, 0.2, 0.4, 0.6]
+        let rows = try planner.sweep(dense(32, field: 24), target: target, proportions: proportions, op: "sweep")
+        #expect(rows.map(\.availableMemoryProportion) == proportions)
+        #expect(rows.map(\.budgetBytes) == proportions.map { Int(131_072 * $0) })
+        guard case .failure(.doesNotFit(let op, let needed, let available, _)) = rows[0].outcome else {
+            Issue.record("1% of 128 KiB fits: \(rows[0].outcome)")
+            return
+        }
+        #expect(op == "sweep" && available == 1310 && needed > available)
+        let plans = rows.compactMap { try? $0.outcome.get() }
+        #expect(plans.count >= 3)
+        for (row, plan) in zip(rows.suffix(plans.count), plans) { #expect(plan.temporaryBytesPerTile <= row.budgetBytes) }
+        for (smaller, larger) in zip(plans, plans.dropFirst()) { #expect(larger.totalCycles <= smaller.totalCycles) }
+        #expect(plans.first!.totalCycles > plans.last!.totalCycles)
+        #expect(throws: OpError.self) { try planner.sweep(dense(32, field: 24).with(groups: 5), target: target, proportions: [0.6], op: "bad") }
+    }
+
+    /// A matrix product is planned as a 1 × 1 convolution with the rows as its batch, one group per matrix pair.
+    @Test func matrixProductsArePlannedAsOneByOneConvolutions() {
+        let p = ConvParameters.matrixProduct(m: 8, k: 2048, n: 1000, groups: 2)
+        #expect(p.inputShape == [8, 4096, 1, 1] && p.weightsShape == [2000, 2048, 1, 1] && p.outputShape == [8, 2000, 1, 1])
+        #expect(p.macs == 2 * 8 * 2048 * 1000)
+    }
+
     @Test func plansAreCachedByParametersTargetAndOptions() throws {
         let planner = ConvPlanner(), target = testTarget(tiles: 16)
         let first = try planner.plan(dense(8, field: 9), target: target, options: OpOptions(), op: "a")
@@ -114,5 +142,13 @@ private func dense(_ channels: Int, field: Int, batch: Int = 1, type: ElementTyp
         let g16Plan = try plan(groups: channels / 16), depthwisePlan = try plan(groups: channels)
         #expect(g16Plan.method == .amp && g16Plan.ampUtilisation(target: target) == 1)
         #expect(depthwisePlan.method == .vector)
+    }
+}
+
+extension ConvParameters {
+    fileprivate func with(groups: Int) -> ConvParameters {
+        var copy = self
+        copy.groups = groups
+        return copy
     }
 }

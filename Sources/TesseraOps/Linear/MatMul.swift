@@ -31,8 +31,7 @@ extension OpBuilder {
             (try oriented.0.reshape([batches, m, k]), try oriented.1.reshape([batches, k, n]))
         }
         guard m > 0, k > 0, n > 0 else { throw .shapeMismatch(op: name, detail: "empty matrix product \(m)×\(k) · \(k)×\(n)") }
-        let parameters = ConvParameters(batch: m, inputChannels: batches * k, outputChannels: batches * n, groups: batches,
-                                        inputField: [1, 1], kernel: [1, 1], elementType: a.elementType)
+        let parameters = ConvParameters.matrixProduct(m: m, k: k, n: n, groups: batches, elementType: a.elementType)
         let plan = try ConvPlanner.shared.plan(parameters, target: graph.target, options: options ?? self.options, op: name)
         let result = try building(name) { () throws(GraphError) in
             try buildConvolution(
