@@ -50,7 +50,9 @@ struct ModelCommand {
     /// Compiles for `batch`, turning an out-of-memory failure into a report and advice.
     func session(batch: Int, report: String?) throws -> ModelSession {
         let (network, weights) = try load(batch: batch)
-        print("Compiling \(network.name): \(network.nodes.count) layers, \(network.parameterCount.grouped) parameters, batch \(batch), "
+        // An ONNX file with a fixed batch dimension brings its own batch.
+        let actualBatch = network.nodes.first?.outputShape.first ?? batch
+        print("Compiling \(network.name): \(network.nodes.count) layers, \(network.parameterCount.grouped) parameters, batch \(actualBatch), "
             + "\(model.dtype) on \(target.name) (\(target.tiles.grouped) tiles)…")
         do {
             return try ModelSession(network: network, weights: weights, target: target, elementType: try model.elementType(),
@@ -58,7 +60,7 @@ struct ModelCommand {
                                     engineOptions: EngineOptions(threads: threads), progress: Self.showProgress)
         } catch let CompileError.outOfMemory(failure) {
             try Reports.writeFailed(failure, directory: report)
-            print("\(network.name) does not fit at batch \(batch). Try a smaller --batch, a lower --available-memory (now \(model.availableMemory))"
+            print("\(network.name) does not fit at batch \(actualBatch). Try a smaller --batch, a lower --available-memory (now \(model.availableMemory))"
                 + (model.dtype == "float32" ? ", or --dtype float16." : "."))
             throw CompileError.outOfMemory(failure)
         }

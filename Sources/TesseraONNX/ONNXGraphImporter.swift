@@ -4,7 +4,8 @@ import TesseraModels
 /// parameter names ("<node>.weight", "<node>.bias", "<node>.running_mean", "<node>.running_var").
 struct ONNXGraphImporter {
     let graph: Onnx_GraphProto
-    let initializers: [String: NumPyArray]
+    /// The graph's constants by name: its initializers, and the names `Identity` nodes give them.
+    private var initializers: [String: NumPyArray]
     let batch: Int
 
     static let supported: Set<String> = ["Conv", "BatchNormalization", "Relu", "Sigmoid", "Tanh", "HardSwish", "Mul", "Add", "MaxPool",
@@ -71,6 +72,10 @@ struct ONNXGraphImporter {
         }
         let result: Int
         switch node.opType {
+        case "Identity" where values[node.input[0]] == nil && initializers[node.input[0]] != nil:
+            // torch.onnx.export names one deduplicated weight for each of its users this way.
+            initializers[firstOutput] = initializers[node.input[0]]
+            return
         case "Identity", "Dropout":
             result = try value(0)
         case "Conv":
@@ -179,10 +184,13 @@ struct ONNXGraphImporter {
             weights[layer + ".weight"] = NumPyArray(shape: [columns, rows], values: (0..<(rows * columns)).map { weight.values[($0 % rows) * columns + $0 / rows] })
         }
         let out = weights[layer + ".weight"]!.shape[0]
-        guard node.input.count > 2, let bias = initializers[node.input[2]], bias.values.count == out else {
-            throw .unsupportedAttribute(node: name, detail: "Gemm needs a bias of \(out) values")
+        // C is optional: exporters drop an all-zero bias.
+        let hasBias = node.input.count > 2 && !node.input[2].isEmpty
+        let bias = hasBias ? initializers[node.input[2]]?.values : [Float](repeating: 0, count: out)
+        guard let bias, bias.count == out else {
+            throw .unsupportedAttribute(node: name, detail: "Gemm's bias must be \(out) constant values")
         }
-        weights[layer + ".bias"] = NumPyArray(shape: [out], values: bias.values)
+        weights[layer + ".bias"] = NumPyArray(shape: [out], values: bias)
         return builder.linear(layer, input, out: out)
     }
 

@@ -5,9 +5,11 @@ import TesseraModels
 /// An ONNX model imported as a Tessera ``Network`` with its weights.
 ///
 /// Reads models as `torch.onnx.export` writes torchvision's ResNet-50 and EfficientNet-B0
-/// (opsets 13–18): Conv, BatchNormalization, Relu, Sigmoid, Tanh, HardSwish, Mul (SiLU as
-/// x·sigmoid(x), and channel scaling), Add, MaxPool, GlobalAveragePool / ReduceMean over H and W,
-/// Flatten / Reshape to [N, −1], Gemm, Identity and Dropout.
+/// (opsets 13–18, both the TorchScript and the dynamo exporter): Conv, BatchNormalization, Relu,
+/// Sigmoid, Tanh, HardSwish, Mul (SiLU as x·sigmoid(x), and channel scaling), Add, MaxPool,
+/// GlobalAveragePool / ReduceMean over H and W, Flatten / Reshape to [N, −1], Gemm (with or without
+/// its bias), Identity (also of a weight, as the exporter names deduplicated weights) and Dropout;
+/// initializers inline or in external data files beside the model.
 public struct ONNXModel: Sendable {
     /// The network, nodes named after their weights (torchvision's module paths for torch exports).
     public var network: Network
@@ -17,8 +19,9 @@ public struct ONNXModel: Sendable {
     /// Opset of the default domain.
     public var opset: Int
 
-    /// Imports the model in `data`; a dynamic batch dimension takes the value `batch`.
-    public init(data: Data, batch: Int = 1) throws(ONNXError) {
+    /// Imports the model in `data`; a dynamic batch dimension takes the value `batch`. Initializers
+    /// stored as external data are read from files in `externalDataDirectory` (the model's folder).
+    public init(data: Data, batch: Int = 1, externalDataDirectory: URL? = nil) throws(ONNXError) {
         let model: Onnx_ModelProto
         do {
             model = try Onnx_ModelProto(serializedBytes: data)
@@ -30,16 +33,21 @@ public struct ONNXModel: Sendable {
         }
         opset = Int(model.opsetImport.first { $0.domain.isEmpty || $0.domain == "ai.onnx" }?.version ?? 0)
         guard (7...25).contains(opset) else { throw .badModel(detail: "default-domain opset \(opset) is not supported (13–18 are tested)") }
-        var initializers: [String: NumPyArray] = [:]
-        for tensor in model.graph.initializer { initializers[tensor.name] = try Self.array(tensor) }
+        var initializers: [String: NumPyArray] = [:], external = ONNXExternalData(directory: externalDataDirectory)
+        for var tensor in model.graph.initializer {
+            if tensor.dataLocation == .external {
+                tensor.rawData = try external.bytes(of: tensor)
+            }
+            initializers[tensor.name] = try Self.array(tensor)
+        }
         var importer = ONNXGraphImporter(graph: model.graph, weights: initializers, batch: batch)
         network = try importer.importNetwork()
         weights = importer.weights
     }
 
-    /// Imports the model file at `url`.
+    /// Imports the model file at `url`, with any external data files beside it.
     public init(contentsOf url: URL, batch: Int = 1) throws {
-        try self.init(data: try Data(contentsOf: url), batch: batch)
+        try self.init(data: try Data(contentsOf: url), batch: batch, externalDataDirectory: url.deletingLastPathComponent())
     }
 
     /// An initializer as float32 values.

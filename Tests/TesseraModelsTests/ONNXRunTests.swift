@@ -4,9 +4,10 @@ import Tessera
 import TesseraONNX
 
 /// Runs each fixture model through import, lowering, compilation and the engine, and compares the
-/// output with ONNX Runtime's (stored beside the model by scripts/make_onnx_fixtures.py).
+/// output with ONNX Runtime's (stored beside the model by scripts/make_onnx_fixtures.py, and for the
+/// `torch_` models, exported by PyTorch itself from torchvision's modules, by scripts/make_torch_fixtures.py).
 @Suite struct ONNXRunTests {
-    @Test(arguments: ["convolutions", "residual_block", "mbconv_se", "grouped_depthwise"])
+    @Test(arguments: ["convolutions", "residual_block", "mbconv_se", "grouped_depthwise", "torch_resnet_blocks", "torch_efficientnet_small"])
     func outputMatchesONNXRuntime(fixture: String) throws {
         let input = try NumPyArray(contentsOf: ONNXImportTests.fixture("\(fixture).input.npy"))
         let expected = try NumPyArray(contentsOf: ONNXImportTests.fixture("\(fixture).output.npy"))
@@ -21,5 +22,38 @@ import TesseraONNX
         let scale = expected.values.map(abs).max() ?? 1
         let error = zip(output, expected.values).map { abs($0 - $1) }.max() ?? 0
         #expect(error <= 1e-4 * scale, "\(fixture): max error \(error) against max |reference| \(scale)")
+    }
+}
+
+/// Initializers kept outside the model file, as torch.onnx.export's dynamo exporter writes them.
+@Suite struct ONNXExternalDataTests {
+    static let model = "torch_efficientnet_small"
+
+    @Test func externalValuesAreReadFromBesideTheModel() throws {
+        let model = try ONNXModel(contentsOf: ONNXImportTests.fixture("\(Self.model).onnx"), batch: 2)
+        #expect(model.opset == 18)
+        #expect(model.weights.values.allSatisfy { $0.values.count == $0.shape.reduce(1, *) })
+        #expect(model.weights.values.contains { $0.values.contains { $0 != 0 } })
+    }
+
+    @Test func bytesWithoutTheirFolderAreATypedError() throws {
+        let data = try Data(contentsOf: ONNXImportTests.fixture("\(Self.model).onnx"))
+        #expect {
+            _ = try ONNXModel(data: data, batch: 2)
+        } throws: { error in
+            "\(error)".contains("external file '\(Self.model).onnx.data'") && "\(error)".contains("ONNXModel(contentsOf:)")
+        }
+    }
+
+    @Test func aShortOrMissingDataFileIsATypedError() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-external-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let modelFile = folder.appendingPathComponent("\(Self.model).onnx")
+        try FileManager.default.copyItem(at: ONNXImportTests.fixture("\(Self.model).onnx"), to: modelFile)
+        #expect { _ = try ONNXModel(contentsOf: modelFile, batch: 2) } throws: { "\($0)".contains("cannot read external data file") }
+        let values = try Data(contentsOf: ONNXImportTests.fixture("\(Self.model).onnx.data"))
+        try values.prefix(values.count / 2).write(to: folder.appendingPathComponent("\(Self.model).onnx.data"))
+        #expect { _ = try ONNXModel(contentsOf: modelFile, batch: 2) } throws: { "\($0)".contains("lie outside") }
     }
 }
