@@ -52,6 +52,21 @@ public struct OutOfMemory: Sendable, CustomStringConvertible {
     public let profile: MemoryProfile
     /// The largest blocks on the worst tile, largest first: what to shrink.
     public let largestBlocks: [MemoryBlock]
+    /// The step (compute set or copy) at which the worst tile's not-always-live memory peaks: the
+    /// layer that overflows it, when its temporaries are what does not fit.
+    public let peakStep: String?
+
+    /// The failure of a compilation whose worst tile is `tile`.
+    public init(tile: Int, bytesUsed: Int, bytesPerTile: Int, tilesOverBudget: Int, profile: MemoryProfile,
+                largestBlocks: [MemoryBlock], peakStep: String?) {
+        self.tile = tile
+        self.bytesUsed = bytesUsed
+        self.bytesPerTile = bytesPerTile
+        self.tilesOverBudget = tilesOverBudget
+        self.profile = profile
+        self.largestBlocks = largestBlocks
+        self.peakStep = peakStep
+    }
 
     public var description: String {
         let worst = profile.tiles[tile]
@@ -61,7 +76,8 @@ public struct OutOfMemory: Sendable, CustomStringConvertible {
         }
         return "Out of memory on tile \(tile): \(bytesUsed.grouped) bytes used, tiles have \(bytesPerTile.grouped) "
             + "(\(tilesOverBudget) tile(s) over budget). Tile \(tile): \(parts.joined(separator: ", ")); "
-            + "always-live \(worst.alwaysLiveBytes.grouped), not-always-live peak \(worst.notAlwaysLivePeakBytes.grouped)."
+            + "always-live \(worst.alwaysLiveBytes.grouped), not-always-live peak \(worst.notAlwaysLivePeakBytes.grouped)"
+            + (peakStep.map { " during step '\($0)'" } ?? "") + "."
             + (largestBlocks.isEmpty ? "" : " Largest there: " + largestBlocks.map { "\($0.name) (\($0.category.rawValue), \($0.bytes.grouped) B)" }.joined(separator: ", ") + ".")
     }
 }

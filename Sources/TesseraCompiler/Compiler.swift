@@ -41,13 +41,22 @@ public enum Compiler {
         let over = profile.tilesOverBudget
         if !over.isEmpty {
             let worst = profile.fullestTile
+            let stepNames = Dictionary(lowering.steps.map { ($0.position, $0.name) }, uniquingKeysWith: { first, _ in first })
             let blocks = lowering.allocations.filter { $0.tile == worst.tile && $0.bytes > 0 }.sorted { $0.bytes > $1.bytes }.prefix(5).map {
-                MemoryBlock(name: $0.data.map { graph.data[$0].name } ?? $0.category.rawValue, category: $0.category, bytes: $0.bytes)
+                MemoryBlock(name: blockName($0, graph: graph, stepNames: stepNames), category: $0.category, bytes: $0.bytes)
             }
             throw .outOfMemory(OutOfMemory(tile: worst.tile, bytesUsed: worst.totalBytes, bytesPerTile: graph.target.bytesPerTile,
-                                           tilesOverBudget: over.count, profile: profile, largestBlocks: Array(blocks)))
+                                           tilesOverBudget: over.count, profile: profile, largestBlocks: Array(blocks),
+                                           peakStep: worst.peakStep.flatMap { stepNames[$0] }))
         }
         return Finalizer(lowering: lowering, offsets: placement.offsets).executable(programs: planned, memory: profile, statistics: statistics)
+    }
+
+    /// What a block holds, for an out-of-memory message: its variable, or its category and the step it serves.
+    private static func blockName(_ allocation: Allocation, graph: Graph, stepNames: [Int: String]) -> String {
+        if let data = allocation.data { return graph.data[data].name }
+        if let live = allocation.live, let step = stepNames[live.lowerBound] { return "\(allocation.category.rawValue) of step '\(step)'" }
+        return allocation.category.rawValue
     }
 
     /// Checks that every object a program uses belongs to `graph` and collects the data it touches.

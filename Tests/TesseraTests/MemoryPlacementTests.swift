@@ -113,4 +113,26 @@ import TesseraTestSupport
         #expect(failure.largestBlocks.first == MemoryBlock(name: "big", category: .variables, bytes: 4000))
         #expect(failure.description.hasSuffix("Largest there: big (variables, 4,000 B), stack (stack, 2,048 B)."))
     }
+
+    /// When a step's receive buffers are what does not fit, the error names that step and its buffer.
+    @Test func outOfMemoryNamesTheStepWhoseTemporariesOverflow() throws {
+        let graph = Graph(target: testTarget(tiles: 2, bytes: 8192))
+        let wide = graph.addVariable(.float32, [1200], name: "wide")
+        let sum = graph.addVariable(.float32, [], name: "sum")
+        try graph.setTileMapping(wide, tile: 1)
+        try graph.setTileMapping(sum, tile: 0)
+        let gather = graph.addComputeSet("gather")
+        // The vertex reads every element twice: a 9,600-byte receive buffer on tile 0, twice what tile 1 holds.
+        try graph.addVertex(gather, SumCodelet(), tile: 0, ["in": Tensor.concatenate([wide, wide]), "out": sum])
+        let error = #expect(throws: CompileError.self) {
+            try Compiler.compile(graph, program: .sequence([.execute(graph.addComputeSet("idle")), .execute(gather)]))
+        }
+        guard case let .outOfMemory(failure)? = error else {
+            Issue.record("expected out of memory, got \(String(describing: error))")
+            return
+        }
+        #expect(failure.tile == 0 && failure.peakStep == "gather")
+        #expect(failure.largestBlocks.first == MemoryBlock(name: "exchangeBuffers of step 'gather'", category: .exchangeBuffers, bytes: 9600))
+        #expect(failure.description.contains("during step 'gather'."))
+    }
 }
