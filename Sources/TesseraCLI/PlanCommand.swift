@@ -74,13 +74,20 @@ extension TesseraCommand {
                     let seconds = Double(plan.totalCycles) / target.clockHz
                     print(plan.description.split(separator: "\n").dropFirst().map { "  " + $0.trimmingCharacters(in: .whitespaces) }
                         .joined(separator: "\n"))
-                    print("  AMP utilisation \(String(format: "%.0f%%", plan.ampUtilisation(target: target) * 100)) of a group's multipliers; "
-                        + "modelled \(String(format: "%.2f", seconds * 1e6)) µs = \(String(format: "%.1f", 2 * Double(parameters.macs) / seconds / 1e12)) TFLOP/s")
+                    let amp = ConvCycleModel.ampUtilisation(inputChannelsPerGroup: parameters.inputChannelsPerGroup,
+                                                            outputChannelsPerGroup: parameters.outputChannelsPerGroup, type: type, target: target)
+                    let unit = plan.method == .vector
+                        ? "vector unit, groups side by side in its lanes (the AMP would keep \(percent(amp)) of its multipliers busy)"
+                        : "AMP, \(percent(amp)) of its multipliers busy"
+                    print("  \(unit); modelled \(String(format: "%.2f", seconds * 1e6)) µs = "
+                        + "\(String(format: "%.1f", 2 * Double(parameters.macs) / seconds / 1e12)) TFLOP/s")
                 case let .failure(error):
                     print("  does not fit: \(error)")
                 }
             }
         }
+
+        private func percent(_ fraction: Double) -> String { String(format: "%.0f%%", fraction * 100) }
 
         private func parameters(_ type: ElementType) throws -> ConvParameters {
             switch operation {
