@@ -20,12 +20,7 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Seed of the random weights (bundled models; ONNX files bring their own).")
     var seed: UInt64 = 0
 
-    func elementType() throws -> ElementType {
-        guard let type = ElementType(rawValue: dtype), type.isFloatingPoint else {
-            throw ValidationError("--dtype must be float32 or float16, got '\(dtype)'")
-        }
-        return type
-    }
+    func elementType() throws -> ElementType { try floatingPointType(dtype) }
 }
 
 /// Builds, compiles, runs and reports on one model.

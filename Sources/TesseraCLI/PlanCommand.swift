@@ -57,9 +57,7 @@ extension TesseraCommand {
 
         func run() throws {
             let target = try options.target()
-            guard let type = ElementType(rawValue: dtype), type.isFloatingPoint else {
-                throw ValidationError("--dtype must be float32 or float16, got '\(dtype)'")
-            }
+            let type = try floatingPointType(dtype)
             let proportions = availableMemory.split(separator: ",").compactMap { Double($0.trimmingCharacters(in: .whitespaces)) }
             guard !proportions.isEmpty, proportions.allSatisfy({ (0...1).contains($0) }) else {
                 throw ValidationError("--available-memory takes proportions between 0 and 1, got '\(availableMemory)'")

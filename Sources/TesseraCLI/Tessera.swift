@@ -27,6 +27,14 @@ struct TargetOptions: ParsableArguments {
     }
 }
 
+/// The element type `--dtype` names: float32 or float16.
+func floatingPointType(_ dtype: String) throws -> ElementType {
+    guard let type = ElementType(rawValue: dtype), type.isFloatingPoint else {
+        throw ValidationError("--dtype must be float32 or float16, got '\(dtype)'")
+    }
+    return type
+}
+
 extension TesseraCommand {
     struct Info: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Print the simulated target and the host topology from hwloc.")
