@@ -84,6 +84,12 @@ struct PlannedCopy {
         var count: Int
         var rows: Int
         var rowStride: Int
+
+        /// Hashes the fields that usually tell sends apart (equality still compares every field).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(source.allocation)
+            hasher.combine(source.offset &* 31 &+ count)
+        }
     }
 
     /// Extends this copy by `next` as one more row when `next` is the same copy moved on by this
@@ -113,7 +119,11 @@ struct PlannedCopy {
 /// more row wherever the next copy continues its pattern (pieces of a window often alternate
 /// between source tiles, so the copy to extend is not always the last one).
 struct CopyMerger {
+    /// The latest copy of each pair of allocations, searched linearly while there are few pairs.
+    private var recent: [(pair: Pair, index: Int)] = []
+    /// The latest copy of each pair once there are more than `recentLimit` pairs.
     private var latest: [Pair: Int] = [:]
+    private static let recentLimit = 16
 
     private struct Pair: Hashable {
         var source: Int
@@ -123,8 +133,20 @@ struct CopyMerger {
     /// Appends `copy` to `copies`, or adds it as a row of the latest copy between the same allocations.
     mutating func append(_ copy: PlannedCopy, to copies: inout [PlannedCopy]) {
         let pair = Pair(source: copy.source.allocation, destination: copy.destination.allocation)
-        if let index = latest[pair], copies[index].absorb(copy) { return }
-        latest[pair] = copies.count
+        if latest.isEmpty {
+            if let slot = recent.firstIndex(where: { $0.pair == pair }) {
+                if copies[recent[slot].index].absorb(copy) { return }
+                recent[slot].index = copies.count
+            } else if recent.count < CopyMerger.recentLimit {
+                recent.append((pair, copies.count))
+            } else {
+                latest = Dictionary(uniqueKeysWithValues: recent.map { ($0.pair, $0.index) })
+                latest[pair] = copies.count
+            }
+        } else {
+            if let index = latest[pair], copies[index].absorb(copy) { return }
+            latest[pair] = copies.count
+        }
         copies.append(copy)
     }
 }

@@ -14,7 +14,14 @@ struct Finalizer {
         var tileCycles: [[Int]] = []
         var statistics = statistics
         statistics.time("finalize") {
-            for (index, step) in lowering.steps.enumerated() {
+            supersteps.reserveCapacity(lowering.steps.count)
+            cycles.reserveCapacity(lowering.steps.count)
+            tileCycles.reserveCapacity(lowering.steps.count)
+            // Each step's plan is released once finalised, so the planned and the final copies
+            // of the whole program are never held at once.
+            for index in lowering.steps.indices {
+                let step = lowering.steps[index]
+                lowering.steps[index] = SymbolicStep(name: step.name, kind: step.kind, position: step.position)
                 let (superstep, stepCycles, perTile) = finalize(step, index: index)
                 supersteps.append(superstep)
                 cycles.append(stepCycles)
@@ -40,9 +47,9 @@ struct Finalizer {
     private func copyOp(_ copy: PlannedCopy) -> CopyOp {
         CopyOp(sourceTile: Int32(copy.source.tile), destinationTile: Int32(copy.destination.tile),
                count: Int32(copy.count), elementBytes: Int32(copy.elementBytes),
-               sourceOffset: address(copy.source), destinationOffset: address(copy.destination),
-               sourceStride: copy.source.stride, destinationStride: copy.destination.stride,
-               rows: copy.rows, sourceRowStride: copy.sourceRowStride, destinationRowStride: copy.destinationRowStride)
+               sourceOffset: Int32(address(copy.source)), destinationOffset: Int32(address(copy.destination)),
+               sourceStride: Int32(copy.source.stride), destinationStride: Int32(copy.destination.stride),
+               rows: Int32(copy.rows), sourceRowStride: Int32(copy.sourceRowStride), destinationRowStride: Int32(copy.destinationRowStride))
     }
 
     private func finalize(_ step: SymbolicStep, index: Int) -> (Superstep, StepCycles, [Int]) {
@@ -54,7 +61,7 @@ struct Finalizer {
 
         func exchangePhase(_ copies: [PlannedCopy]) -> (TileGrouped<CopyOp>, Int) {
             var sent = [Int](repeating: 0, count: target.tiles), received = sent
-            var sends = Set<PlannedCopy.Send>()
+            var sends = Set<PlannedCopy.Send>(minimumCapacity: copies.count)
             for copy in copies {
                 let bytes = copy.bytes
                 if copy.source.tile == copy.destination.tile {
@@ -66,7 +73,7 @@ struct Finalizer {
                     cycles.exchangedBytes += bytes
                 }
             }
-            let grouped = TileGrouped(copies.map { (tile: $0.destination.tile, item: copyOp($0)) })
+            let grouped = TileGrouped(copies, tile: \.destination.tile, item: copyOp)
             return (grouped, CycleModel.exchange(sent: sent, received: received, target: target))
         }
 

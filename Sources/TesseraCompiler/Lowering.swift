@@ -134,6 +134,16 @@ final class Lowering {
     private struct SharedBufferKey: Hashable {
         var tile: Int
         var elements: [ElementRun]
+
+        /// Hashes the tile and the ends of the run list only (equality still compares every run).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(tile)
+            hasher.combine(elements.count)
+            if let first = elements.first, let last = elements.last {
+                hasher.combine(first)
+                hasher.combine(last)
+            }
+        }
     }
 
     private var sharedBuffers: [SharedBufferKey: Int] = [:]

@@ -24,7 +24,7 @@ enum TileOverheads {
             var computeTiles = Set(step.vertices.map { graph.vertices[$0.vertex].tile })
             for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
                 var phaseTiles = Set<Int>()
-                var sends = Set<PlannedCopy.Send>()
+                var sends = Set<PlannedCopy.Send>(minimumCapacity: phase.count)
                 for copy in phase {
                     if copy.source.tile == copy.destination.tile {
                         computeTiles.insert(copy.source.tile)
