@@ -104,7 +104,9 @@ final class Lowering {
     }
 
     func record(_ tensor: Tensor, _ kind: AccessKind, at position: Int) {
-        for run in tensor.elements.runs {
+        var previous = -1
+        for run in tensor.elements.runs where run.data != previous {
+            previous = run.data
             programsUsing[run.data].insert(program)
             if let last = accesses[run.data].last, last.position == position {
                 if kind == .read && last.kind != .read { accesses[run.data][accesses[run.data].count - 1].kind = .read }

@@ -62,21 +62,30 @@ package struct ElementRunBuilder {
 /// view is found by binary search.
 package final class ElementRunList: Sendable {
     package let runs: [ElementRun]
-    /// `ends[i]` is one past the last view position covered by `runs[i]`.
-    package let ends: [Int]
+    /// `ends[i]` is one past the last view position covered by `runs[i]`; empty for a list of at
+    /// most one run (most views), whose end is `count`.
+    private let ends: [Int]
+    /// Number of view positions.
+    package let count: Int
 
     package init(_ runs: [ElementRun]) {
         self.runs = runs
-        var total = 0
-        ends = runs.map { total += $0.count; return total }
+        if runs.count > 1 {
+            var total = 0
+            ends = runs.map { total += $0.count; return total }
+            count = total
+        } else {
+            ends = []
+            count = runs.first?.count ?? 0
+        }
     }
 
-    /// Number of view positions.
-    package var count: Int { ends.last ?? 0 }
+    /// One past the last view position covered by run `index`.
+    private func end(of index: Int) -> Int { ends.isEmpty ? count : ends[index] }
 
     /// Index of the run holding view position `position`.
     package func runIndex(containing position: Int) -> Int {
-        var low = 0, high = ends.count - 1
+        var low = 0, high = runs.count - 1
         while low < high {
             let mid = (low + high) / 2
             if ends[mid] > position { high = mid } else { low = mid + 1 }
@@ -92,7 +101,7 @@ package final class ElementRunList: Sendable {
             let index = runIndex(containing: position)
             let run = runs[index]
             let runBegin = index == 0 ? 0 : ends[index - 1]
-            let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<ends[index])
+            let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<end(of: index))
             builder.append(ElementRun(
                 data: run.data, start: run.element(position - runBegin), count: taken, stride: stride * run.stride))
             position += taken * stride
