@@ -1,3 +1,4 @@
+import Dispatch
 import TesseraGraph
 
 /// Turns placed steps into the executable: absolute tile offsets, copies grouped by destination
@@ -14,15 +15,28 @@ struct Finalizer {
         var tileCycles: [[Int]] = []
         var statistics = statistics
         statistics.time("finalize") {
-            supersteps.reserveCapacity(lowering.steps.count)
-            cycles.reserveCapacity(lowering.steps.count)
-            tileCycles.reserveCapacity(lowering.steps.count)
-            // Each step's plan is released once finalised, so the planned and the final copies
-            // of the whole program are never held at once.
-            for index in lowering.steps.indices {
-                let step = lowering.steps[index]
-                lowering.steps[index] = SymbolicStep(name: step.name, kind: step.kind, position: step.position)
-                let (superstep, stepCycles, perTile) = finalize(step, index: index)
+            let count = lowering.steps.count
+            var results = [(Superstep, StepCycles, [Int])?](repeating: nil, count: count)
+            // Steps are independent: finalise them in parallel, each task taking its own step out
+            // of the plan (so the planned and the final copies of the whole program are never
+            // held at once) and writing its own result.
+            lowering.steps.withUnsafeMutableBufferPointer { steps in
+                results.withUnsafeMutableBufferPointer { results in
+                    let shared = UnsafeSendable((steps: steps, results: results, finalizer: self))
+                    DispatchQueue.concurrentPerform(iterations: count) { index in
+                        let (steps, results, finalizer) = shared.value
+                        let step = steps[index]
+                        steps[index] = SymbolicStep(name: step.name, kind: step.kind, position: step.position)
+                        results[index] = finalizer.finalize(step, index: index)
+                    }
+                }
+            }
+            supersteps.reserveCapacity(count)
+            cycles.reserveCapacity(count)
+            tileCycles.reserveCapacity(count)
+            for index in results.indices {
+                let (superstep, stepCycles, perTile) = results[index]!
+                results[index] = nil
                 supersteps.append(superstep)
                 cycles.append(stepCycles)
                 tileCycles.append(perTile)

@@ -42,7 +42,6 @@ final class Lowering {
     var executedComputeSets: Set<Int> = []
     var position = 0
     var program = 0
-    private var estimates: [Int: Int] = [:]
 
     init(graph: Graph) {
         self.graph = graph
@@ -52,13 +51,10 @@ final class Lowering {
         programsUsing = Array(repeating: [], count: graph.data.count)
     }
 
-    /// Modelled cycles of vertex `index`, computed once.
+    /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
-        if let cycles = estimates[index] { return cycles }
         let vertex = graph.vertices[index]
-        let cycles = vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.elementCount), target: target)
-        estimates[index] = cycles
-        return cycles
+        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.elementCount), target: target)
     }
 
     // MARK: - Programs

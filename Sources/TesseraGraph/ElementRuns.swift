@@ -1,22 +1,41 @@
 /// A strided run of elements of one variable or constant: `start, start + stride, …` (`count` of them).
 ///
 /// Every tensor view is a list of runs in the view's row-major order. Contiguous views are one run;
-/// a transpose is one run per row with the column stride; a broadcast uses stride 0.
+/// a transpose is one run per row with the column stride; a broadcast uses stride 0. The fields
+/// are held in 32 bits, as a large graph has millions of runs: a variable has fewer than 2³¹
+/// elements (no chip holds more) and a view fewer than 2³¹ positions.
 package struct ElementRun: Hashable, Sendable {
+    private var storedData: Int32
+    private var storedStart: Int32
+    private var storedCount: Int32
+    private var storedStride: Int32
+
     /// Index of the variable or constant in its graph.
-    package var data: Int
+    package var data: Int {
+        get { Int(storedData) }
+        set { storedData = Int32(newValue) }
+    }
     /// First flat element index in the data.
-    package var start: Int
+    package var start: Int {
+        get { Int(storedStart) }
+        set { storedStart = Int32(newValue) }
+    }
     /// Number of elements.
-    package var count: Int
+    package var count: Int {
+        get { Int(storedCount) }
+        set { storedCount = Int32(newValue) }
+    }
     /// Distance between consecutive elements, in elements (0 repeats one element).
-    package var stride: Int
+    package var stride: Int {
+        get { Int(storedStride) }
+        set { storedStride = Int32(newValue) }
+    }
 
     package init(data: Int, start: Int, count: Int, stride: Int = 1) {
-        self.data = data
-        self.start = start
-        self.count = count
-        self.stride = count == 1 ? 1 : stride
+        storedData = Int32(data)
+        storedStart = Int32(start)
+        storedCount = Int32(count)
+        storedStride = Int32(count == 1 ? 1 : stride)
     }
 
     /// Flat element index of the run's `i`-th element.
