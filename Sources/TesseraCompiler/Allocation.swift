@@ -116,17 +116,11 @@ struct PlannedCopy {
     /// sent once in a phase reaches every tile that listens for it, so identical sends count once.
     var send: Send { Send(source: source, count: count, rows: rows, rowStride: sourceRowStride) }
 
-    struct Send: Hashable {
+    struct Send: Equatable {
         var source: Endpoint
         var count: Int
         var rows: Int
         var rowStride: Int
-
-        /// Hashes the fields that usually tell sends apart (equality still compares every field).
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(source.allocation)
-            hasher.combine(source.offset &* 31 &+ count)
-        }
     }
 
     /// Extends this copy by `next` as one more row when `next` is the same copy moved on by this

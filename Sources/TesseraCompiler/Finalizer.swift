@@ -75,14 +75,14 @@ struct Finalizer {
 
         func exchangePhase(_ copies: [PlannedCopy]) -> (TileGrouped<CopyOp>, Int) {
             var sent = [Int](repeating: 0, count: target.tiles), received = sent
-            var sends = Set<PlannedCopy.Send>(minimumCapacity: copies.count)
-            for copy in copies {
+            var sends = SendSet(copies)
+            for (index, copy) in copies.enumerated() {
                 let bytes = copy.bytes
                 if copy.source.tile == copy.destination.tile {
                     tileCompute[copy.destination.tile] += copy.rows * CycleModel.onTileCopy(copy.rowBytes, target: target)
                     cycles.onTileCopyBytes += bytes
                 } else {
-                    if sends.insert(copy.send).inserted { sent[copy.source.tile] += bytes }
+                    if sends.insert(copyAt: index) { sent[copy.source.tile] += bytes }
                     received[copy.destination.tile] += bytes
                     cycles.exchangedBytes += bytes
                 }

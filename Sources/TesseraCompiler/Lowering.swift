@@ -145,6 +145,9 @@ final class Lowering {
     }
 
     private var sharedBuffers: [SharedBufferKey: Int] = [:]
+    /// Copies of the compute step being lowered, kept from step to step so that their capacity
+    /// is reused; each step keeps an exact-size copy.
+    private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
 
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
@@ -152,25 +155,32 @@ final class Lowering {
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
         var writes: [Int: [(begin: Int, end: Int, vertex: Int)]] = [:]
-        for vertexIndex in graph.computeSetVertices[computeSet.index] {
+        let members = graph.computeSetVertices[computeSet.index]
+        step.vertices.reserveCapacity(members.count)
+        for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
             var slots: [SymbolicSlot] = []
+            slots.reserveCapacity(vertex.connections.count)
             for (field, tensor) in zip(vertex.codelet.fields, vertex.connections) {
                 if field.direction.reads { record(tensor, .read, at: position) }
                 if field.direction.writes {
                     record(tensor, .write, at: position)
                     for run in tensor.elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
                 }
-                slots.append(slot(for: tensor, field: field, tile: vertex.tile, position: position, step: &step))
+                slots.append(slot(for: tensor, field: field, tile: vertex.tile, position: position))
             }
             step.vertices.append((vertexIndex, slots))
         }
+        step.exchangeIn = pendingIn.exactCopy()
+        step.exchangeOut = pendingOut.exactCopy()
+        pendingIn.removeAll(keepingCapacity: true)
+        pendingOut.removeAll(keepingCapacity: true)
         try checkOverlaps(writes, computeSet: computeSet)
         steps.append(step)
         return steps.count - 1
     }
 
-    private func slot(for tensor: Tensor, field: Field, tile: Int, position: Int, step: inout SymbolicStep) -> SymbolicSlot {
+    private func slot(for tensor: Tensor, field: Field, tile: Int, position: Int) -> SymbolicSlot {
         guard tensor.elementCount > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
         let elementBytes = tensor.elementType.byteSize
         let pieces = pieces(of: tensor)
@@ -190,10 +200,10 @@ final class Lowering {
             let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
             let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
             if field.direction.reads {
-                merger.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &step.exchangeIn)
+                merger.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &pendingIn)
             }
             if field.direction.writes {
-                merger.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &step.exchangeOut)
+                merger.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &pendingOut)
             }
             element += piece.count
         }
@@ -334,5 +344,14 @@ final class Lowering {
         step.predicate = (endpoint(piece, advancedBy: 0, elementBytes: predicate.elementType.byteSize), predicate.elementType)
         steps.append(step)
         return steps.count - 1
+    }
+}
+
+extension Array {
+    /// The elements in a new buffer of exactly their count (a grown array may hold up to twice that).
+    func exactCopy() -> [Element] {
+        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: self)
+        }
     }
 }

@@ -24,14 +24,14 @@ enum TileOverheads {
             var computeTiles = Set(step.vertices.map { graph.vertices[$0.vertex].tile })
             for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
                 var phaseTiles = Set<Int>()
-                var sends = Set<PlannedCopy.Send>(minimumCapacity: phase.count)
-                for copy in phase {
+                var sends = SendSet(phase)
+                for (index, copy) in phase.enumerated() {
                     if copy.source.tile == copy.destination.tile {
                         computeTiles.insert(copy.source.tile)
                         continue
                     }
                     let code = copy.rows * options.exchangeBytesPerCopy
-                    if sends.insert(copy.send).inserted { bytes[copy.source.tile].exchangeCode += code }
+                    if sends.insert(copyAt: index) { bytes[copy.source.tile].exchangeCode += code }
                     bytes[copy.destination.tile].exchangeCode += code
                     phaseTiles.insert(copy.source.tile)
                     phaseTiles.insert(copy.destination.tile)
