@@ -49,6 +49,9 @@ final class Lowering {
         layouts = Array(repeating: nil, count: graph.data.count)
         accesses = Array(repeating: [], count: graph.data.count)
         programsUsing = Array(repeating: [], count: graph.data.count)
+        // Room for about one block per variable, two field buffers per vertex and the fixed
+        // items of every tile, so the list seldom grows; capacity never written costs no memory.
+        allocations.reserveCapacity(graph.data.count + 2 * graph.vertices.count + 8 * target.tiles)
     }
 
     /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).

@@ -114,6 +114,12 @@ package final class ElementRunList: Sendable {
 
     /// Appends the elements at view positions `first, first + stride, …` (`count` of them).
     package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder) {
+        if runs.count == 1 {
+            guard count > 0 else { return }
+            let run = runs[0]
+            builder.append(ElementRun(data: run.data, start: run.element(first), count: count, stride: stride * run.stride))
+            return
+        }
         var position = first
         var remaining = count
         while remaining > 0 {
