@@ -93,20 +93,21 @@ struct Finalizer {
 
         let exchangeIn = exchangePhase(step.exchangeIn)
         superstep.exchangeIn = exchangeIn.0
-        var vertexPairs: [(tile: Int, item: (codelet: any Codelet, slots: [FieldSlot]))] = []
         var estimates: [Int: [Int]] = [:]
-        for (vertex, slots) in step.vertices {
-            let record = graph.vertices[vertex]
-            let placed = slots.map { FieldSlot(offset: ($0.allocation.map { offsets[$0] } ?? 0) + $0.offset, count: $0.count) }
-            vertexPairs.append((record.tile, (record.codelet, placed)))
-            estimates[record.tile, default: []].append(lowering.estimate(vertex: vertex))
+        for (vertex, _) in step.vertices {
+            estimates[graph.vertices[vertex].tile, default: []].append(lowering.estimate(vertex: vertex))
         }
-        let grouped = TileGrouped(vertexPairs)
+        let placed = step.slots.map { FieldSlot(offset: ($0.allocation.map { offsets[$0] } ?? 0) + $0.offset, count: $0.count) }
+        let grouped = TileGrouped(Array(step.vertices.indices), tile: { graph.vertices[step.vertices[$0].vertex].tile }, item: { $0 })
         superstep.compute.vertices.tiles = grouped.tiles
         superstep.compute.vertices.tileStart = grouped.tileStart
-        for vertex in grouped.items {
-            superstep.compute.vertices.items.append(PlacedVertex(codelet: vertex.codelet, firstSlot: superstep.compute.slots.count))
-            superstep.compute.slots.append(contentsOf: vertex.slots)
+        superstep.compute.vertices.items.reserveCapacity(grouped.items.count)
+        superstep.compute.slots.reserveCapacity(placed.count)
+        for index in grouped.items {
+            let (vertex, first) = step.vertices[index]
+            let end = index + 1 < step.vertices.count ? step.vertices[index + 1].firstSlot : step.slots.count
+            superstep.compute.vertices.items.append(PlacedVertex(codelet: graph.vertices[vertex].codelet, firstSlot: superstep.compute.slots.count))
+            superstep.compute.slots.append(contentsOf: placed[first..<end])
         }
         for (tile, list) in estimates { tileCompute[tile] += CycleModel.workerSchedule(list, target: target) }
         cycles.vertices = step.vertices.count

@@ -8,11 +8,23 @@ enum AccessKind {
     case kill
 }
 
-/// A field slot before placement: an allocation-relative byte offset.
+/// A field slot before placement: an allocation-relative byte offset. Held in 32 bits a field,
+/// as the slots of every vertex are kept until the program is finalised.
 struct SymbolicSlot {
-    var allocation: Int?
-    var offset: Int
-    var count: Int
+    /// Index of the allocation, or -1 for an empty field.
+    private var storedAllocation: Int32
+    private var storedOffset: Int32
+    private var storedCount: Int32
+
+    init(allocation: Int?, offset: Int, count: Int) {
+        storedAllocation = Int32(allocation ?? -1)
+        storedOffset = Int32(offset)
+        storedCount = Int32(count)
+    }
+
+    var allocation: Int? { storedAllocation < 0 ? nil : Int(storedAllocation) }
+    var offset: Int { Int(storedOffset) }
+    var count: Int { Int(storedCount) }
 }
 
 /// A step before placement.
@@ -21,7 +33,10 @@ struct SymbolicStep {
     var kind: StepKind
     var position: Int
     var exchangeIn: [PlannedCopy] = []
-    var vertices: [(vertex: Int, slots: [SymbolicSlot])] = []
+    /// The vertices in order, each with the index in `slots` of its first field's slot.
+    var vertices: [(vertex: Int, firstSlot: Int)] = []
+    /// The field slots of every vertex, vertex after vertex.
+    var slots: [SymbolicSlot] = []
     var exchangeOut: [PlannedCopy] = []
     var host: (stream: Int, elementBytes: Int, pieces: [(endpoint: Endpoint, hostElement: Int, count: Int)])?
     var predicate: (endpoint: Endpoint, type: ElementType)?
@@ -162,17 +177,15 @@ final class Lowering {
         step.vertices.reserveCapacity(members.count)
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
-            var slots: [SymbolicSlot] = []
-            slots.reserveCapacity(vertex.connections.count)
+            step.vertices.append((vertexIndex, step.slots.count))
             for (field, tensor) in zip(vertex.codelet.fields, vertex.connections) {
                 if field.direction.reads { record(tensor, .read, at: position) }
                 if field.direction.writes {
                     record(tensor, .write, at: position)
                     for run in tensor.elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
                 }
-                slots.append(slot(for: tensor, field: field, tile: vertex.tile, position: position))
+                step.slots.append(slot(for: tensor, field: field, tile: vertex.tile, position: position))
             }
-            step.vertices.append((vertexIndex, slots))
         }
         step.exchangeIn = pendingIn.exactCopy()
         step.exchangeOut = pendingOut.exactCopy()
