@@ -65,7 +65,9 @@ public enum Compiler {
         case let .execute(computeSet):
             guard computeSet.graphID == graph.id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
             for vertex in graph.computeSetVertices[computeSet.index] {
-                for tensor in graph.vertices[vertex].connections { try take(tensor) }
+                for elements in graph.vertices[vertex].connections {
+                    for run in elements.runs { used[run.data] = true }
+                }
             }
         case let .copy(source, destination):
             try take(source)

@@ -72,7 +72,7 @@ final class Lowering {
     /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
         let vertex = graph.vertices[index]
-        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.elementCount), target: target)
+        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.count), target: target)
     }
 
     // MARK: - Programs
@@ -118,8 +118,12 @@ final class Lowering {
     }
 
     func record(_ tensor: Tensor, _ kind: AccessKind, at position: Int) {
+        record(tensor.elements, kind, at: position)
+    }
+
+    func record(_ elements: ElementRunList, _ kind: AccessKind, at position: Int) {
         var previous = -1
-        for run in tensor.elements.runs where run.data != previous {
+        for run in elements.runs where run.data != previous {
             previous = run.data
             programsUsing[run.data].insert(program)
             if let last = accesses[run.data].last, last.position == position {
@@ -131,8 +135,12 @@ final class Lowering {
     }
 
     func pieces(of tensor: Tensor) -> [Piece] {
+        pieces(of: tensor.elements)
+    }
+
+    func pieces(of elements: ElementRunList) -> [Piece] {
         var pieces: [Piece] = []
-        for run in tensor.elements.runs {
+        for run in elements.runs {
             layouts[run.data]!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces)
         }
         return pieces
@@ -178,13 +186,13 @@ final class Lowering {
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
             step.vertices.append((vertexIndex, step.slots.count))
-            for (field, tensor) in zip(vertex.codelet.fields, vertex.connections) {
-                if field.direction.reads { record(tensor, .read, at: position) }
+            for (field, elements) in zip(vertex.codelet.fields, vertex.connections) {
+                if field.direction.reads { record(elements, .read, at: position) }
                 if field.direction.writes {
-                    record(tensor, .write, at: position)
-                    for run in tensor.elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
+                    record(elements, .write, at: position)
+                    for run in elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
                 }
-                step.slots.append(slot(for: tensor, field: field, tile: vertex.tile, position: position))
+                step.slots.append(slot(for: elements, field: field, tile: vertex.tile, position: position))
             }
         }
         step.exchangeIn = pendingIn.exactCopy()
@@ -196,18 +204,18 @@ final class Lowering {
         return steps.count - 1
     }
 
-    private func slot(for tensor: Tensor, field: Field, tile: Int, position: Int) -> SymbolicSlot {
-        guard tensor.elementCount > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
-        let elementBytes = tensor.elementType.byteSize
-        let pieces = pieces(of: tensor)
+    private func slot(for elements: ElementRunList, field: Field, tile: Int, position: Int) -> SymbolicSlot {
+        guard elements.count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
+        let elementBytes = field.elementType.byteSize
+        let pieces = pieces(of: elements)
         if pieces.count == 1, pieces[0].tile == tile, pieces[0].stride == 1 {
-            return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: tensor.elementCount)
+            return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: elements.count)
         }
-        let key = SharedBufferKey(tile: tile, elements: tensor.elements.runs)
+        let key = SharedBufferKey(tile: tile, elements: elements.runs)
         if !field.direction.writes, let shared = sharedBuffers[key] {
-            return SymbolicSlot(allocation: shared, offset: 0, count: tensor.elementCount)
+            return SymbolicSlot(allocation: shared, offset: 0, count: elements.count)
         }
-        allocations.append(Allocation(tile: tile, bytes: tensor.byteCount, category: .exchangeBuffers,
+        allocations.append(Allocation(tile: tile, bytes: elements.count * elementBytes, category: .exchangeBuffers,
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
         if !field.direction.writes { sharedBuffers[key] = buffer }
@@ -223,7 +231,7 @@ final class Lowering {
             }
             element += piece.count
         }
-        return SymbolicSlot(allocation: buffer, offset: 0, count: tensor.elementCount)
+        return SymbolicSlot(allocation: buffer, offset: 0, count: elements.count)
     }
 
     private func noteWrite(_ run: ElementRun, vertex: Int, into writes: inout [Int: [(begin: Int, end: Int, vertex: Int)]]) {

@@ -237,6 +237,7 @@ public final class Graph {
             }
         }
         var ordered: [Tensor] = []
+        ordered.reserveCapacity(fields.count)
         for field in fields {
             guard let tensor = connections[field.name] else {
                 throw .badConnection(vertex: vertexName(), field: field.name, detail: "not connected")
@@ -253,7 +254,7 @@ public final class Graph {
         if let problem = codelet.sizeProblem(fieldSizes: ordered.map(\.elementCount)) {
             throw .badConnection(vertex: vertexName(), field: "*", detail: problem)
         }
-        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: ordered))
+        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: ordered.map(\.elements)))
         computeSetVertices[computeSet.index].append(vertices.count - 1)
         return Vertex(graphID: id, index: vertices.count - 1)
     }
