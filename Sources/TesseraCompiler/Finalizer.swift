@@ -93,9 +93,9 @@ struct Finalizer {
 
         let exchangeIn = exchangePhase(step.exchangeIn)
         superstep.exchangeIn = exchangeIn.0
-        var estimates: [Int: [Int]] = [:]
+        var estimates = [[Int]](repeating: [], count: step.vertices.isEmpty ? 0 : target.tiles)
         for (vertex, _) in step.vertices {
-            estimates[graph.vertices[vertex].tile, default: []].append(lowering.estimate(vertex: vertex))
+            estimates[graph.vertices[vertex].tile].append(lowering.estimate(vertex: vertex))
         }
         let placed = step.slots.map { FieldSlot(offset: ($0.allocation.map { offsets[$0] } ?? 0) + $0.offset, count: $0.count) }
         let grouped = TileGrouped(Array(step.vertices.indices), tile: { graph.vertices[step.vertices[$0].vertex].tile }, item: { $0 })
@@ -109,7 +109,7 @@ struct Finalizer {
             superstep.compute.vertices.items.append(PlacedVertex(codelet: graph.vertices[vertex].codelet, firstSlot: superstep.compute.slots.count))
             superstep.compute.slots.append(contentsOf: placed[first..<end])
         }
-        for (tile, list) in estimates { tileCompute[tile] += CycleModel.workerSchedule(list, target: target) }
+        for (tile, list) in estimates.enumerated() where !list.isEmpty { tileCompute[tile] += CycleModel.workerSchedule(list, target: target) }
         cycles.vertices = step.vertices.count
         let exchangeOut = exchangePhase(step.exchangeOut)
         superstep.exchangeOut = exchangeOut.0

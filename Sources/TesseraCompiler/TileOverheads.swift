@@ -13,7 +13,7 @@ enum TileOverheads {
                 let vertex = graph.vertices[index]
                 let fields = vertex.codelet.fields
                 let descriptors = fields.count * options.fieldPointerBytes
-                    + fields.filter { !$0.isScalar }.count * options.vectorFieldCountBytes
+                    + fields.count(where: { !$0.isScalar }) * options.vectorFieldCountBytes
                 bytes[vertex.tile].vertexState += (descriptors + vertex.codelet.stateBytes + 3) / 4 * 4
                 if codelets[vertex.tile].insert(vertex.codelet.name).inserted {
                     bytes[vertex.tile].vertexCode += vertex.codelet.codeBytes
