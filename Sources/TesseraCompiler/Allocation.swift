@@ -51,24 +51,61 @@ struct DataLayout {
 }
 
 /// One end of a planned copy: an allocation of a tile, a byte offset in it and a byte stride.
+/// The fields are held in 32 bits, as the compiler has millions of copies in flight: an
+/// allocation (and so an offset or stride in it) never spans 2³¹ bytes.
 struct Endpoint: Hashable {
-    var tile: Int
-    var allocation: Int
-    var offset: Int
-    var stride: Int
+    private var storedTile: Int32
+    private var storedAllocation: Int32
+    private var storedOffset: Int32
+    private var storedStride: Int32
+
+    init(tile: Int, allocation: Int, offset: Int, stride: Int) {
+        storedTile = Int32(tile)
+        storedAllocation = Int32(allocation)
+        storedOffset = Int32(offset)
+        storedStride = Int32(stride)
+    }
+
+    var tile: Int { Int(storedTile) }
+    var allocation: Int { Int(storedAllocation) }
+    var offset: Int { Int(storedOffset) }
+    var stride: Int { Int(storedStride) }
 }
 
 /// A copy planned before placement: addresses are allocation-relative. It moves `rows` rows of
 /// `count` elements; row `r` starts `r · sourceRowStride` bytes after `source` and
-/// `r · destinationRowStride` bytes after `destination`.
+/// `r · destinationRowStride` bytes after `destination`. Counts and strides are held in 32 bits
+/// as the endpoints are.
 struct PlannedCopy {
     var source: Endpoint
     var destination: Endpoint
-    var count: Int
-    var elementBytes: Int
-    var rows = 1
-    var sourceRowStride = 0
-    var destinationRowStride = 0
+    private var storedCount: Int32
+    private var storedElementBytes: Int32
+    private var storedRows: Int32 = 1
+    private var storedSourceRowStride: Int32 = 0
+    private var storedDestinationRowStride: Int32 = 0
+
+    init(source: Endpoint, destination: Endpoint, count: Int, elementBytes: Int) {
+        self.source = source
+        self.destination = destination
+        storedCount = Int32(count)
+        storedElementBytes = Int32(elementBytes)
+    }
+
+    var count: Int { Int(storedCount) }
+    var elementBytes: Int { Int(storedElementBytes) }
+    var rows: Int {
+        get { Int(storedRows) }
+        set { storedRows = Int32(newValue) }
+    }
+    var sourceRowStride: Int {
+        get { Int(storedSourceRowStride) }
+        set { storedSourceRowStride = Int32(newValue) }
+    }
+    var destinationRowStride: Int {
+        get { Int(storedDestinationRowStride) }
+        set { storedDestinationRowStride = Int32(newValue) }
+    }
 
     /// Bytes moved by one row.
     var rowBytes: Int { count * elementBytes }
@@ -79,7 +116,7 @@ struct PlannedCopy {
     /// sent once in a phase reaches every tile that listens for it, so identical sends count once.
     var send: Send { Send(source: source, count: count, rows: rows, rowStride: sourceRowStride) }
 
-    struct Send: Hashable {
+    struct Send: Equatable {
         var source: Endpoint
         var count: Int
         var rows: Int
@@ -113,7 +150,11 @@ struct PlannedCopy {
 /// more row wherever the next copy continues its pattern (pieces of a window often alternate
 /// between source tiles, so the copy to extend is not always the last one).
 struct CopyMerger {
+    /// The latest copy of each pair of allocations, searched linearly while there are few pairs.
+    private var recent: [(pair: Pair, index: Int)] = []
+    /// The latest copy of each pair once there are more than `recentLimit` pairs.
     private var latest: [Pair: Int] = [:]
+    private static let recentLimit = 16
 
     private struct Pair: Hashable {
         var source: Int
@@ -123,8 +164,20 @@ struct CopyMerger {
     /// Appends `copy` to `copies`, or adds it as a row of the latest copy between the same allocations.
     mutating func append(_ copy: PlannedCopy, to copies: inout [PlannedCopy]) {
         let pair = Pair(source: copy.source.allocation, destination: copy.destination.allocation)
-        if let index = latest[pair], copies[index].absorb(copy) { return }
-        latest[pair] = copies.count
+        if latest.isEmpty {
+            if let slot = recent.firstIndex(where: { $0.pair == pair }) {
+                if copies[recent[slot].index].absorb(copy) { return }
+                recent[slot].index = copies.count
+            } else if recent.count < CopyMerger.recentLimit {
+                recent.append((pair, copies.count))
+            } else {
+                latest = Dictionary(uniqueKeysWithValues: recent.map { ($0.pair, $0.index) })
+                latest[pair] = copies.count
+            }
+        } else {
+            if let index = latest[pair], copies[index].absorb(copy) { return }
+            latest[pair] = copies.count
+        }
         copies.append(copy)
     }
 }

@@ -13,7 +13,7 @@ public enum Compiler {
     /// than one program are always live.
     public static func compile(_ graph: Graph, programs: [Program], options: CompileOptions = .init()) throws(CompileError) -> Executable {
         var statistics = CompileStatistics()
-        var used = Set<Int>()
+        var used = [Bool](repeating: false, count: graph.data.count)
         try statistics.time("validate") { () throws(CompileError) in
             for program in programs { try collectData(program, graph: graph, into: &used) }
         }
@@ -60,10 +60,10 @@ public enum Compiler {
     }
 
     /// Checks that every object a program uses belongs to `graph` and collects the data it touches.
-    private static func collectData(_ program: Program, graph: Graph, into used: inout Set<Int>) throws(CompileError) {
+    private static func collectData(_ program: Program, graph: Graph, into used: inout [Bool]) throws(CompileError) {
         func take(_ tensor: Tensor) throws(CompileError) {
             guard tensor.graphID == graph.id else { throw .foreignObject(kind: "tensor", name: "\(tensor)") }
-            for run in tensor.elements.runs { used.insert(run.data) }
+            for run in tensor.elements.runs { used[run.data] = true }
         }
         func stream(_ stream: HostStream) throws(CompileError) {
             guard stream.graphID == graph.id else { throw .foreignObject(kind: "stream", name: stream.name) }
@@ -74,7 +74,9 @@ public enum Compiler {
         case let .execute(computeSet):
             guard computeSet.graphID == graph.id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
             for vertex in graph.computeSetVertices[computeSet.index] {
-                for tensor in graph.vertices[vertex].connections { try take(tensor) }
+                for elements in graph.vertices[vertex].connections {
+                    for run in elements.runs { used[run.data] = true }
+                }
             }
         case let .copy(source, destination):
             try take(source)
@@ -100,9 +102,9 @@ public enum Compiler {
 
     /// Resolves the mapping of every used or mapped variable, checks that it covers every element,
     /// and creates one allocation per variable and tile.
-    private static func layOutData(used: Set<Int>, lowering: Lowering) throws(CompileError) {
+    private static func layOutData(used: [Bool], lowering: Lowering) throws(CompileError) {
         let graph = lowering.graph
-        for (index, record) in graph.data.enumerated() where used.contains(index) || !record.assignedMapping.isEmpty {
+        for (index, record) in graph.data.enumerated() where used[index] || !record.assignedMapping.isEmpty {
             let intervals = graph.resolvedMapping(index)
             var expected = 0
             for interval in intervals + [TileInterval(begin: record.elementCount, end: record.elementCount, tile: 0)] {

@@ -1,19 +1,20 @@
 import TesseraGraph
 
 /// A copy of `rows` rows of `count` elements between two tiles' memories (or within one), with
-/// byte offsets, element strides and row strides.
+/// byte offsets, element strides and row strides. Every field fits 32 bits: offsets and strides
+/// lie within one tile's memory, which the compiler has checked is under 2³¹ bytes.
 package struct CopyOp: Sendable {
     package var sourceTile: Int32
     package var destinationTile: Int32
     package var count: Int32
     package var elementBytes: Int32
-    package var sourceOffset: Int
-    package var destinationOffset: Int
-    package var sourceStride: Int
-    package var destinationStride: Int
-    package var rows: Int
-    package var sourceRowStride: Int
-    package var destinationRowStride: Int
+    package var sourceOffset: Int32
+    package var destinationOffset: Int32
+    package var sourceStride: Int32
+    package var destinationStride: Int32
+    package var rows: Int32
+    package var sourceRowStride: Int32
+    package var destinationRowStride: Int32
 }
 
 /// Items grouped by tile, in tile order: `items[tileStart[i]..<tileStart[i + 1]]` belong to `tiles[i]`.
@@ -26,9 +27,15 @@ package struct TileGrouped<Item: Sendable>: Sendable {
 
     /// Builds the groups from items and their tiles (stable within a tile), by counting sort.
     package init(_ pairs: [(tile: Int, item: Item)]) {
-        guard let largest = pairs.lazy.map(\.tile).max() else { return }
+        self.init(pairs, tile: \.tile, item: \.item)
+    }
+
+    /// Builds the groups from `sources`, each giving its tile and its item (stable within a
+    /// tile), by counting sort, without an intermediate array of pairs.
+    package init<Source>(_ sources: [Source], tile: (Source) -> Int, item: (Source) -> Item) {
+        guard let largest = sources.lazy.map(tile).max() else { return }
         var counts = [Int](repeating: 0, count: largest + 1)
-        for pair in pairs { counts[pair.tile] += 1 }
+        for source in sources { counts[tile(source)] += 1 }
         var next = [Int](repeating: 0, count: largest + 1)
         var total = 0
         for tile in 0...largest where counts[tile] > 0 {
@@ -37,12 +44,13 @@ package struct TileGrouped<Item: Sendable>: Sendable {
             total += counts[tile]
             tileStart.append(total)
         }
-        items = [Item](unsafeUninitializedCapacity: pairs.count) { buffer, initialized in
-            for pair in pairs {
-                (buffer.baseAddress! + next[pair.tile]).initialize(to: pair.item)
-                next[pair.tile] += 1
+        items = [Item](unsafeUninitializedCapacity: sources.count) { buffer, initialized in
+            for source in sources {
+                let slot = tile(source)
+                (buffer.baseAddress! + next[slot]).initialize(to: item(source))
+                next[slot] += 1
             }
-            initialized = pairs.count
+            initialized = sources.count
         }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import TesseraGraph
 
 /// Turns placed steps into the executable: absolute tile offsets, copies grouped by destination
@@ -14,8 +15,28 @@ struct Finalizer {
         var tileCycles: [[Int]] = []
         var statistics = statistics
         statistics.time("finalize") {
-            for (index, step) in lowering.steps.enumerated() {
-                let (superstep, stepCycles, perTile) = finalize(step, index: index)
+            let count = lowering.steps.count
+            var results = [(Superstep, StepCycles, [Int])?](repeating: nil, count: count)
+            // Steps are independent: finalise them in parallel, each task taking its own step out
+            // of the plan (so the planned and the final copies of the whole program are never
+            // held at once) and writing its own result.
+            lowering.steps.withUnsafeMutableBufferPointer { steps in
+                results.withUnsafeMutableBufferPointer { results in
+                    let shared = UnsafeSendable((steps: steps, results: results, finalizer: self))
+                    DispatchQueue.concurrentPerform(iterations: count) { index in
+                        let (steps, results, finalizer) = shared.value
+                        let step = steps[index]
+                        steps[index] = SymbolicStep(name: step.name, kind: step.kind, position: step.position)
+                        results[index] = finalizer.finalize(step, index: index)
+                    }
+                }
+            }
+            supersteps.reserveCapacity(count)
+            cycles.reserveCapacity(count)
+            tileCycles.reserveCapacity(count)
+            for index in results.indices {
+                let (superstep, stepCycles, perTile) = results[index]!
+                results[index] = nil
                 supersteps.append(superstep)
                 cycles.append(stepCycles)
                 tileCycles.append(perTile)
@@ -40,9 +61,9 @@ struct Finalizer {
     private func copyOp(_ copy: PlannedCopy) -> CopyOp {
         CopyOp(sourceTile: Int32(copy.source.tile), destinationTile: Int32(copy.destination.tile),
                count: Int32(copy.count), elementBytes: Int32(copy.elementBytes),
-               sourceOffset: address(copy.source), destinationOffset: address(copy.destination),
-               sourceStride: copy.source.stride, destinationStride: copy.destination.stride,
-               rows: copy.rows, sourceRowStride: copy.sourceRowStride, destinationRowStride: copy.destinationRowStride)
+               sourceOffset: Int32(address(copy.source)), destinationOffset: Int32(address(copy.destination)),
+               sourceStride: Int32(copy.source.stride), destinationStride: Int32(copy.destination.stride),
+               rows: Int32(copy.rows), sourceRowStride: Int32(copy.sourceRowStride), destinationRowStride: Int32(copy.destinationRowStride))
     }
 
     private func finalize(_ step: SymbolicStep, index: Int) -> (Superstep, StepCycles, [Int]) {
@@ -54,40 +75,41 @@ struct Finalizer {
 
         func exchangePhase(_ copies: [PlannedCopy]) -> (TileGrouped<CopyOp>, Int) {
             var sent = [Int](repeating: 0, count: target.tiles), received = sent
-            var sends = Set<PlannedCopy.Send>()
-            for copy in copies {
+            var sends = SendSet(copies)
+            for (index, copy) in copies.enumerated() {
                 let bytes = copy.bytes
                 if copy.source.tile == copy.destination.tile {
                     tileCompute[copy.destination.tile] += copy.rows * CycleModel.onTileCopy(copy.rowBytes, target: target)
                     cycles.onTileCopyBytes += bytes
                 } else {
-                    if sends.insert(copy.send).inserted { sent[copy.source.tile] += bytes }
+                    if sends.insert(copyAt: index) { sent[copy.source.tile] += bytes }
                     received[copy.destination.tile] += bytes
                     cycles.exchangedBytes += bytes
                 }
             }
-            let grouped = TileGrouped(copies.map { (tile: $0.destination.tile, item: copyOp($0)) })
+            let grouped = TileGrouped(copies, tile: \.destination.tile, item: copyOp)
             return (grouped, CycleModel.exchange(sent: sent, received: received, target: target))
         }
 
         let exchangeIn = exchangePhase(step.exchangeIn)
         superstep.exchangeIn = exchangeIn.0
-        var vertexPairs: [(tile: Int, item: (codelet: any Codelet, slots: [FieldSlot]))] = []
-        var estimates: [Int: [Int]] = [:]
-        for (vertex, slots) in step.vertices {
-            let record = graph.vertices[vertex]
-            let placed = slots.map { FieldSlot(offset: ($0.allocation.map { offsets[$0] } ?? 0) + $0.offset, count: $0.count) }
-            vertexPairs.append((record.tile, (record.codelet, placed)))
-            estimates[record.tile, default: []].append(lowering.estimate(vertex: vertex))
+        var estimates = [[Int]](repeating: [], count: step.vertices.isEmpty ? 0 : target.tiles)
+        for (vertex, _) in step.vertices {
+            estimates[graph.vertices[vertex].tile].append(lowering.estimate(vertex: vertex))
         }
-        let grouped = TileGrouped(vertexPairs)
+        let placed = step.slots.map { FieldSlot(offset: ($0.allocation.map { offsets[$0] } ?? 0) + $0.offset, count: $0.count) }
+        let grouped = TileGrouped(Array(step.vertices.indices), tile: { graph.vertices[step.vertices[$0].vertex].tile }, item: { $0 })
         superstep.compute.vertices.tiles = grouped.tiles
         superstep.compute.vertices.tileStart = grouped.tileStart
-        for vertex in grouped.items {
-            superstep.compute.vertices.items.append(PlacedVertex(codelet: vertex.codelet, firstSlot: superstep.compute.slots.count))
-            superstep.compute.slots.append(contentsOf: vertex.slots)
+        superstep.compute.vertices.items.reserveCapacity(grouped.items.count)
+        superstep.compute.slots.reserveCapacity(placed.count)
+        for index in grouped.items {
+            let (vertex, first) = step.vertices[index]
+            let end = index + 1 < step.vertices.count ? step.vertices[index + 1].firstSlot : step.slots.count
+            superstep.compute.vertices.items.append(PlacedVertex(codelet: graph.vertices[vertex].codelet, firstSlot: superstep.compute.slots.count))
+            superstep.compute.slots.append(contentsOf: placed[first..<end])
         }
-        for (tile, list) in estimates { tileCompute[tile] += CycleModel.workerSchedule(list, target: target) }
+        for (tile, list) in estimates.enumerated() where !list.isEmpty { tileCompute[tile] += CycleModel.workerSchedule(list, target: target) }
         cycles.vertices = step.vertices.count
         let exchangeOut = exchangePhase(step.exchangeOut)
         superstep.exchangeOut = exchangeOut.0

@@ -8,11 +8,23 @@ enum AccessKind {
     case kill
 }
 
-/// A field slot before placement: an allocation-relative byte offset.
+/// A field slot before placement: an allocation-relative byte offset. Held in 32 bits a field,
+/// as the slots of every vertex are kept until the program is finalised.
 struct SymbolicSlot {
-    var allocation: Int?
-    var offset: Int
-    var count: Int
+    /// Index of the allocation, or -1 for an empty field.
+    private var storedAllocation: Int32
+    private var storedOffset: Int32
+    private var storedCount: Int32
+
+    init(allocation: Int?, offset: Int, count: Int) {
+        storedAllocation = Int32(allocation ?? -1)
+        storedOffset = Int32(offset)
+        storedCount = Int32(count)
+    }
+
+    var allocation: Int? { storedAllocation < 0 ? nil : Int(storedAllocation) }
+    var offset: Int { Int(storedOffset) }
+    var count: Int { Int(storedCount) }
 }
 
 /// A step before placement.
@@ -21,7 +33,10 @@ struct SymbolicStep {
     var kind: StepKind
     var position: Int
     var exchangeIn: [PlannedCopy] = []
-    var vertices: [(vertex: Int, slots: [SymbolicSlot])] = []
+    /// The vertices in order, each with the index in `slots` of its first field's slot.
+    var vertices: [(vertex: Int, firstSlot: Int)] = []
+    /// The field slots of every vertex, vertex after vertex.
+    var slots: [SymbolicSlot] = []
     var exchangeOut: [PlannedCopy] = []
     var host: (stream: Int, elementBytes: Int, pieces: [(endpoint: Endpoint, hostElement: Int, count: Int)])?
     var predicate: (endpoint: Endpoint, type: ElementType)?
@@ -42,7 +57,6 @@ final class Lowering {
     var executedComputeSets: Set<Int> = []
     var position = 0
     var program = 0
-    private var estimates: [Int: Int] = [:]
 
     init(graph: Graph) {
         self.graph = graph
@@ -50,15 +64,15 @@ final class Lowering {
         layouts = Array(repeating: nil, count: graph.data.count)
         accesses = Array(repeating: [], count: graph.data.count)
         programsUsing = Array(repeating: [], count: graph.data.count)
+        // Room for about one block per variable, two field buffers per vertex and the fixed
+        // items of every tile, so the list seldom grows; capacity never written costs no memory.
+        allocations.reserveCapacity(graph.data.count + 2 * graph.vertices.count + 8 * target.tiles)
     }
 
-    /// Modelled cycles of vertex `index`, computed once.
+    /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
-        if let cycles = estimates[index] { return cycles }
         let vertex = graph.vertices[index]
-        let cycles = vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.elementCount), target: target)
-        estimates[index] = cycles
-        return cycles
+        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.count), target: target)
     }
 
     // MARK: - Programs
@@ -104,7 +118,13 @@ final class Lowering {
     }
 
     func record(_ tensor: Tensor, _ kind: AccessKind, at position: Int) {
-        for run in tensor.elements.runs {
+        record(tensor.elements, kind, at: position)
+    }
+
+    func record(_ elements: ElementRunList, _ kind: AccessKind, at position: Int) {
+        var previous = -1
+        for run in elements.runs where run.data != previous {
+            previous = run.data
             programsUsing[run.data].insert(program)
             if let last = accesses[run.data].last, last.position == position {
                 if kind == .read && last.kind != .read { accesses[run.data][accesses[run.data].count - 1].kind = .read }
@@ -115,8 +135,12 @@ final class Lowering {
     }
 
     func pieces(of tensor: Tensor) -> [Piece] {
+        pieces(of: tensor.elements)
+    }
+
+    func pieces(of elements: ElementRunList) -> [Piece] {
         var pieces: [Piece] = []
-        for run in tensor.elements.runs {
+        for run in elements.runs {
             layouts[run.data]!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces)
         }
         return pieces
@@ -134,9 +158,22 @@ final class Lowering {
     private struct SharedBufferKey: Hashable {
         var tile: Int
         var elements: [ElementRun]
+
+        /// Hashes the tile and the ends of the run list only (equality still compares every run).
+        func hash(into hasher: inout Hasher) {
+            hasher.combine(tile)
+            hasher.combine(elements.count)
+            if let first = elements.first, let last = elements.last {
+                hasher.combine(first)
+                hasher.combine(last)
+            }
+        }
     }
 
     private var sharedBuffers: [SharedBufferKey: Int] = [:]
+    /// Copies of the compute step being lowered, kept from step to step so that their capacity
+    /// is reused; each step keeps an exact-size copy.
+    private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
 
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
@@ -144,36 +181,41 @@ final class Lowering {
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
         var writes: [Int: [(begin: Int, end: Int, vertex: Int)]] = [:]
-        for vertexIndex in graph.computeSetVertices[computeSet.index] {
+        let members = graph.computeSetVertices[computeSet.index]
+        step.vertices.reserveCapacity(members.count)
+        for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
-            var slots: [SymbolicSlot] = []
-            for (field, tensor) in zip(vertex.codelet.fields, vertex.connections) {
-                if field.direction.reads { record(tensor, .read, at: position) }
+            step.vertices.append((vertexIndex, step.slots.count))
+            for (field, elements) in zip(vertex.codelet.fields, vertex.connections) {
+                if field.direction.reads { record(elements, .read, at: position) }
                 if field.direction.writes {
-                    record(tensor, .write, at: position)
-                    for run in tensor.elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
+                    record(elements, .write, at: position)
+                    for run in elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
                 }
-                slots.append(slot(for: tensor, field: field, tile: vertex.tile, position: position, step: &step))
+                step.slots.append(slot(for: elements, field: field, tile: vertex.tile, position: position))
             }
-            step.vertices.append((vertexIndex, slots))
         }
+        step.exchangeIn = pendingIn.exactCopy()
+        step.exchangeOut = pendingOut.exactCopy()
+        pendingIn.removeAll(keepingCapacity: true)
+        pendingOut.removeAll(keepingCapacity: true)
         try checkOverlaps(writes, computeSet: computeSet)
         steps.append(step)
         return steps.count - 1
     }
 
-    private func slot(for tensor: Tensor, field: Field, tile: Int, position: Int, step: inout SymbolicStep) -> SymbolicSlot {
-        guard tensor.elementCount > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
-        let elementBytes = tensor.elementType.byteSize
-        let pieces = pieces(of: tensor)
+    private func slot(for elements: ElementRunList, field: Field, tile: Int, position: Int) -> SymbolicSlot {
+        guard elements.count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
+        let elementBytes = field.elementType.byteSize
+        let pieces = pieces(of: elements)
         if pieces.count == 1, pieces[0].tile == tile, pieces[0].stride == 1 {
-            return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: tensor.elementCount)
+            return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: elements.count)
         }
-        let key = SharedBufferKey(tile: tile, elements: tensor.elements.runs)
+        let key = SharedBufferKey(tile: tile, elements: elements.runs)
         if !field.direction.writes, let shared = sharedBuffers[key] {
-            return SymbolicSlot(allocation: shared, offset: 0, count: tensor.elementCount)
+            return SymbolicSlot(allocation: shared, offset: 0, count: elements.count)
         }
-        allocations.append(Allocation(tile: tile, bytes: tensor.byteCount, category: .exchangeBuffers,
+        allocations.append(Allocation(tile: tile, bytes: elements.count * elementBytes, category: .exchangeBuffers,
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
         if !field.direction.writes { sharedBuffers[key] = buffer }
@@ -182,14 +224,14 @@ final class Lowering {
             let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
             let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
             if field.direction.reads {
-                merger.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &step.exchangeIn)
+                merger.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &pendingIn)
             }
             if field.direction.writes {
-                merger.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &step.exchangeOut)
+                merger.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &pendingOut)
             }
             element += piece.count
         }
-        return SymbolicSlot(allocation: buffer, offset: 0, count: tensor.elementCount)
+        return SymbolicSlot(allocation: buffer, offset: 0, count: elements.count)
     }
 
     private func noteWrite(_ run: ElementRun, vertex: Int, into writes: inout [Int: [(begin: Int, end: Int, vertex: Int)]]) {
@@ -326,5 +368,14 @@ final class Lowering {
         step.predicate = (endpoint(piece, advancedBy: 0, elementBytes: predicate.elementType.byteSize), predicate.elementType)
         steps.append(step)
         return steps.count - 1
+    }
+}
+
+extension Array {
+    /// The elements in a new buffer of exactly their count (a grown array may hold up to twice that).
+    func exactCopy() -> [Element] {
+        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = buffer.initialize(fromContentsOf: self)
+        }
     }
 }

@@ -1,12 +1,6 @@
 import Dispatch
 import TesseraGraph
 
-/// A value handed to concurrent work that only touches disjoint parts of it.
-private struct UnsafeSendable<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
-}
-
 /// Places every allocation at a byte offset in its tile.
 ///
 /// Always-live blocks are packed from offset 0 in category order. Not-always-live blocks (variables

@@ -13,7 +13,7 @@ enum TileOverheads {
                 let vertex = graph.vertices[index]
                 let fields = vertex.codelet.fields
                 let descriptors = fields.count * options.fieldPointerBytes
-                    + fields.filter { !$0.isScalar }.count * options.vectorFieldCountBytes
+                    + fields.count(where: { !$0.isScalar }) * options.vectorFieldCountBytes
                 bytes[vertex.tile].vertexState += (descriptors + vertex.codelet.stateBytes + 3) / 4 * 4
                 if codelets[vertex.tile].insert(vertex.codelet.name).inserted {
                     bytes[vertex.tile].vertexCode += vertex.codelet.codeBytes
@@ -24,14 +24,14 @@ enum TileOverheads {
             var computeTiles = Set(step.vertices.map { graph.vertices[$0.vertex].tile })
             for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
                 var phaseTiles = Set<Int>()
-                var sends = Set<PlannedCopy.Send>()
-                for copy in phase {
+                var sends = SendSet(phase)
+                for (index, copy) in phase.enumerated() {
                     if copy.source.tile == copy.destination.tile {
                         computeTiles.insert(copy.source.tile)
                         continue
                     }
                     let code = copy.rows * options.exchangeBytesPerCopy
-                    if sends.insert(copy.send).inserted { bytes[copy.source.tile].exchangeCode += code }
+                    if sends.insert(copyAt: index) { bytes[copy.source.tile].exchangeCode += code }
                     bytes[copy.destination.tile].exchangeCode += code
                     phaseTiles.insert(copy.source.tile)
                     phaseTiles.insert(copy.destination.tile)

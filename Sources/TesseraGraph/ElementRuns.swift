@@ -1,22 +1,41 @@
 /// A strided run of elements of one variable or constant: `start, start + stride, …` (`count` of them).
 ///
 /// Every tensor view is a list of runs in the view's row-major order. Contiguous views are one run;
-/// a transpose is one run per row with the column stride; a broadcast uses stride 0.
+/// a transpose is one run per row with the column stride; a broadcast uses stride 0. The fields
+/// are held in 32 bits, as a large graph has millions of runs: a variable has fewer than 2³¹
+/// elements (no chip holds more) and a view fewer than 2³¹ positions.
 package struct ElementRun: Hashable, Sendable {
+    private var storedData: Int32
+    private var storedStart: Int32
+    private var storedCount: Int32
+    private var storedStride: Int32
+
     /// Index of the variable or constant in its graph.
-    package var data: Int
+    package var data: Int {
+        get { Int(storedData) }
+        set { storedData = Int32(newValue) }
+    }
     /// First flat element index in the data.
-    package var start: Int
+    package var start: Int {
+        get { Int(storedStart) }
+        set { storedStart = Int32(newValue) }
+    }
     /// Number of elements.
-    package var count: Int
+    package var count: Int {
+        get { Int(storedCount) }
+        set { storedCount = Int32(newValue) }
+    }
     /// Distance between consecutive elements, in elements (0 repeats one element).
-    package var stride: Int
+    package var stride: Int {
+        get { Int(storedStride) }
+        set { storedStride = Int32(newValue) }
+    }
 
     package init(data: Int, start: Int, count: Int, stride: Int = 1) {
-        self.data = data
-        self.start = start
-        self.count = count
-        self.stride = count == 1 ? 1 : stride
+        storedData = Int32(data)
+        storedStart = Int32(start)
+        storedCount = Int32(count)
+        storedStride = Int32(count == 1 ? 1 : stride)
     }
 
     /// Flat element index of the run's `i`-th element.
@@ -62,21 +81,30 @@ package struct ElementRunBuilder {
 /// view is found by binary search.
 package final class ElementRunList: Sendable {
     package let runs: [ElementRun]
-    /// `ends[i]` is one past the last view position covered by `runs[i]`.
-    package let ends: [Int]
+    /// `ends[i]` is one past the last view position covered by `runs[i]`; empty for a list of at
+    /// most one run (most views), whose end is `count`.
+    private let ends: [Int]
+    /// Number of view positions.
+    package let count: Int
 
     package init(_ runs: [ElementRun]) {
         self.runs = runs
-        var total = 0
-        ends = runs.map { total += $0.count; return total }
+        if runs.count > 1 {
+            var total = 0
+            ends = runs.map { total += $0.count; return total }
+            count = total
+        } else {
+            ends = []
+            count = runs.first?.count ?? 0
+        }
     }
 
-    /// Number of view positions.
-    package var count: Int { ends.last ?? 0 }
+    /// One past the last view position covered by run `index`.
+    private func end(of index: Int) -> Int { ends.isEmpty ? count : ends[index] }
 
     /// Index of the run holding view position `position`.
     package func runIndex(containing position: Int) -> Int {
-        var low = 0, high = ends.count - 1
+        var low = 0, high = runs.count - 1
         while low < high {
             let mid = (low + high) / 2
             if ends[mid] > position { high = mid } else { low = mid + 1 }
@@ -86,13 +114,19 @@ package final class ElementRunList: Sendable {
 
     /// Appends the elements at view positions `first, first + stride, …` (`count` of them).
     package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder) {
+        if runs.count == 1 {
+            guard count > 0 else { return }
+            let run = runs[0]
+            builder.append(ElementRun(data: run.data, start: run.element(first), count: count, stride: stride * run.stride))
+            return
+        }
         var position = first
         var remaining = count
         while remaining > 0 {
             let index = runIndex(containing: position)
             let run = runs[index]
             let runBegin = index == 0 ? 0 : ends[index - 1]
-            let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<ends[index])
+            let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<end(of: index))
             builder.append(ElementRun(
                 data: run.data, start: run.element(position - runBegin), count: taken, stride: stride * run.stride))
             position += taken * stride

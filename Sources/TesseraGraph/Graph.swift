@@ -15,8 +15,8 @@ public final class Graph {
     package private(set) var computeSets: [ComputeSet] = []
     package private(set) var computeSetVertices: [[Int]] = []
     package private(set) var streams: [HostStream] = []
-    /// Resolved mappings, kept until the variable's mapping changes.
-    private var resolvedMappings: [Int: [TileInterval]] = [:]
+    /// Resolved mappings by data index, kept until the variable's mapping changes.
+    private var resolvedMappings: [[TileInterval]?] = []
 
     /// Copies of the graph that run together, each a full simulated IPU, joined by collectives.
     public let replicas: Int
@@ -66,6 +66,7 @@ public final class Graph {
 
     private func addData(_ record: DataRecord) -> Tensor {
         data.append(record)
+        resolvedMappings.append(nil)
         let count = record.elementCount
         let runs = count == 0 ? [] : [ElementRun(data: data.count - 1, start: 0, count: count)]
         return Tensor(graphID: id, elementType: record.elementType, shape: record.shape, elements: ElementRunList(runs))
@@ -136,13 +137,55 @@ public final class Graph {
     /// The tile mapping of `tensor` as view positions per tile: element `i` of the result's
     /// entry `t` lists the flattened positions of `tensor` held by tile `t`. Unmapped elements are absent.
     public func tileMapping(of tensor: Tensor) throws(GraphError) -> [[Range<Int>]] {
-        try checkOwned(tensor, "tileMapping")
         var result = [[Range<Int>]](repeating: [], count: target.tiles)
-        var mappings: [Int: [TileInterval]] = [:]
+        for region in try tileRegions(of: tensor) { result[region.tile] = region.ranges }
+        return result
+    }
+
+    /// The tile mapping of `tensor` as ``tileMapping(of:)`` gives it, keeping only the tiles that
+    /// hold some of it, in tile order.
+    package func tileRegions(of tensor: Tensor) throws(GraphError) -> [(tile: Int, ranges: [Range<Int>])] {
+        try checkOwned(tensor, "tileMapping")
+        var pieces: [(tile: Int, range: Range<Int>)] = []
+        forEachMappedPiece(of: tensor) { tile, range in
+            if let last = pieces.last, last.tile == tile, last.range.upperBound == range.lowerBound {
+                pieces[pieces.count - 1].range = last.range.lowerBound..<range.upperBound
+            } else {
+                pieces.append((tile, range))
+            }
+        }
+        pieces.sort { ($0.tile, $0.range.lowerBound) < ($1.tile, $1.range.lowerBound) }
+        var regions: [(tile: Int, ranges: [Range<Int>])] = []
+        var start = 0
+        while start < pieces.count {
+            var end = start + 1
+            while end < pieces.count && pieces[end].tile == pieces[start].tile { end += 1 }
+            regions.append((pieces[start].tile, pieces[start..<end].map(\.range)))
+            start = end
+        }
+        return regions
+    }
+
+    /// Number of elements of `tensor` (counting repeated view positions) held by `tile`.
+    package func elementCount(of tensor: Tensor, onTile tile: Int) throws(GraphError) -> Int {
+        try checkOwned(tensor, "tileMapping")
+        var count = 0
+        forEachMappedPiece(of: tensor) { pieceTile, range in
+            if pieceTile == tile { count += range.count }
+        }
+        return count
+    }
+
+    /// Calls `body` with the tile and view positions of each maximal piece of `tensor` that one
+    /// mapped interval holds along one run, in position order.
+    private func forEachMappedPiece(of tensor: Tensor, _ body: (Int, Range<Int>) -> Void) {
         var position = 0
+        var cachedData = -1, intervals: [TileInterval] = []
         for run in tensor.elements.runs {
-            let intervals = mappings[run.data] ?? resolvedMapping(run.data)
-            mappings[run.data] = intervals
+            if run.data != cachedData {
+                intervals = resolvedMapping(run.data)
+                cachedData = run.data
+            }
             var element = run.start, done = 0
             while done < run.count {
                 guard let index = TileMappingIndex.index(containing: element, in: intervals) else {
@@ -152,18 +195,12 @@ public final class Graph {
                 }
                 let interval = intervals[index]
                 let taken = progressionCount(from: element, stride: run.stride, limit: run.count - done, within: interval.begin..<interval.end)
-                let range = (position + done)..<(position + done + taken)
-                if let last = result[interval.tile].last, last.upperBound == range.lowerBound {
-                    result[interval.tile][result[interval.tile].count - 1] = last.lowerBound..<range.upperBound
-                } else {
-                    result[interval.tile].append(range)
-                }
+                body(interval.tile, (position + done)..<(position + done + taken))
                 element += taken * run.stride
                 done += taken
             }
             position += run.count
         }
-        return result
     }
 
     /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
@@ -189,31 +226,35 @@ public final class Graph {
     @discardableResult
     public func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int,
                           _ connections: [String: Tensor]) throws(GraphError) -> Vertex {
-        let vertexName = "\(codelet.name) #\(vertices.count) in '\(computeSet.name)'"
+        let index = vertices.count
+        func vertexName() -> String { "\(codelet.name) #\(index) in '\(computeSet.name)'" }
         guard computeSet.graphID == id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
-        try checkTile(tile, object: "vertex \(vertexName)")
+        try checkTile(tile, object: "vertex \(vertexName())")
         let fields = codelet.fields
-        for key in connections.keys where !fields.contains(where: { $0.name == key }) {
-            throw .badConnection(vertex: vertexName, field: key, detail: "the codelet has no such field (fields: \(fields.map(\.name).joined(separator: ", ")))")
+        if fields.count(where: { connections[$0.name] != nil }) < connections.count {
+            for key in connections.keys where !fields.contains(where: { $0.name == key }) {
+                throw .badConnection(vertex: vertexName(), field: key, detail: "the codelet has no such field (fields: \(fields.map(\.name).joined(separator: ", ")))")
+            }
         }
         var ordered: [Tensor] = []
+        ordered.reserveCapacity(fields.count)
         for field in fields {
             guard let tensor = connections[field.name] else {
-                throw .badConnection(vertex: vertexName, field: field.name, detail: "not connected")
+                throw .badConnection(vertex: vertexName(), field: field.name, detail: "not connected")
             }
-            guard tensor.graphID == id else { throw .foreignObject(kind: "tensor", name: "connected to \(vertexName).\(field.name)") }
+            guard tensor.graphID == id else { throw .foreignObject(kind: "tensor", name: "connected to \(vertexName()).\(field.name)") }
             guard tensor.elementType == field.elementType else {
-                throw .elementTypeMismatch(context: "vertex \(vertexName), field '\(field.name)'", expected: field.elementType, actual: tensor.elementType)
+                throw .elementTypeMismatch(context: "vertex \(vertexName()), field '\(field.name)'", expected: field.elementType, actual: tensor.elementType)
             }
             if field.isScalar && tensor.elementCount != 1 {
-                throw .badConnection(vertex: vertexName, field: field.name, detail: "scalar field connected to \(tensor.elementCount) elements")
+                throw .badConnection(vertex: vertexName(), field: field.name, detail: "scalar field connected to \(tensor.elementCount) elements")
             }
             ordered.append(tensor)
         }
         if let problem = codelet.sizeProblem(fieldSizes: ordered.map(\.elementCount)) {
-            throw .badConnection(vertex: vertexName, field: "*", detail: problem)
+            throw .badConnection(vertex: vertexName(), field: "*", detail: problem)
         }
-        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: ordered))
+        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: ordered.map(\.elements)))
         computeSetVertices[computeSet.index].append(vertices.count - 1)
         return Vertex(graphID: id, index: vertices.count - 1)
     }
@@ -243,7 +284,7 @@ public final class Graph {
         guard tensor.graphID == id else { throw .foreignObject(kind: "tensor", name: "passed to \(operation)") }
     }
 
-    private func checkTile(_ tile: Int, object: String) throws(GraphError) {
-        guard (0..<target.tiles).contains(tile) else { throw .tileOutOfRange(object: object, tile: tile, tiles: target.tiles) }
+    private func checkTile(_ tile: Int, object: @autoclosure () -> String) throws(GraphError) {
+        guard (0..<target.tiles).contains(tile) else { throw .tileOutOfRange(object: object(), tile: tile, tiles: target.tiles) }
     }
 }

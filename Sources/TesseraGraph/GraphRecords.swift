@@ -43,7 +43,9 @@ package struct VertexRecord: Sendable {
     package let codelet: any Codelet
     package let tile: Int
     package let computeSet: Int
-    package let connections: [Tensor]
+    /// The elements of the tensor connected to each field (its element type is the field's, as
+    /// checked when the vertex was added; its shape is not needed once connected).
+    package let connections: [ElementRunList]
 }
 
 /// A handle to a vertex added to a graph.

@@ -14,6 +14,9 @@ extension Tensor {
 
     /// Elements `range` of dimension `dimension`; the rank is kept.
     public func slice(_ range: Range<Int>, dimension: Int = 0) throws(GraphError) -> Tensor {
+        if rank == 1, dimension == 0, range.lowerBound >= 0, range.upperBound <= shape[0] {
+            return Tensor(graphID: graphID, elementType: elementType, shape: [range.count], elements: elements.subrange(range))
+        }
         try checkDimension(dimension, "slice")
         var ranges = shape.map { 0..<$0 }
         ranges[dimension] = range

@@ -73,11 +73,12 @@ struct ProgramWalker {
                 for group in plan.groups(inTiles: local) {
                     for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
                         let op = ops[index]
-                        let source = tileBase[base + Int(op.sourceTile)] + op.sourceOffset
-                        let destination = tileBase[base + Int(op.destinationTile)] + op.destinationOffset
-                        for row in 0..<op.rows {
-                            stridedCopy(from: source + row * op.sourceRowStride, stride: op.sourceStride,
-                                        to: destination + row * op.destinationRowStride, stride: op.destinationStride,
+                        let source = tileBase[base + Int(op.sourceTile)] + Int(op.sourceOffset)
+                        let destination = tileBase[base + Int(op.destinationTile)] + Int(op.destinationOffset)
+                        let sourceRowStride = Int(op.sourceRowStride), destinationRowStride = Int(op.destinationRowStride)
+                        for row in 0..<Int(op.rows) {
+                            stridedCopy(from: source + row * sourceRowStride, stride: Int(op.sourceStride),
+                                        to: destination + row * destinationRowStride, stride: Int(op.destinationStride),
                                         count: Int(op.count), elementBytes: Int(op.elementBytes))
                         }
                     }

@@ -76,7 +76,7 @@ public final class OpBuilder {
         try building(name) { () throws(GraphError) -> Tensor in
             let result = graph.addVariable(type ?? like.elementType, like.shape, name: name)
             let flat = result.flatten()
-            for (tile, ranges) in try graph.tileMapping(of: like).enumerated() {
+            for (tile, ranges) in try graph.tileRegions(of: like) {
                 for range in ranges { try graph.setTileMapping(flat.slice(range), tile: tile) }
             }
             return result
@@ -85,8 +85,7 @@ public final class OpBuilder {
 
     /// The contiguous position ranges of `tensor` on each tile that holds some of it, in tile order.
     public func tileRegions(of tensor: Tensor) throws(OpError) -> [(tile: Int, ranges: [Range<Int>])] {
-        let mapping = try building("tileRegions") { () throws(GraphError) in try graph.tileMapping(of: tensor) }
-        return mapping.enumerated().compactMap { $0.element.isEmpty ? nil : ($0.offset, $0.element) }
+        try building("tileRegions") { () throws(GraphError) in try graph.tileRegions(of: tensor) }
     }
 
     /// Temporary bytes per tile an operation may use under `options`.

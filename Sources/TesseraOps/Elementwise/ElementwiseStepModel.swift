@@ -41,8 +41,7 @@ struct ElementwiseStepModel {
 extension OpBuilder {
     /// Bytes of `view` that are not held by `tile` (what a vertex there must receive).
     func bytesToReceive(of view: Tensor, on tile: Int) throws(OpError) -> Int {
-        let mapping = try building("bytesToReceive") { () throws(GraphError) in try graph.tileMapping(of: view) }
-        let local = mapping[tile].reduce(0) { $0 + $1.count }
+        let local = try building("bytesToReceive") { () throws(GraphError) in try graph.elementCount(of: view, onTile: tile) }
         return (view.elementCount - local) * view.elementType.byteSize
     }
 }
