@@ -2,6 +2,8 @@ import TesseraGraph
 
 /// Errors found while compiling a graph and its programs: each names the object, the tile and the numbers.
 public enum CompileError: Error, CustomStringConvertible {
+    /// A variable was added with a shape it cannot have (a negative size, or too many elements).
+    case badVariable(name: String, detail: String)
     /// A tensor used by the program has elements with no tile.
     case unmappedElements(tensor: String, elements: Range<Int>, elementCount: Int)
     /// A program refers to a tensor, compute set or stream of another graph.
@@ -23,6 +25,7 @@ public enum CompileError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .badVariable(name, detail): "variable '\(name)': \(detail)"
         case let .unmappedElements(tensor, elements, count):
             "tensor '\(tensor)': elements \(elements.lowerBound)..<\(elements.upperBound) of \(count) are not mapped to any tile"
         case let .foreignObject(kind, name): "the program uses \(kind) '\(name)' of another graph"

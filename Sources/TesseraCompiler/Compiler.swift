@@ -12,6 +12,9 @@ public enum Compiler {
     /// Compiles `graph` with several programs, run by index on the engine. Variables used by more
     /// than one program are always live.
     public static func compile(_ graph: Graph, programs: [Program], options: CompileOptions = .init()) throws(CompileError) -> Executable {
+        if let bad = graph.data.first(where: { $0.shapeProblem != nil }) {
+            throw .badVariable(name: bad.name, detail: bad.shapeProblem!)
+        }
         var statistics = CompileStatistics()
         var used = [Bool](repeating: false, count: graph.data.count)
         try statistics.time("validate") { () throws(CompileError) in

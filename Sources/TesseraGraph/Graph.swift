@@ -50,7 +50,9 @@ public final class Graph {
 
     // MARK: - Variables and constants
 
-    /// Adds a variable. Its elements must be mapped to tiles before compilation.
+    /// Adds a variable. Its elements must be mapped to tiles before compilation. A shape with a
+    /// negative size or more than ``maximumElementsPerVariable`` elements gives an empty tensor, and
+    /// compiling the graph then fails with `CompileError.badVariable` naming it.
     public func addVariable(_ type: ElementType, _ shape: [Int], name: String) -> Tensor {
         addData(DataRecord(name: name, elementType: type, shape: shape, constantBytes: nil))
     }
@@ -64,12 +66,35 @@ public final class Graph {
         return addData(DataRecord(name: name, elementType: T.elementType, shape: shape, constantBytes: bytes))
     }
 
+    /// Largest element count of one variable: element offsets are held in 32 bits (no IPU holds
+    /// a variable anywhere near this size).
+    public static let maximumElementsPerVariable = Int(Int32.max)
+
     private func addData(_ record: DataRecord) -> Tensor {
+        var record = record
+        if let problem = Self.shapeProblem(record.shape) {
+            record = DataRecord(name: record.name, elementType: record.elementType, shape: [0], constantBytes: nil)
+            record.shapeProblem = problem
+        }
         data.append(record)
         resolvedMappings.append(nil)
         let count = record.elementCount
         let runs = count == 0 ? [] : [ElementRun(data: data.count - 1, start: 0, count: count)]
         return Tensor(graphID: id, elementType: record.elementType, shape: record.shape, elements: ElementRunList(runs))
+    }
+
+    /// Why `shape` cannot be a variable's shape, or nil.
+    private static func shapeProblem(_ shape: [Int]) -> String? {
+        if let negative = shape.first(where: { $0 < 0 }) { return "shape \(shape) has a negative size \(negative)" }
+        var count = 1
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow, product <= maximumElementsPerVariable else {
+                return "shape \(shape) has more than \(maximumElementsPerVariable) elements, the most one variable can address"
+            }
+            count = product
+        }
+        return nil
     }
 
     /// Adds a variable sharded over the replicas: each replica holds one shard of `⌈n / R⌉`

@@ -33,6 +33,9 @@ package struct DataRecord: Sendable {
     package var isReplicaIndex = false
     /// For a replica-sharded variable: the element count of the whole tensor its shards make up.
     package var shardOfElements: Int?
+    /// Why the shape asked for could not be made (a negative size, or more elements than a
+    /// variable can address); the variable is then empty and compiling the graph fails.
+    package var shapeProblem: String?
 
     package var elementCount: Int { shape.reduce(1, *) }
     package var isConstant: Bool { constantBytes != nil || isReplicaIndex }

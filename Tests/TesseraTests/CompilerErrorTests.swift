@@ -5,6 +5,19 @@ import TesseraTestSupport
 @Suite struct CompilerErrorTests {
     let graph = Graph(target: testTarget(tiles: 4))
 
+    /// A shape no variable can have gives an empty tensor at once and a typed error at compile time.
+    @Test(arguments: [[1 << 20, 1 << 12], [-3, 4], [Int.max, 2]])
+    func impossibleShapesAreTypedErrors(shape: [Int]) throws {
+        let huge = graph.addVariable(.float32, shape, name: "huge")
+        #expect(huge.elementCount == 0)
+        #expect {
+            _ = try Compiler.compile(graph, program: .sequence([]))
+        } throws: { error in
+            guard case let CompileError.badVariable(name, detail) = error else { return false }
+            return name == "huge" && detail.contains("shape \(shape)") && "\(error)".hasPrefix("variable 'huge': ")
+        }
+    }
+
     @Test func unmappedElementsNameTheTensorAndRange() throws {
         let x = graph.addVariable(.float32, [10], name: "activations")
         let y = graph.addVariable(.float32, [10], name: "y")
