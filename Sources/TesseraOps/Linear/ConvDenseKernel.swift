@@ -1,0 +1,130 @@
+import TesseraGraph
+
+/// Host kernel of dense convolution parts (every part but depthwise ones): per group, the matrix
+/// product `out[o][p] = Σ_k w[o][k] · x[k][p]` over `k = (input channel, tap)`.
+///
+/// The weights are read in place: their field order `[group][o][c][kh][kw]` already is `[o][k]`
+/// (float16 weights are only widened), so nothing is packed or cached between runs. The output
+/// positions are taken 32 at a time: their inputs for every `k` are gathered from the field into a
+/// panel `[k][32]` (zeros where the window is padding), then eight output channels × 32 positions
+/// accumulate in sixteen `SIMD16<Float>` registers over `k` and go, with the bias, straight into the
+/// channel-first output field.
+enum ConvDenseKernel {
+    /// Output positions per panel: two `SIMD16<Float>` per output channel.
+    static let panelWidth = 32
+    /// Output channels accumulated at once.
+    static let rowBlock = 8
+
+    /// Positions `lane ..< lane + count` of a panel: one output row's consecutive columns (or, when
+    /// the part is a plain 1×1 product, consecutive positions of one image).
+    struct Segment {
+        var lane: Int, count: Int, image: Int, row: Int, column: Int
+    }
+
+    /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`.
+    static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
+                                                       outputField: Int, _: In.Type, _: Out.Type) {
+        let og = g.outputChannelsPerGroup, depth = g.inputChannelsPerGroup * g.taps
+        let channels = g.groups * og, plane = g.outputRows * g.outputColumns, positions = g.positions
+        let weightsCopy = In.self == Float.self ? nil : widened(fields.input(1, as: In.self))
+        defer { weightsCopy?.deallocate() }
+        let weights = weightsCopy.map { UnsafePointer($0) }
+            ?? UnsafeRawPointer(fields.input(1, as: In.self).baseAddress!).assumingMemoryBound(to: Float.self)
+        let bias = UnsafeMutablePointer<Float>.allocate(capacity: channels)
+        defer { bias.deallocate() }
+        if hasBias {
+            let values = fields.input(2, as: In.self)
+            for i in 0..<channels { bias[i] = values[i].widened }
+        } else {
+            bias.initialize(repeating: 0, count: channels)
+        }
+        let panel = UnsafeMutableRawPointer.allocate(byteCount: depth * panelWidth * 4, alignment: 64).bindMemory(to: Float.self, capacity: depth * panelWidth)
+        defer { panel.deallocate() }
+        let segments = UnsafeMutablePointer<Segment>.allocate(capacity: panelWidth)
+        defer { segments.deallocate() }
+        let lanes = UnsafeMutablePointer<Int>.allocate(capacity: panelWidth)
+        defer { lanes.deallocate() }
+        let gather = ConvPanelGather(geometry: g, input: fields.input(0, as: In.self).baseAddress!)
+        let output = fields.output(outputField, as: Out.self).baseAddress!
+        var first = 0
+        while first < positions {
+            let width = min(panelWidth, positions - first)
+            // Lanes beyond the last position stay zero for every group.
+            if width < panelWidth { panel.initialize(repeating: 0, count: depth * panelWidth) }
+            let segmentCount = gather.segments(first: first, width: width, into: segments)
+            for s in 0..<segmentCount {
+                let segment = segments[s], start = segment.image * channels * plane + segment.row * g.outputColumns + segment.column
+                for t in 0..<segment.count { lanes[segment.lane + t] = start + t }
+            }
+            let contiguous = width == panelWidth && lanes[panelWidth - 1] == lanes[0] + panelWidth - 1
+            for group in 0..<g.groups {
+                gather.fill(panel, group: group, segments: segments, count: segmentCount)
+                var o = 0
+                while o < og {
+                    let channel = group * og + o
+                    multiply(weights: weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), panel: panel) { row, low, high in
+                        let b = bias[channel + row], target = output + (channel + row) * plane
+                        if contiguous {
+                            Out.storeRounded16(low + b, target + lanes[0])
+                            Out.storeRounded16(high + b, target + lanes[0] + 16)
+                        } else {
+                            for j in 0..<min(width, 16) { target[lanes[j]] = Out(rounding: low[j] + b) }
+                            for j in 16..<max(width, 16) { target[lanes[j]] = Out(rounding: high[j - 16] + b) }
+                        }
+                    }
+                    o += rowBlock
+                }
+            }
+            first += width
+        }
+    }
+
+    /// A float32 copy of `values` (the caller deallocates it).
+    private static func widened<In: ElementLane>(_ values: UnsafeBufferPointer<In>) -> UnsafeMutablePointer<Float> {
+        let copy = UnsafeMutablePointer<Float>.allocate(capacity: values.count)
+        for i in values.indices { copy[i] = values[i].widened }
+        return copy
+    }
+
+    /// `Σ_k weights[row · depth + k] · panel[k · 32 + lane]` for `rows` (1 … 8) rows, handed to `store`
+    /// as (row, lanes 0 ..< 16, lanes 16 ..< 32). Rows beyond `rows` repeat the last one and are not stored.
+    @inline(__always)
+    static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, panel: UnsafePointer<Float>,
+                         store: (Int, SIMD16<Float>, SIMD16<Float>) -> Void) {
+        @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
+        let w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
+        var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
+        var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
+        var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
+        var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
+        var x = UnsafeRawPointer(panel)
+        for k in 0..<depth {
+            let low = x.load(as: SIMD16<Float>.self), high = x.load(fromByteOffset: 64, as: SIMD16<Float>.self)
+            var w = SIMD16<Float>(repeating: w0[k])
+            a0.addProduct(w, low); b0.addProduct(w, high)
+            w = SIMD16(repeating: w1[k])
+            a1.addProduct(w, low); b1.addProduct(w, high)
+            w = SIMD16(repeating: w2[k])
+            a2.addProduct(w, low); b2.addProduct(w, high)
+            w = SIMD16(repeating: w3[k])
+            a3.addProduct(w, low); b3.addProduct(w, high)
+            w = SIMD16(repeating: w4[k])
+            a4.addProduct(w, low); b4.addProduct(w, high)
+            w = SIMD16(repeating: w5[k])
+            a5.addProduct(w, low); b5.addProduct(w, high)
+            w = SIMD16(repeating: w6[k])
+            a6.addProduct(w, low); b6.addProduct(w, high)
+            w = SIMD16(repeating: w7[k])
+            a7.addProduct(w, low); b7.addProduct(w, high)
+            x += 128
+        }
+        store(0, a0, b0)
+        if rows > 1 { store(1, a1, b1) }
+        if rows > 2 { store(2, a2, b2) }
+        if rows > 3 { store(3, a3, b3) }
+        if rows > 4 { store(4, a4, b4) }
+        if rows > 5 { store(5, a5, b5) }
+        if rows > 6 { store(6, a6, b6) }
+        if rows > 7 { store(7, a7, b7) }
+    }
+}
