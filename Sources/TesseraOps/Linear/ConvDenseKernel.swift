@@ -4,11 +4,13 @@ import TesseraGraph
 /// product `out[o][p] = Σ_k w[o][k] · x[k][p]` over `k = (input channel, tap)`.
 ///
 /// The weights are read in place: their field order `[group][o][c][kh][kw]` already is `[o][k]`
-/// (float16 weights are only widened), so nothing is packed or cached between runs. The output
-/// positions are taken 32 at a time: their inputs for every `k` are gathered from the field into a
-/// panel `[k][32]` (zeros where the window is padding), then eight output channels × 32 positions
-/// accumulate in sixteen `SIMD16<Float>` registers over `k` and go, with the bias, straight into the
-/// channel-first output field.
+/// (float16 weights are only widened), so nothing is packed or cached between runs. Eight output
+/// channels × 32 output positions accumulate in sixteen `SIMD16<Float>` registers over `k`
+/// (``multiply(weights:depth:rows:source:channels:channelStride:taps:tapCount:store:)``). The 32
+/// positions' inputs come straight from a zero-padded window for unit-stride parts with more than one
+/// tap (``runWindowed(geometry:input:operands:output:)``), and otherwise from a panel `[k][32]`
+/// gathered from the field (``ConvPanelGather``), the results going straight into the channel-first
+/// output field.
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
     static let panelWidth = 32
@@ -21,31 +23,61 @@ enum ConvDenseKernel {
         var lane: Int, count: Int, image: Int, row: Int, column: Int
     }
 
-    /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`.
+    /// Float32 views of a part's weights and bias (a widened copy for float16 weights, zeros without a bias).
+    struct Operands {
+        let weights: UnsafePointer<Float>
+        let bias: UnsafeMutablePointer<Float>
+        private let weightsCopy: UnsafeMutablePointer<Float>?
+
+        init<In: ElementLane>(_ fields: VertexFields, channels: Int, hasBias: Bool, _: In.Type) {
+            weightsCopy = In.self == Float.self ? nil : ConvDenseKernel.widened(fields.input(1, as: In.self))
+            weights = weightsCopy.map { UnsafePointer($0) }
+                ?? UnsafeRawPointer(fields.input(1, as: In.self).baseAddress!).assumingMemoryBound(to: Float.self)
+            bias = UnsafeMutablePointer<Float>.allocate(capacity: channels)
+            if hasBias {
+                let values = fields.input(2, as: In.self)
+                for i in 0..<channels { bias[i] = values[i].widened }
+            } else {
+                bias.initialize(repeating: 0, count: channels)
+            }
+        }
+
+        func deallocate() {
+            weightsCopy?.deallocate()
+            bias.deallocate()
+        }
+    }
+
+    /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`:
+    /// unit-stride parts with more than one tap straight from a padded window (``runWindowed``), the others
+    /// through gathered panels.
     static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
                                                        outputField: Int, _: In.Type, _: Out.Type) {
+        let operands = Operands(fields, channels: g.groups * g.outputChannelsPerGroup, hasBias: hasBias, In.self)
+        defer { operands.deallocate() }
+        let input = fields.input(0, as: In.self).baseAddress!, output = fields.output(outputField, as: Out.self).baseAddress!
+        if g.taps > 1 && g.stride[0] == 1 && g.stride[1] == 1 {
+            runWindowed(geometry: g, input: input, operands: operands, output: output)
+        } else {
+            runGathered(geometry: g, input: input, operands: operands, output: output)
+        }
+    }
+
+    /// The part through panels gathered 32 positions at a time (``ConvPanelGather``).
+    static func runGathered<In: ElementLane, Out: ElementLane>(geometry g: ConvVertexGeometry, input: UnsafePointer<In>, operands: Operands,
+                                                               output: UnsafeMutablePointer<Out>) {
         let og = g.outputChannelsPerGroup, depth = g.inputChannelsPerGroup * g.taps
         let channels = g.groups * og, plane = g.outputRows * g.outputColumns, positions = g.positions
-        let weightsCopy = In.self == Float.self ? nil : widened(fields.input(1, as: In.self))
-        defer { weightsCopy?.deallocate() }
-        let weights = weightsCopy.map { UnsafePointer($0) }
-            ?? UnsafeRawPointer(fields.input(1, as: In.self).baseAddress!).assumingMemoryBound(to: Float.self)
-        let bias = UnsafeMutablePointer<Float>.allocate(capacity: channels)
-        defer { bias.deallocate() }
-        if hasBias {
-            let values = fields.input(2, as: In.self)
-            for i in 0..<channels { bias[i] = values[i].widened }
-        } else {
-            bias.initialize(repeating: 0, count: channels)
-        }
         let panel = UnsafeMutableRawPointer.allocate(byteCount: depth * panelWidth * 4, alignment: 64).bindMemory(to: Float.self, capacity: depth * panelWidth)
         defer { panel.deallocate() }
         let segments = UnsafeMutablePointer<Segment>.allocate(capacity: panelWidth)
         defer { segments.deallocate() }
-        let lanes = UnsafeMutablePointer<Int>.allocate(capacity: panelWidth)
+        let lanes = UnsafeMutablePointer<Int>.allocate(capacity: panelWidth + 1)
         defer { lanes.deallocate() }
-        let gather = ConvPanelGather(geometry: g, input: fields.input(0, as: In.self).baseAddress!)
-        let output = fields.output(outputField, as: Out.self).baseAddress!
+        // lanes[panelWidth] is the panel's single tap offset.
+        lanes[panelWidth] = 0
+        let gather = ConvPanelGather(geometry: g, input: input)
+        let weights = operands.weights, bias = operands.bias
         var first = 0
         while first < positions {
             let width = min(panelWidth, positions - first)
@@ -62,7 +94,8 @@ enum ConvDenseKernel {
                 var o = 0
                 while o < og {
                     let channel = group * og + o
-                    multiply(weights: weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), panel: panel) { row, low, high in
+                    multiply(weights: weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: panel, channels: depth,
+                             channelStride: panelWidth, taps: lanes + panelWidth, tapCount: 1) { row, low, high in
                         let b = bias[channel + row], target = output + (channel + row) * plane
                         if contiguous {
                             Out.storeRounded16(low + b, target + lanes[0])
@@ -80,43 +113,49 @@ enum ConvDenseKernel {
     }
 
     /// A float32 copy of `values` (the caller deallocates it).
-    private static func widened<In: ElementLane>(_ values: UnsafeBufferPointer<In>) -> UnsafeMutablePointer<Float> {
+    static func widened<In: ElementLane>(_ values: UnsafeBufferPointer<In>) -> UnsafeMutablePointer<Float> {
         let copy = UnsafeMutablePointer<Float>.allocate(capacity: values.count)
         for i in values.indices { copy[i] = values[i].widened }
         return copy
     }
 
-    /// `Σ_k weights[row · depth + k] · panel[k · 32 + lane]` for `rows` (1 … 8) rows, handed to `store`
-    /// as (row, lanes 0 ..< 16, lanes 16 ..< 32). Rows beyond `rows` repeat the last one and are not stored.
+    /// `Σ_{c, t} weights[row · depth + c · tapCount + t] · source[c · channelStride + taps[t] + lane]` for lanes
+    /// 0 ..< 32 and `rows` (1 … 8) rows, handed to `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32). Rows beyond
+    /// `rows` repeat the last one and are not stored. A panel is `channelStride` 32 with one tap at 0.
     @inline(__always)
-    static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, panel: UnsafePointer<Float>,
+    static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, source: UnsafePointer<Float>, channels: Int,
+                         channelStride: Int, taps: UnsafePointer<Int>, tapCount: Int,
                          store: (Int, SIMD16<Float>, SIMD16<Float>) -> Void) {
         @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
-        let w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
+        var w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
         var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
         var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
         var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
         var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
-        var x = UnsafeRawPointer(panel)
-        for k in 0..<depth {
-            let low = x.load(as: SIMD16<Float>.self), high = x.load(fromByteOffset: 64, as: SIMD16<Float>.self)
-            var w = SIMD16<Float>(repeating: w0[k])
-            a0.addProduct(w, low); b0.addProduct(w, high)
-            w = SIMD16(repeating: w1[k])
-            a1.addProduct(w, low); b1.addProduct(w, high)
-            w = SIMD16(repeating: w2[k])
-            a2.addProduct(w, low); b2.addProduct(w, high)
-            w = SIMD16(repeating: w3[k])
-            a3.addProduct(w, low); b3.addProduct(w, high)
-            w = SIMD16(repeating: w4[k])
-            a4.addProduct(w, low); b4.addProduct(w, high)
-            w = SIMD16(repeating: w5[k])
-            a5.addProduct(w, low); b5.addProduct(w, high)
-            w = SIMD16(repeating: w6[k])
-            a6.addProduct(w, low); b6.addProduct(w, high)
-            w = SIMD16(repeating: w7[k])
-            a7.addProduct(w, low); b7.addProduct(w, high)
-            x += 128
+        for c in 0..<channels {
+            let channel = source + c * channelStride
+            for t in 0..<tapCount {
+                let x = UnsafeRawPointer(channel + taps[t])
+                let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+                var w = SIMD16<Float>(repeating: w0[t])
+                a0.addProduct(w, low); b0.addProduct(w, high)
+                w = SIMD16(repeating: w1[t])
+                a1.addProduct(w, low); b1.addProduct(w, high)
+                w = SIMD16(repeating: w2[t])
+                a2.addProduct(w, low); b2.addProduct(w, high)
+                w = SIMD16(repeating: w3[t])
+                a3.addProduct(w, low); b3.addProduct(w, high)
+                w = SIMD16(repeating: w4[t])
+                a4.addProduct(w, low); b4.addProduct(w, high)
+                w = SIMD16(repeating: w5[t])
+                a5.addProduct(w, low); b5.addProduct(w, high)
+                w = SIMD16(repeating: w6[t])
+                a6.addProduct(w, low); b6.addProduct(w, high)
+                w = SIMD16(repeating: w7[t])
+                a7.addProduct(w, low); b7.addProduct(w, high)
+            }
+            w0 += tapCount; w1 += tapCount; w2 += tapCount; w3 += tapCount
+            w4 += tapCount; w5 += tapCount; w6 += tapCount; w7 += tapCount
         }
         store(0, a0, b0)
         if rows > 1 { store(1, a1, b1) }
