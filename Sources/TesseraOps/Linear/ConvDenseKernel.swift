@@ -7,9 +7,9 @@ import TesseraGraph
 /// (float16 weights are only widened), so nothing is packed or cached between runs. Eight output
 /// channels × 32 output positions accumulate in sixteen `SIMD16<Float>` registers over `k`
 /// (``multiply(weights:depth:rows:source:channels:channelStride:taps:tapCount:store:)``). The 32
-/// positions' inputs come straight from a zero-padded window for unit-stride parts with more than one
-/// tap (``runWindowed(geometry:input:operands:output:)``), and otherwise from a panel `[k][32]`
-/// gathered from the field (``ConvPanelGather``), the results going straight into the channel-first
+/// positions' inputs come straight from a zero-padded window for unit-stride parts
+/// (``runWindowed(geometry:input:operands:output:)``), and for strided ones from a panel `[k][32]`
+/// gathered from the field (``ConvPanelGather``), whose results go straight into the channel-first
 /// output field.
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
@@ -17,8 +17,7 @@ enum ConvDenseKernel {
     /// Output channels accumulated at once.
     static let rowBlock = 8
 
-    /// Positions `lane ..< lane + count` of a panel: one output row's consecutive columns (or, when
-    /// the part is a plain 1×1 product, consecutive positions of one image).
+    /// Positions `lane ..< lane + count` of a panel: one output row's consecutive columns.
     struct Segment {
         var lane: Int, count: Int, image: Int, row: Int, column: Int
     }
@@ -49,14 +48,13 @@ enum ConvDenseKernel {
     }
 
     /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`:
-    /// unit-stride parts with more than one tap straight from a padded window (``runWindowed``), the others
-    /// through gathered panels.
+    /// unit-stride parts straight from a padded window (``runWindowed``), strided ones through gathered panels.
     static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
                                                        outputField: Int, _: In.Type, _: Out.Type) {
         let operands = Operands(fields, channels: g.groups * g.outputChannelsPerGroup, hasBias: hasBias, In.self)
         defer { operands.deallocate() }
         let input = fields.input(0, as: In.self).baseAddress!, output = fields.output(outputField, as: Out.self).baseAddress!
-        if g.taps > 1 && g.stride[0] == 1 && g.stride[1] == 1 {
+        if g.stride[0] == 1 && g.stride[1] == 1 {
             runWindowed(geometry: g, input: input, operands: operands, output: output)
         } else {
             runGathered(geometry: g, input: input, operands: operands, output: output)

@@ -11,9 +11,6 @@ struct ConvPanelGather<In: ElementLane> {
     let input: UnsafePointer<In>
     /// Elements of one channel of one image in the field.
     let fieldPlane: Int
-    /// Whether the part is a plain 1×1 product (one tap, unit stride, field rows and columns exactly
-    /// the output's): each image's positions then read one contiguous run per channel.
-    let plain: Bool
     /// Per kernel column, the output columns whose input column lies in the field.
     let validColumns: [Range<Int>]
 
@@ -21,9 +18,6 @@ struct ConvPanelGather<In: ElementLane> {
         geometry = g
         self.input = input
         fieldPlane = g.fieldRows * g.fieldColumns
-        plain = g.taps == 1 && g.stride[0] == 1 && g.stride[1] == 1 && g.rowOffset == 0 && g.columnOffset == 0
-            && g.fieldRows == g.outputRows && g.fieldColumns == g.outputColumns
-            && g.usedRows == g.outputRows && g.usedColumns == g.outputColumns
         validColumns = (0..<g.kernel[1]).map { kw in
             let shift = kw * g.dilation[1] - g.columnOffset
             var low = 0
@@ -40,7 +34,7 @@ struct ConvPanelGather<In: ElementLane> {
         var count = 0, p = first
         while p < end {
             let image = p / plane, q = p % plane, row = q / g.outputColumns, column = q % g.outputColumns
-            let length = min(end - p, plain ? plane - q : g.outputColumns - column)
+            let length = min(end - p, g.outputColumns - column)
             segments[count] = ConvDenseKernel.Segment(lane: p - first, count: length, image: image, row: row, column: column)
             count += 1
             p += length
@@ -61,11 +55,6 @@ struct ConvPanelGather<In: ElementLane> {
                     for s in 0..<count {
                         let segment = segments[s], lanes = target + segment.lane
                         let image = channel + segment.image * imageStride
-                        if plain {
-                            let source = image + segment.row * g.fieldColumns + segment.column
-                            for t in 0..<segment.count { lanes[t] = source[t].widened }
-                            continue
-                        }
                         let fieldRow = segment.row * rowStride + kh * rowDilation - g.rowOffset
                         guard fieldRow >= 0 && fieldRow < g.usedRows else {
                             lanes.update(repeating: 0, count: segment.count)
