@@ -3,11 +3,12 @@ import TesseraGraph
 /// Host kernel of dense convolution parts (every part but depthwise ones): per group, the matrix
 /// product `out[o][p] = Σ_k w[o][k] · x[k][p]` over `k = (input channel, tap)`.
 ///
-/// The weights are read in place: their field order `[group][o][c][kh][kw]` already is `[o][k]`
-/// (float16 weights are only widened), so nothing is packed or cached between runs. Eight output
-/// channels × 32 output positions accumulate in sixteen `SIMD16<Float>` registers over `k`
-/// (``multiply(weights:depth:rows:source:channels:channelStride:taps:tapCount:store:)``). The 32
-/// positions' inputs come straight from a zero-padded window for unit-stride parts
+/// Each run copies the weights of every eight output channels into a block `[k][8]` (widening
+/// float16), so the inner loop broadcasts them from one pointer; nothing is cached between runs, as
+/// the weights live in tile memory and may be rewritten. Eight output channels × 32 output positions
+/// accumulate in sixteen `SIMD16<Float>` registers over `k`
+/// (``multiply(weights:depth:source:offsets:store:)``). The 32 positions' inputs for `k` are read at
+/// `source + offsets[k]`: straight from a zero-padded window for unit-stride parts
 /// (``runWindowed(geometry:input:operands:output:)``), and for strided ones from a panel `[k][32]`
 /// gathered from the field (``ConvPanelGather``), whose results go straight into the channel-first
 /// output field.
@@ -22,17 +23,30 @@ enum ConvDenseKernel {
         var lane: Int, count: Int, image: Int, row: Int, column: Int
     }
 
-    /// Float32 views of a part's weights and bias (a widened copy for float16 weights, zeros without a bias).
+    /// A part's weights in blocks of eight output channels, `[group][block][k][8]` (zero beyond the
+    /// group's output channels), and its bias as float32 (zeros without a bias).
     struct Operands {
-        let weights: UnsafePointer<Float>
+        let weights: UnsafeMutablePointer<Float>
         let bias: UnsafeMutablePointer<Float>
-        private let weightsCopy: UnsafeMutablePointer<Float>?
 
-        init<In: ElementLane>(_ fields: VertexFields, channels: Int, hasBias: Bool, _: In.Type) {
-            weightsCopy = In.self == Float.self ? nil : ConvDenseKernel.widened(fields.input(1, as: In.self))
-            weights = weightsCopy.map { UnsafePointer($0) }
-                ?? UnsafeRawPointer(fields.input(1, as: In.self).baseAddress!).assumingMemoryBound(to: Float.self)
-            bias = UnsafeMutablePointer<Float>.allocate(capacity: channels)
+        init<In: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool, _: In.Type) {
+            let og = g.outputChannelsPerGroup, depth = g.inputChannelsPerGroup * g.taps, blocks = convCeilDiv(og, rowBlock)
+            let source = fields.input(1, as: In.self).baseAddress!
+            weights = .allocate(capacity: g.groups * blocks * depth * rowBlock)
+            var target = weights
+            for group in 0..<g.groups {
+                for block in 0..<blocks {
+                    let first = block * rowBlock, rows = min(rowBlock, og - first)
+                    let rowsSource = source + (group * og + first) * depth
+                    for k in 0..<depth {
+                        for i in 0..<rows { target[i] = rowsSource[i * depth + k].widened }
+                        for i in rows..<rowBlock { target[i] = 0 }
+                        target += rowBlock
+                    }
+                }
+            }
+            let channels = g.groups * og
+            bias = .allocate(capacity: channels)
             if hasBias {
                 let values = fields.input(2, as: In.self)
                 for i in 0..<channels { bias[i] = values[i].widened }
@@ -41,8 +55,14 @@ enum ConvDenseKernel {
             }
         }
 
+        /// The weight block of output channels `firstOutput ..< firstOutput + 8` of `group` (`firstOutput` a multiple of 8).
+        func block(group: Int, firstOutput: Int, geometry g: ConvVertexGeometry) -> UnsafePointer<Float> {
+            let depth = g.inputChannelsPerGroup * g.taps, blocks = convCeilDiv(g.outputChannelsPerGroup, rowBlock)
+            return UnsafePointer(weights + ((group * blocks + firstOutput / rowBlock) * depth) * rowBlock)
+        }
+
         func deallocate() {
-            weightsCopy?.deallocate()
+            weights.deallocate()
             bias.deallocate()
         }
     }
@@ -51,7 +71,7 @@ enum ConvDenseKernel {
     /// unit-stride parts straight from a padded window (``runWindowed``), strided ones through gathered panels.
     static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
                                                        outputField: Int, _: In.Type, _: Out.Type) {
-        let operands = Operands(fields, channels: g.groups * g.outputChannelsPerGroup, hasBias: hasBias, In.self)
+        let operands = Operands(fields, geometry: g, hasBias: hasBias, In.self)
         defer { operands.deallocate() }
         let input = fields.input(0, as: In.self).baseAddress!, output = fields.output(outputField, as: Out.self).baseAddress!
         if g.stride[0] == 1 && g.stride[1] == 1 {
@@ -70,12 +90,13 @@ enum ConvDenseKernel {
         defer { panel.deallocate() }
         let segments = UnsafeMutablePointer<Segment>.allocate(capacity: panelWidth)
         defer { segments.deallocate() }
-        let lanes = UnsafeMutablePointer<Int>.allocate(capacity: panelWidth + 1)
+        let lanes = UnsafeMutablePointer<Int>.allocate(capacity: panelWidth)
         defer { lanes.deallocate() }
-        // lanes[panelWidth] is the panel's single tap offset.
-        lanes[panelWidth] = 0
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: depth)
+        defer { offsets.deallocate() }
+        for k in 0..<depth { offsets[k] = k * panelWidth }
         let gather = ConvPanelGather(geometry: g, input: input)
-        let weights = operands.weights, bias = operands.bias
+        let bias = operands.bias
         var first = 0
         while first < positions {
             let width = min(panelWidth, positions - first)
@@ -92,8 +113,9 @@ enum ConvDenseKernel {
                 var o = 0
                 while o < og {
                     let channel = group * og + o
-                    multiply(weights: weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: panel, channels: depth,
-                             channelStride: panelWidth, taps: lanes + panelWidth, tapCount: 1) { row, low, high in
+                    multiply(weights: operands.block(group: group, firstOutput: o, geometry: g), depth: depth, source: panel,
+                             offsets: offsets) { row, low, high in
+                        guard row < og - o else { return }
                         let b = bias[channel + row], target = output + (channel + row) * plane
                         if contiguous {
                             Out.storeRounded16(low + b, target + lanes[0])
@@ -110,58 +132,38 @@ enum ConvDenseKernel {
         }
     }
 
-    /// A float32 copy of `values` (the caller deallocates it).
-    static func widened<In: ElementLane>(_ values: UnsafeBufferPointer<In>) -> UnsafeMutablePointer<Float> {
-        let copy = UnsafeMutablePointer<Float>.allocate(capacity: values.count)
-        for i in values.indices { copy[i] = values[i].widened }
-        return copy
-    }
-
-    /// `Σ_{c, t} weights[row · depth + c · tapCount + t] · source[c · channelStride + taps[t] + lane]` for lanes
-    /// 0 ..< 32 and `rows` (1 … 8) rows, handed to `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32). Rows beyond
-    /// `rows` repeat the last one and are not stored. A panel is `channelStride` 32 with one tap at 0.
+    /// `Σ_k weights[k · 8 + row] · source[offsets[k] + lane]` for the eight rows and lanes 0 ..< 32, handed to
+    /// `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32).
     @inline(__always)
-    static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, source: UnsafePointer<Float>, channels: Int,
-                         channelStride: Int, taps: UnsafePointer<Int>, tapCount: Int,
+    static func multiply(weights: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
                          store: (Int, SIMD16<Float>, SIMD16<Float>) -> Void) {
-        @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
-        var w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
         var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
         var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
         var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
         var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
-        for c in 0..<channels {
-            let channel = source + c * channelStride
-            for t in 0..<tapCount {
-                let x = UnsafeRawPointer(channel + taps[t])
-                let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-                var w = SIMD16<Float>(repeating: w0[t])
-                a0.addProduct(w, low); b0.addProduct(w, high)
-                w = SIMD16(repeating: w1[t])
-                a1.addProduct(w, low); b1.addProduct(w, high)
-                w = SIMD16(repeating: w2[t])
-                a2.addProduct(w, low); b2.addProduct(w, high)
-                w = SIMD16(repeating: w3[t])
-                a3.addProduct(w, low); b3.addProduct(w, high)
-                w = SIMD16(repeating: w4[t])
-                a4.addProduct(w, low); b4.addProduct(w, high)
-                w = SIMD16(repeating: w5[t])
-                a5.addProduct(w, low); b5.addProduct(w, high)
-                w = SIMD16(repeating: w6[t])
-                a6.addProduct(w, low); b6.addProduct(w, high)
-                w = SIMD16(repeating: w7[t])
-                a7.addProduct(w, low); b7.addProduct(w, high)
-            }
-            w0 += tapCount; w1 += tapCount; w2 += tapCount; w3 += tapCount
-            w4 += tapCount; w5 += tapCount; w6 += tapCount; w7 += tapCount
+        var w = weights
+        for k in 0..<depth {
+            let x = UnsafeRawPointer(source + offsets[k])
+            let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            var s = SIMD16<Float>(repeating: w[0])
+            a0.addProduct(s, low); b0.addProduct(s, high)
+            s = SIMD16(repeating: w[1])
+            a1.addProduct(s, low); b1.addProduct(s, high)
+            s = SIMD16(repeating: w[2])
+            a2.addProduct(s, low); b2.addProduct(s, high)
+            s = SIMD16(repeating: w[3])
+            a3.addProduct(s, low); b3.addProduct(s, high)
+            s = SIMD16(repeating: w[4])
+            a4.addProduct(s, low); b4.addProduct(s, high)
+            s = SIMD16(repeating: w[5])
+            a5.addProduct(s, low); b5.addProduct(s, high)
+            s = SIMD16(repeating: w[6])
+            a6.addProduct(s, low); b6.addProduct(s, high)
+            s = SIMD16(repeating: w[7])
+            a7.addProduct(s, low); b7.addProduct(s, high)
+            w += rowBlock
         }
-        store(0, a0, b0)
-        if rows > 1 { store(1, a1, b1) }
-        if rows > 2 { store(2, a2, b2) }
-        if rows > 3 { store(3, a3, b3) }
-        if rows > 4 { store(4, a4, b4) }
-        if rows > 5 { store(5, a5, b5) }
-        if rows > 6 { store(6, a6, b6) }
-        if rows > 7 { store(7, a7, b7) }
+        store(0, a0, b0); store(1, a1, b1); store(2, a2, b2); store(3, a3, b3)
+        store(4, a4, b4); store(5, a5, b5); store(6, a6, b6); store(7, a7, b7)
     }
 }

@@ -32,22 +32,28 @@ extension ConvDenseKernel {
                 }
             }
         }
-        let tapOffsets = UnsafeMutablePointer<Int>.allocate(capacity: g.taps)
-        defer { tapOffsets.deallocate() }
-        for kh in 0..<g.kernel[0] {
-            for kw in 0..<g.kernel[1] { tapOffsets[kh * g.kernel[1] + kw] = kh * g.dilation[0] * columns + kw * g.dilation[1] }
+        // Window offset of every k = (input channel, tap).
+        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: depth)
+        defer { offsets.deallocate() }
+        for c in 0..<cg {
+            for kh in 0..<g.kernel[0] {
+                for kw in 0..<g.kernel[1] {
+                    offsets[(c * g.kernel[0] + kh) * g.kernel[1] + kw] = c * channelStride + kh * g.dilation[0] * columns + kw * g.dilation[1]
+                }
+            }
         }
         let staging = UnsafeMutablePointer<Float>.allocate(capacity: channels * stagingStride)
         defer { staging.deallocate() }
-        let weights = operands.weights, bias = operands.bias
+        let bias = operands.bias
         for group in 0..<g.groups {
             let source = window + group * cg * channelStride
             for first in stride(from: 0, to: span, by: panelWidth) {
                 var o = 0
                 while o < og {
                     let channel = group * og + o
-                    multiply(weights: weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: source + first, channels: cg,
-                             channelStride: channelStride, taps: tapOffsets, tapCount: g.taps) { row, low, high in
+                    multiply(weights: operands.block(group: group, firstOutput: o, geometry: g), depth: depth, source: source + first,
+                             offsets: offsets) { row, low, high in
+                        guard row < og - o else { return }
                         let target = UnsafeMutableRawPointer(staging + (channel + row) * stagingStride + first)
                         target.storeBytes(of: low, as: SIMD16<Float>.self)
                         target.storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
