@@ -3,15 +3,14 @@ import TesseraGraph
 /// Host kernel of dense convolution parts (every part but depthwise ones): per group, the matrix
 /// product `out[o][p] = Σ_k w[o][k] · x[k][p]` over `k = (input channel, tap)`.
 ///
-/// Each run copies the weights of every eight output channels into a block `[k][8]` (widening
-/// float16), so the inner loop broadcasts them from one pointer; nothing is cached between runs, as
-/// the weights live in tile memory and may be rewritten. Eight output channels × 32 output positions
-/// accumulate in sixteen `SIMD16<Float>` registers over `k`
-/// (``multiply(weights:depth:source:offsets:store:)``). The 32 positions' inputs for `k` are read at
-/// `source + offsets[k]`: straight from a zero-padded window for unit-stride parts
-/// (``runWindowed(geometry:input:operands:output:)``), and for strided ones from a panel `[k][32]`
-/// gathered from the field (``ConvPanelGather``), whose results go straight into the channel-first
-/// output field.
+/// The weights are read in place: their field order `[group][o][c][kh][kw]` already is `[o][k]`
+/// (float16 weights are only widened), so nothing is packed or cached between runs (the weights live
+/// in tile memory and may be rewritten). Eight output channels × 32 output positions accumulate in
+/// sixteen `SIMD16<Float>` registers over `k` (``multiply(weights:depth:rows:source:offsets:store:)``).
+/// The 32 positions' inputs for `k` are read at `source + offsets[k]`: straight from a zero-padded
+/// window for unit-stride parts (``runWindowed(geometry:input:operands:output:)``), and for strided
+/// ones from a panel `[k][32]` gathered from the field (``ConvPanelGather``), whose results go
+/// straight into the channel-first output field.
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
     static let panelWidth = 32
@@ -23,29 +22,23 @@ enum ConvDenseKernel {
         var lane: Int, count: Int, image: Int, row: Int, column: Int
     }
 
-    /// A part's weights in blocks of eight output channels, `[group][block][k][8]` (zero beyond the
-    /// group's output channels), and its bias as float32 (zeros without a bias).
+    /// Float32 views of a part's weights `[group][o][k]` and bias (a widened copy of float16 weights, zeros without a bias).
     struct Operands {
-        let weights: UnsafeMutablePointer<Float>
+        let weights: UnsafePointer<Float>
         let bias: UnsafeMutablePointer<Float>
+        private let weightsCopy: UnsafeMutablePointer<Float>?
 
-        init<In: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool, _: In.Type) {
-            let og = g.outputChannelsPerGroup, depth = g.inputChannelsPerGroup * g.taps, blocks = convCeilDiv(og, rowBlock)
-            let source = fields.input(1, as: In.self).baseAddress!
-            weights = .allocate(capacity: g.groups * blocks * depth * rowBlock)
-            var target = weights
-            for group in 0..<g.groups {
-                for block in 0..<blocks {
-                    let first = block * rowBlock, rows = min(rowBlock, og - first)
-                    let rowsSource = source + (group * og + first) * depth
-                    for k in 0..<depth {
-                        for i in 0..<rows { target[i] = rowsSource[i * depth + k].widened }
-                        for i in rows..<rowBlock { target[i] = 0 }
-                        target += rowBlock
-                    }
-                }
+        init<In: ElementLane>(_ fields: VertexFields, channels: Int, hasBias: Bool, _: In.Type) {
+            let source = fields.input(1, as: In.self)
+            if In.self == Float.self {
+                weightsCopy = nil
+                weights = UnsafeRawPointer(source.baseAddress!).assumingMemoryBound(to: Float.self)
+            } else {
+                let copy = UnsafeMutablePointer<Float>.allocate(capacity: source.count)
+                for i in source.indices { copy[i] = source[i].widened }
+                weightsCopy = copy
+                weights = UnsafePointer(copy)
             }
-            let channels = g.groups * og
             bias = .allocate(capacity: channels)
             if hasBias {
                 let values = fields.input(2, as: In.self)
@@ -55,14 +48,8 @@ enum ConvDenseKernel {
             }
         }
 
-        /// The weight block of output channels `firstOutput ..< firstOutput + 8` of `group` (`firstOutput` a multiple of 8).
-        func block(group: Int, firstOutput: Int, geometry g: ConvVertexGeometry) -> UnsafePointer<Float> {
-            let depth = g.inputChannelsPerGroup * g.taps, blocks = convCeilDiv(g.outputChannelsPerGroup, rowBlock)
-            return UnsafePointer(weights + ((group * blocks + firstOutput / rowBlock) * depth) * rowBlock)
-        }
-
         func deallocate() {
-            weights.deallocate()
+            weightsCopy?.deallocate()
             bias.deallocate()
         }
     }
@@ -71,7 +58,7 @@ enum ConvDenseKernel {
     /// unit-stride parts straight from a padded window (``runWindowed``), strided ones through gathered panels.
     static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
                                                        outputField: Int, _: In.Type, _: Out.Type) {
-        let operands = Operands(fields, geometry: g, hasBias: hasBias, In.self)
+        let operands = Operands(fields, channels: g.groups * g.outputChannelsPerGroup, hasBias: hasBias, In.self)
         defer { operands.deallocate() }
         let input = fields.input(0, as: In.self).baseAddress!, output = fields.output(outputField, as: Out.self).baseAddress!
         if g.stride[0] == 1 && g.stride[1] == 1 {
@@ -113,9 +100,8 @@ enum ConvDenseKernel {
                 var o = 0
                 while o < og {
                     let channel = group * og + o
-                    multiply(weights: operands.block(group: group, firstOutput: o, geometry: g), depth: depth, source: panel,
+                    multiply(weights: operands.weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: panel,
                              offsets: offsets) { row, low, high in
-                        guard row < og - o else { return }
                         let b = bias[channel + row], target = output + (channel + row) * plane
                         if contiguous {
                             Out.storeRounded16(low + b, target + lanes[0])
@@ -132,38 +118,45 @@ enum ConvDenseKernel {
         }
     }
 
-    /// `Σ_k weights[k · 8 + row] · source[offsets[k] + lane]` for the eight rows and lanes 0 ..< 32, handed to
-    /// `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32).
+    /// `Σ_k weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows and lanes 0 ..< 32,
+    /// handed to `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32). Rows beyond `rows` repeat the last one and
+    /// are not stored.
     @inline(__always)
-    static func multiply(weights: UnsafePointer<Float>, depth: Int, source: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+    static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, source: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
                          store: (Int, SIMD16<Float>, SIMD16<Float>) -> Void) {
+        @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
+        let w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
         var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
         var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
         var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
         var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
-        var w = weights
         for k in 0..<depth {
             let x = UnsafeRawPointer(source + offsets[k])
             let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
-            var s = SIMD16<Float>(repeating: w[0])
-            a0.addProduct(s, low); b0.addProduct(s, high)
-            s = SIMD16(repeating: w[1])
-            a1.addProduct(s, low); b1.addProduct(s, high)
-            s = SIMD16(repeating: w[2])
-            a2.addProduct(s, low); b2.addProduct(s, high)
-            s = SIMD16(repeating: w[3])
-            a3.addProduct(s, low); b3.addProduct(s, high)
-            s = SIMD16(repeating: w[4])
-            a4.addProduct(s, low); b4.addProduct(s, high)
-            s = SIMD16(repeating: w[5])
-            a5.addProduct(s, low); b5.addProduct(s, high)
-            s = SIMD16(repeating: w[6])
-            a6.addProduct(s, low); b6.addProduct(s, high)
-            s = SIMD16(repeating: w[7])
-            a7.addProduct(s, low); b7.addProduct(s, high)
-            w += rowBlock
+            var w = SIMD16<Float>(repeating: w0[k])
+            a0.addProduct(w, low); b0.addProduct(w, high)
+            w = SIMD16(repeating: w1[k])
+            a1.addProduct(w, low); b1.addProduct(w, high)
+            w = SIMD16(repeating: w2[k])
+            a2.addProduct(w, low); b2.addProduct(w, high)
+            w = SIMD16(repeating: w3[k])
+            a3.addProduct(w, low); b3.addProduct(w, high)
+            w = SIMD16(repeating: w4[k])
+            a4.addProduct(w, low); b4.addProduct(w, high)
+            w = SIMD16(repeating: w5[k])
+            a5.addProduct(w, low); b5.addProduct(w, high)
+            w = SIMD16(repeating: w6[k])
+            a6.addProduct(w, low); b6.addProduct(w, high)
+            w = SIMD16(repeating: w7[k])
+            a7.addProduct(w, low); b7.addProduct(w, high)
         }
-        store(0, a0, b0); store(1, a1, b1); store(2, a2, b2); store(3, a3, b3)
-        store(4, a4, b4); store(5, a5, b5); store(6, a6, b6); store(7, a7, b7)
+        store(0, a0, b0)
+        if rows > 1 { store(1, a1, b1) }
+        if rows > 2 { store(2, a2, b2) }
+        if rows > 3 { store(3, a3, b3) }
+        if rows > 4 { store(4, a4, b4) }
+        if rows > 5 { store(5, a5, b5) }
+        if rows > 6 { store(6, a6, b6) }
+        if rows > 7 { store(7, a7, b7) }
     }
 }

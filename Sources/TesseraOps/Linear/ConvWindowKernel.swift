@@ -51,9 +51,8 @@ extension ConvDenseKernel {
                 var o = 0
                 while o < og {
                     let channel = group * og + o
-                    multiply(weights: operands.block(group: group, firstOutput: o, geometry: g), depth: depth, source: source + first,
+                    multiply(weights: operands.weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: source + first,
                              offsets: offsets) { row, low, high in
-                        guard row < og - o else { return }
                         let target = UnsafeMutableRawPointer(staging + (channel + row) * stagingStride + first)
                         target.storeBytes(of: low, as: SIMD16<Float>.self)
                         target.storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
