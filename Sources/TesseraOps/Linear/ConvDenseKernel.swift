@@ -5,22 +5,16 @@ import TesseraGraph
 ///
 /// The weights are read in place: their field order `[group][o][c][kh][kw]` already is `[o][k]`
 /// (float16 weights are only widened), so nothing is packed or cached between runs (the weights live
-/// in tile memory and may be rewritten). Eight output channels × 32 output positions accumulate in
-/// sixteen `SIMD16<Float>` registers over `k` (``multiply(weights:depth:rows:source:offsets:store:)``).
-/// The 32 positions' inputs for `k` are read at `source + offsets[k]`: straight from a zero-padded
-/// window for unit-stride parts (``runWindowed(geometry:input:operands:output:)``), and for strided
-/// ones from a panel `[k][32]` gathered from the field (``ConvPanelGather``), whose results go
-/// straight into the channel-first output field.
+/// in tile memory and may be rewritten). The input is rearranged once per run into a ``ConvWindow``,
+/// in which the 32 output positions of a panel read 32 consecutive floats for every `k`, at
+/// `position + offsets[k]`. Eight output channels × 32 positions accumulate in sixteen `SIMD16<Float>`
+/// registers over `k` (``multiply(weights:depth:rows:source:offsets:store:)``) into a staging row per
+/// output channel, whose output positions then go to the channel-first output field with the bias.
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
     static let panelWidth = 32
     /// Output channels accumulated at once.
     static let rowBlock = 8
-
-    /// Positions `lane ..< lane + count` of a panel: one output row's consecutive columns.
-    struct Segment {
-        var lane: Int, count: Int, image: Int, row: Int, column: Int
-    }
 
     /// Float32 views of a part's weights `[group][o][k]` and bias (a widened copy of float16 weights, zeros without a bias).
     struct Operands {
@@ -54,67 +48,55 @@ enum ConvDenseKernel {
         }
     }
 
-    /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`:
-    /// unit-stride parts straight from a padded window (``runWindowed``), strided ones through gathered panels.
+    /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`.
     static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
                                                        outputField: Int, _: In.Type, _: Out.Type) {
-        let operands = Operands(fields, channels: g.groups * g.outputChannelsPerGroup, hasBias: hasBias, In.self)
+        let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup, depth = cg * g.taps
+        let channels = g.groups * og, plane = g.outputRows * g.outputColumns
+        let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self)
         defer { operands.deallocate() }
-        let input = fields.input(0, as: In.self).baseAddress!, output = fields.output(outputField, as: Out.self).baseAddress!
-        if g.stride[0] == 1 && g.stride[1] == 1 {
-            runWindowed(geometry: g, input: input, operands: operands, output: output)
-        } else {
-            runGathered(geometry: g, input: input, operands: operands, output: output)
-        }
-    }
-
-    /// The part through panels gathered 32 positions at a time (``ConvPanelGather``).
-    static func runGathered<In: ElementLane, Out: ElementLane>(geometry g: ConvVertexGeometry, input: UnsafePointer<In>, operands: Operands,
-                                                               output: UnsafeMutablePointer<Out>) {
-        let og = g.outputChannelsPerGroup, depth = g.inputChannelsPerGroup * g.taps
-        let channels = g.groups * og, plane = g.outputRows * g.outputColumns, positions = g.positions
-        let panel = UnsafeMutableRawPointer.allocate(byteCount: depth * panelWidth * 4, alignment: 64).bindMemory(to: Float.self, capacity: depth * panelWidth)
-        defer { panel.deallocate() }
-        let segments = UnsafeMutablePointer<Segment>.allocate(capacity: panelWidth)
-        defer { segments.deallocate() }
-        let lanes = UnsafeMutablePointer<Int>.allocate(capacity: panelWidth)
-        defer { lanes.deallocate() }
+        let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!)
+        defer { window.deallocate() }
+        // Window offset of every k = (input channel, tap) of a group, from its first channel.
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: depth)
         defer { offsets.deallocate() }
-        for k in 0..<depth { offsets[k] = k * panelWidth }
-        let gather = ConvPanelGather(geometry: g, input: input)
-        let bias = operands.bias
-        var first = 0
-        while first < positions {
-            let width = min(panelWidth, positions - first)
-            // Lanes beyond the last position stay zero for every group.
-            if width < panelWidth { panel.initialize(repeating: 0, count: depth * panelWidth) }
-            let segmentCount = gather.segments(first: first, width: width, into: segments)
-            for s in 0..<segmentCount {
-                let segment = segments[s], start = segment.image * channels * plane + segment.row * g.outputColumns + segment.column
-                for t in 0..<segment.count { lanes[segment.lane + t] = start + t }
+        for c in 0..<cg {
+            for kh in 0..<g.kernel[0] {
+                for kw in 0..<g.kernel[1] { offsets[(c * g.kernel[0] + kh) * g.kernel[1] + kw] = window.offset(channel: c, kh: kh, kw: kw) }
             }
-            let contiguous = width == panelWidth && lanes[panelWidth - 1] == lanes[0] + panelWidth - 1
-            for group in 0..<g.groups {
-                gather.fill(panel, group: group, segments: segments, count: segmentCount)
+        }
+        let stagingStride = convCeilDiv(window.span, panelWidth) * panelWidth
+        let staging = UnsafeMutablePointer<Float>.allocate(capacity: channels * stagingStride)
+        defer { staging.deallocate() }
+        for group in 0..<g.groups {
+            let source = UnsafePointer(window.values + group * cg * window.channelStride)
+            for first in stride(from: 0, to: window.span, by: panelWidth) {
                 var o = 0
                 while o < og {
                     let channel = group * og + o
-                    multiply(weights: operands.weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: panel,
+                    multiply(weights: operands.weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: source + first,
                              offsets: offsets) { row, low, high in
-                        let b = bias[channel + row], target = output + (channel + row) * plane
-                        if contiguous {
-                            Out.storeRounded16(low + b, target + lanes[0])
-                            Out.storeRounded16(high + b, target + lanes[0] + 16)
-                        } else {
-                            for j in 0..<min(width, 16) { target[lanes[j]] = Out(rounding: low[j] + b) }
-                            for j in 16..<max(width, 16) { target[lanes[j]] = Out(rounding: high[j - 16] + b) }
-                        }
+                        let target = UnsafeMutableRawPointer(staging + (channel + row) * stagingStride + first)
+                        target.storeBytes(of: low, as: SIMD16<Float>.self)
+                        target.storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                     }
                     o += rowBlock
                 }
             }
-            first += width
+        }
+        // Output rows that are whole window rows go as one run per image.
+        let wholeRows = window.columns == g.outputColumns
+        let runs = wholeRows ? 1 : g.outputRows, runLength = wholeRows ? plane : g.outputColumns
+        let output = fields.output(outputField, as: Out.self).baseAddress!
+        for channel in 0..<channels {
+            let b = operands.bias[channel]
+            for n in 0..<g.batch {
+                for oh in 0..<runs {
+                    let source = staging + channel * stagingStride + window.position(image: n, row: oh, column: 0)
+                    let target = output + (n * channels + channel) * plane + oh * g.outputColumns
+                    for ow in 0..<runLength { target[ow] = Out(rounding: source[ow] + b) }
+                }
+            }
         }
     }
 

@@ -60,8 +60,8 @@ public struct ConvVertexGeometry: Sendable, Hashable {
 /// On the device the vertex streams its input as a channel-last window (`[n][row][column][channel]`),
 /// as seed 001's blocked `I[N][C_b][H][W][VLEN]`; the cycles of that rearrangement are the gather the
 /// compiler already charges for the field. On the host, dense parts run as one matrix product per group
-/// over `k = (input channel, tap)` (``ConvDenseKernel``: inputs gathered 32 positions at a time into
-/// zero-padded panels, weights read in place) and depthwise parts (one input and one output channel per
+/// over `k = (input channel, tap)` (``ConvDenseKernel``: the input rearranged into a zero-padded window
+/// split by stride phase, read 32 positions at a time; weights read in place) and depthwise parts (one input and one output channel per
 /// group) take sixteen adjacent groups per `SIMD16<Float>` (``ConvDepthwiseKernel``); both widen to
 /// Float and accumulate in float32.
 /// One vertex computes a tile's whole part, as poplibs' supervisor convolution vertices: its outputs
