@@ -8,13 +8,15 @@ import TesseraGraph
 /// in tile memory and may be rewritten). The input is rearranged once per run into a ``ConvWindow``,
 /// in which the 32 output positions of a panel read 32 consecutive floats for every `k`, at
 /// `position + offsets[k]`. Eight output channels × 32 positions accumulate in sixteen `SIMD16<Float>`
-/// registers over `k` (``multiply(weights:depth:rows:source:offsets:store:)``) into a staging row per
+/// registers over `k` (``multiply(weights:depth:rows:count:source:offsets:start:store:)``) into a staging row per
 /// output channel, whose output positions then go to the channel-first output field with the bias.
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
     static let panelWidth = 32
     /// Output channels accumulated at once.
     static let rowBlock = 8
+    /// Values of k per pass over the panels: 128 × 32 floats (16 KiB) of window stay in L1.
+    static let depthChunk = 128
 
     /// Float32 views of a part's weights `[group][o][k]` and bias (a widened copy of float16 weights, zeros without a bias).
     struct Operands {
@@ -70,17 +72,28 @@ enum ConvDenseKernel {
         defer { staging.deallocate() }
         for group in 0..<g.groups {
             let source = UnsafePointer(window.values + group * cg * window.channelStride)
-            for first in stride(from: 0, to: window.span, by: panelWidth) {
-                var o = 0
-                while o < og {
-                    let channel = group * og + o
-                    multiply(weights: operands.weights + channel * depth, depth: depth, rows: min(rowBlock, og - o), source: source + first,
-                             offsets: offsets) { row, low, high in
-                        let target = UnsafeMutableRawPointer(staging + (channel + row) * stagingStride + first)
-                        target.storeBytes(of: low, as: SIMD16<Float>.self)
-                        target.storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
+            // k in chunks whose panel rows stay in L1 over every block of output channels; later chunks go on
+            // from the sums staged so far, so the order of the sums is that of one pass.
+            for chunkStart in stride(from: 0, to: depth, by: depthChunk) {
+                let chunk = min(depthChunk, depth - chunkStart)
+                for first in stride(from: 0, to: window.span, by: panelWidth) {
+                    var o = 0
+                    while o < og {
+                        let channel = group * og + o, rows = min(rowBlock, og - o)
+                        @inline(__always) func staged(_ row: Int) -> UnsafeMutableRawPointer {
+                            UnsafeMutableRawPointer(staging + (channel + row) * stagingStride + first)
+                        }
+                        multiply(weights: operands.weights + channel * depth + chunkStart, depth: depth, rows: rows, count: chunk,
+                                 source: source + first, offsets: offsets + chunkStart) { row in
+                            guard chunkStart > 0 && row < rows else { return (.zero, .zero) }
+                            let sums = staged(row)
+                            return (sums.loadUnaligned(as: SIMD16<Float>.self), sums.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
+                        } store: { row, low, high in
+                            staged(row).storeBytes(of: low, as: SIMD16<Float>.self)
+                            staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
+                        }
+                        o += rowBlock
                     }
-                    o += rowBlock
                 }
             }
         }
@@ -100,19 +113,18 @@ enum ConvDenseKernel {
         }
     }
 
-    /// `Σ_k weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows and lanes 0 ..< 32,
-    /// handed to `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32). Rows beyond `rows` repeat the last one and
-    /// are not stored.
+    /// `start(row) + Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows
+    /// and lanes 0 ..< 32, handed to `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32) for each row below `rows`.
+    /// Rows from `rows` on repeat the last one's weights and are not stored.
     @inline(__always)
-    static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, source: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+    static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int, source: UnsafePointer<Float>,
+                         offsets: UnsafePointer<Int>, start: (Int) -> (SIMD16<Float>, SIMD16<Float>),
                          store: (Int, SIMD16<Float>, SIMD16<Float>) -> Void) {
         @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
         let w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
-        var a0 = SIMD16<Float>(), b0 = SIMD16<Float>(), a1 = SIMD16<Float>(), b1 = SIMD16<Float>()
-        var a2 = SIMD16<Float>(), b2 = SIMD16<Float>(), a3 = SIMD16<Float>(), b3 = SIMD16<Float>()
-        var a4 = SIMD16<Float>(), b4 = SIMD16<Float>(), a5 = SIMD16<Float>(), b5 = SIMD16<Float>()
-        var a6 = SIMD16<Float>(), b6 = SIMD16<Float>(), a7 = SIMD16<Float>(), b7 = SIMD16<Float>()
-        for k in 0..<depth {
+        var (a0, b0) = start(0), (a1, b1) = start(1), (a2, b2) = start(2), (a3, b3) = start(3)
+        var (a4, b4) = start(4), (a5, b5) = start(5), (a6, b6) = start(6), (a7, b7) = start(7)
+        for k in 0..<count {
             let x = UnsafeRawPointer(source + offsets[k])
             let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
             var w = SIMD16<Float>(repeating: w0[k])

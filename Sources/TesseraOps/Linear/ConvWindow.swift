@@ -52,9 +52,16 @@ struct ConvWindow {
                         let target = rowStart + g.columnOffset
                         for c in 0..<runLength { target[c] = source[c].widened }
                     } else {
-                        for c in 0..<runLength {
-                            let column = g.columnOffset + c
-                            rowStart[column % columnStride * phaseStride + column / columnStride] = source[c].widened
+                        // Phase column by phase column: every columnStride-th field column, to consecutive columns.
+                        for phase in 0..<columnStride {
+                            let target = rowStart + phase * phaseStride
+                            var c = ((phase - g.columnOffset) % columnStride + columnStride) % columnStride
+                            var column = (g.columnOffset + c) / columnStride
+                            while c < runLength {
+                                target[column] = source[c].widened
+                                c += columnStride
+                                column += 1
+                            }
                         }
                     }
                 }
