@@ -156,13 +156,3 @@ public struct ConvPartialCodelet: Codelet {
         }
     }
 }
-
-/// Stores `count` float32 values into field `field` of `type` (float32 or float16, rounded once).
-func convStore(_ values: UnsafePointer<Float>, count: Int, to fields: VertexFields, field: Int, type: ElementType) {
-    if type == .float16 {
-        let out = fields.output(field, as: Float16.self)
-        for i in 0..<count { out[i] = Float16(values[i]) }
-    } else {
-        fields.output(field, as: Float.self).baseAddress!.update(from: values, count: count)
-    }
-}

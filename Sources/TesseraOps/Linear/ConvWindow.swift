@@ -51,6 +51,21 @@ struct ConvWindow {
                     if columnStride == 1 {
                         let target = rowStart + g.columnOffset
                         for c in 0..<runLength { target[c] = source[c].widened }
+                    } else if columnStride == 2 {
+                        // Even and odd field columns to their two phases, sixteen at a time.
+                        let even = rowStart + g.columnOffset % 2 * phaseStride + g.columnOffset / 2
+                        let odd = rowStart + (1 - g.columnOffset % 2) * phaseStride + (g.columnOffset + 1) / 2
+                        var c = 0
+                        while c + 16 <= runLength {
+                            let values = In.loadWidened16(source + c)
+                            UnsafeMutableRawPointer(even + c / 2).storeBytes(of: values.evenHalf, as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(odd + c / 2).storeBytes(of: values.oddHalf, as: SIMD8<Float>.self)
+                            c += 16
+                        }
+                        while c < runLength {
+                            (c % 2 == 0 ? even : odd)[c / 2] = source[c].widened
+                            c += 1
+                        }
                     } else {
                         // Phase column by phase column: every columnStride-th field column, to consecutive columns.
                         for phase in 0..<columnStride {
