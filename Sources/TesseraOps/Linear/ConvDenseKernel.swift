@@ -102,12 +102,20 @@ enum ConvDenseKernel {
         let runs = wholeRows ? 1 : g.outputRows, runLength = wholeRows ? plane : g.outputColumns
         let output = fields.output(outputField, as: Out.self).baseAddress!
         for channel in 0..<channels {
-            let b = operands.bias[channel]
+            let b = operands.bias[channel], biasVector = SIMD16<Float>(repeating: b)
             for n in 0..<g.batch {
                 for oh in 0..<runs {
                     let source = staging + channel * stagingStride + window.position(image: n, row: oh, column: 0)
                     let target = output + (n * channels + channel) * plane + oh * g.outputColumns
-                    for ow in 0..<runLength { target[ow] = Out(rounding: source[ow] + b) }
+                    var ow = 0
+                    while ow + 16 <= runLength {
+                        Out.storeRounded16(Float.loadWidened16(source + ow) + biasVector, target + ow)
+                        ow += 16
+                    }
+                    while ow < runLength {
+                        target[ow] = Out(rounding: source[ow] + b)
+                        ow += 1
+                    }
                 }
             }
         }
