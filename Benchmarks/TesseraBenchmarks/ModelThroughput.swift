@@ -17,9 +17,14 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
         let session = try ModelSession(network: network, weights: weights, target: target)
         let input = ModelSession.syntheticInput(count: session.lowered.input.elementCount)
         var output: [Float] = []
-        var times: [Double] = []
-        for _ in 0...repeats { times.append(try seconds { output = try session.run(input: input) }) }
-        let tesseraSeconds = times.dropFirst().sorted()[repeats / 2]
+        var times: [Double] = [], cpuTimes: [Double] = []
+        for _ in 0...repeats {
+            let cpuStart = processCPUSeconds()
+            times.append(try seconds { output = try session.run(input: input) })
+            cpuTimes.append(processCPUSeconds() - cpuStart)
+        }
+        // The first run warms up; the median of the others is the figure.
+        let tesseraSeconds = times.dropFirst().sorted()[repeats / 2], cpuSeconds = cpuTimes.dropFirst().sorted()[repeats / 2]
         let peak = HostMemory.peakResidentBytes(), simulated = session.executable.memory.totalBytes
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
@@ -32,7 +37,7 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
         let reference = try onnxRuntimeModel(files, repeats: repeats, threads: threads)
 
         let tesseraRate = Double(batch) / tesseraSeconds, ortRate = Double(batch) / reference.seconds
-        print("  \(name): Tessera \(format(tesseraRate, 2)) images/s (\(format(tesseraSeconds, 3)) s per batch), "
+        print("  \(name): Tessera \(format(tesseraRate, 2)) images/s (\(format(tesseraSeconds, 3)) s per batch, \(format(cpuSeconds, 3)) CPU s), "
             + "ONNX Runtime \(reference.version) \(format(ortRate, 2)) images/s (\(threads) threads), ratio \(format(tesseraRate / ortRate, 3)); "
             + "outputs differ by at most \(String(format: "%.2e", reference.relativeDifference)) of the largest")
         print("    compile \(format(session.compileSeconds, 2)) s (graph built in \(format(session.buildSeconds, 2)) s); "
@@ -56,4 +61,11 @@ private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
     struct Result: Decodable { var seconds: Double; var relativeDifference: Double; var version: String }
     let result = try JSONDecoder().decode(Result.self, from: data)
     return (result.seconds, result.relativeDifference, result.version)
+}
+
+/// CPU seconds the process has used over all its threads: steadier than wall time when other work shares the cores.
+private func processCPUSeconds() -> Double {
+    var time = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }

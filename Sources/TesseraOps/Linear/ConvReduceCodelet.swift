@@ -46,24 +46,30 @@ public struct ConvReduceCodelet: Codelet {
     }
 
     public func compute(_ fields: VertexFields) {
-        let partials = fields.input(0, as: Float.self)
-        let count = fields.count(hasBias ? 2 : 1)
-        let sums = UnsafeMutablePointer<Float>.allocate(capacity: count)
-        defer { sums.deallocate() }
-        sums.update(from: partials.baseAddress!, count: count)
-        for stage in 1..<max(stages, 1) {
-            let part = partials.baseAddress! + stage * count
-            for i in 0..<count { sums[i] += part[i] }
+        if outputType == .float16 { run(fields, Float16.self) } else { run(fields, Float.self) }
+    }
+
+    /// Sixteen outputs at a time: the stages summed in order in registers, then the bias, rounded once.
+    private func run<T: ElementLane>(_ fields: VertexFields, _: T.Type) {
+        let partials = fields.input(0, as: Float.self).baseAddress!
+        let output = fields.output(hasBias ? 2 : 1, as: T.self)
+        let count = output.count, out = output.baseAddress!
+        let bias = hasBias ? fields.input(1, as: T.self).baseAddress : nil
+        let stageCount = max(stages, 1)
+        var i = 0
+        while i + 16 <= count {
+            var sum = Float.loadWidened16(partials + i)
+            for stage in 1..<stageCount { sum += Float.loadWidened16(partials + stage * count + i) }
+            if let bias { sum += T.loadWidened16(bias + i) }
+            T.storeRounded16(sum, out + i)
+            i += 16
         }
-        if hasBias {
-            if outputType == .float16 {
-                let bias = fields.input(1, as: Float16.self)
-                for i in 0..<count { sums[i] += Float(bias[i]) }
-            } else {
-                let bias = fields.input(1, as: Float.self)
-                for i in 0..<count { sums[i] += bias[i] }
-            }
+        while i < count {
+            var sum = partials[i]
+            for stage in 1..<stageCount { sum += partials[stage * count + i] }
+            if let bias { sum += bias[i].widened }
+            out[i] = T(rounding: sum)
+            i += 1
         }
-        convStore(sums, count: count, to: fields, field: hasBias ? 2 : 1, type: outputType)
     }
 }
