@@ -66,13 +66,19 @@ extension OpBuilder {
         let reduceSet = stages > 1 ? graph.addComputeSet("\(name)/reduce") : nil
         let axes: [ConvAxis] = [.batch, .group, .outputChannel, .row, .column]
         let parts = axes.map { plan.parts($0) }, inputChannelParts = plan.parts(.inputChannel)
-        var tile = 0, offset = 0
+        // Boxes spread evenly over the whole chip, each on `stages` neighbouring tiles: a plan using
+        // fewer tiles than the target has leaves its idle tiles scattered, not in one block at the
+        // end, so the host threads (which own contiguous blocks of tiles) get equal shares of work.
+        let boxes = parts.map(\.count).reduce(1, *), groupsOfStages = graph.target.tiles / stages
+        var boxIndex = 0, offset = 0
         /// The output view of the parts under `prefix` (ranges of the first `prefix.count` axes), made box by box in tile order.
         func assemble(_ prefix: [Range<Int>]) throws(GraphError) -> Tensor {
             guard prefix.count == axes.count else {
                 return try Tensor.concatenate(parts[prefix.count].map { (part: Range<Int>) throws(GraphError) in try assemble(prefix + [part]) },
                                               dimension: prefix.count)
             }
+            let tile = boxIndex * groupsOfStages / boxes * stages
+            boxIndex += 1
             let box = prefix, shape = box.map(\.count), count = shape.reduce(1, *)
             let out = try storage.slice(offset..<(offset + count))
             // The box's partials `[stages, count]`: stage `s` on tile `tile + s`.
@@ -86,7 +92,6 @@ extension OpBuilder {
             if let block, let reduceSet {
                 try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: block, bias: bias, output: out)
             }
-            tile += stages
             offset += count
             return try out.reshape(shape)
         }
