@@ -2,6 +2,8 @@ import TesseraGraph
 
 /// Errors found while compiling a graph and its programs: each names the object, the tile and the numbers.
 public enum CompileError: Error, CustomStringConvertible {
+    /// The target's parameters cannot describe a chip (no tiles, no memory, a zero rate, …).
+    case badTarget(name: String, detail: String)
     /// A variable was added with a shape it cannot have (a negative size, or too many elements).
     case badVariable(name: String, detail: String)
     /// A tensor used by the program has elements with no tile.
@@ -25,6 +27,7 @@ public enum CompileError: Error, CustomStringConvertible {
 
     public var description: String {
         switch self {
+        case let .badTarget(name, detail): "target '\(name)': \(detail)"
         case let .badVariable(name, detail): "variable '\(name)': \(detail)"
         case let .unmappedElements(tensor, elements, count):
             "tensor '\(tensor)': elements \(elements.lowerBound)..<\(elements.upperBound) of \(count) are not mapped to any tile"

@@ -12,6 +12,7 @@ public enum Compiler {
     /// Compiles `graph` with several programs, run by index on the engine. Variables used by more
     /// than one program are always live.
     public static func compile(_ graph: Graph, programs: [Program], options: CompileOptions = .init()) throws(CompileError) -> Executable {
+        if let problem = targetProblem(graph.target) { throw .badTarget(name: graph.target.name, detail: problem) }
         if let bad = graph.data.first(where: { $0.shapeProblem != nil }) {
             throw .badVariable(name: bad.name, detail: bad.shapeProblem!)
         }
@@ -53,6 +54,21 @@ public enum Compiler {
                                            peakStep: worst.peakStep.flatMap { stepNames[$0] }))
         }
         return Finalizer(lowering: lowering, offsets: placement.offsets).executable(programs: planned, memory: profile, statistics: statistics)
+    }
+
+    /// Why `target` cannot be compiled for, or nil: its counts and rates must be positive, and a
+    /// tile's memory must be addressable with 32-bit offsets.
+    private static func targetProblem(_ target: Target) -> String? {
+        let counts: [(String, Int)] = [("tiles", target.tiles), ("bytesPerTile", target.bytesPerTile), ("workerContexts", target.workerContexts),
+                                       ("exchangeBytesPerCycle", target.exchangeBytesPerCycle), ("memcpyBytesPerCycle", target.memcpyBytesPerCycle),
+                                       ("vectorWidthBytes", target.vectorWidthBytes), ("float16MACsPerCycle", target.float16MACsPerCycle),
+                                       ("float32MACsPerCycle", target.float32MACsPerCycle)]
+        if let (name, value) = counts.first(where: { $0.1 < 1 }) { return "\(name) is \(value); it must be at least 1" }
+        if target.bytesPerTile > Int(Int32.max) {
+            return "bytesPerTile \(target.bytesPerTile) is more than \(Int32.max), the most a tile's 32-bit offsets address"
+        }
+        if !(target.clockHz > 0) { return "clockHz is \(target.clockHz); it must be positive" }
+        return nil
     }
 
     /// What a block holds, for an out-of-memory message: its variable, or its category and the step it serves.

@@ -18,6 +18,26 @@ import TesseraTestSupport
         }
     }
 
+    /// Targets no chip can have are refused by name before anything is placed.
+    @Test func impossibleTargetsAreTypedErrors() throws {
+        var noRate = testTarget(tiles: 2)
+        noRate.exchangeBytesPerCycle = 0
+        let cases: [(Target, String)] = [
+            (testTarget(tiles: 0), "tiles is 0"),
+            (testTarget(tiles: 2, bytes: 1 << 31), "bytesPerTile 2147483648 is more than 2147483647"),
+            (noRate, "exchangeBytesPerCycle is 0"),
+            (Target(name: "stopped", tiles: 2, bytesPerTile: 4096, clockHz: 0), "clockHz is 0.0"),
+        ]
+        for (target, expected) in cases {
+            #expect {
+                _ = try Compiler.compile(Graph(target: target), program: .sequence([]))
+            } throws: { error in
+                guard case let CompileError.badTarget(name, detail) = error else { return false }
+                return name == target.name && detail.hasPrefix(expected)
+            }
+        }
+    }
+
     @Test func unmappedElementsNameTheTensorAndRange() throws {
         let x = graph.addVariable(.float32, [10], name: "activations")
         let y = graph.addVariable(.float32, [10], name: "y")
