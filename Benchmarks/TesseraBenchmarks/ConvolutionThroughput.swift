@@ -42,18 +42,8 @@ private func tesseraSeconds(_ shape: ConvolutionShape, target: Target, repeats: 
 
 /// ONNX Runtime's median seconds per layer, by layer name.
 private func onnxRuntimeSeconds(_ shapes: [ConvolutionShape], repeats: Int) throws -> [String: Double] {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/onnx_conv_reference.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.standardized.path, String(repeats)]
-    let input = Pipe(), output = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    try process.run()
-    input.fileHandleForWriting.write(try JSONEncoder().encode(shapes))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
     struct Timing: Decodable { var name: String; var seconds: Double }
-    return Dictionary(uniqueKeysWithValues: try JSONDecoder().decode([Timing].self, from: data).map { ($0.name, $0.seconds) })
+    let timings = try runReferenceScript("onnx_conv_reference.py", arguments: [String(repeats)], input: try JSONEncoder().encode(shapes),
+                                         as: [Timing].self)
+    return Dictionary(uniqueKeysWithValues: timings.map { ($0.name, $0.seconds) })
 }

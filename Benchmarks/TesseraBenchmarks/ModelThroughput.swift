@@ -49,17 +49,9 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
 /// ONNX Runtime's median seconds for the exported model and how far its output is from Tessera's.
 private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
     -> (seconds: Double, relativeDifference: Double, version: String) {
-    let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../scripts/onnx_model_reference.py")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", script.standardized.path] + files.map(\.path) + [String(repeats), String(threads)]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
     struct Result: Decodable { var seconds: Double; var relativeDifference: Double; var version: String }
-    let result = try JSONDecoder().decode(Result.self, from: data)
+    let result = try runReferenceScript("onnx_model_reference.py", arguments: files.map(\.path) + [String(repeats), String(threads)],
+                                        as: Result.self)
     return (result.seconds, result.relativeDifference, result.version)
 }
 
