@@ -19,9 +19,9 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
         var output: [Float] = []
         var times: [Double] = [], cpuTimes: [Double] = []
         for _ in 0...repeats {
-            let cpuStart = processCPUSeconds()
+            let cpuStart = HostClock.processCPUSeconds()
             times.append(try seconds { output = try session.run(input: input) })
-            cpuTimes.append(processCPUSeconds() - cpuStart)
+            cpuTimes.append(HostClock.processCPUSeconds() - cpuStart)
         }
         // The first run warms up; the median of the others is the figure.
         let tesseraSeconds = times.dropFirst().sorted()[repeats / 2], cpuSeconds = cpuTimes.dropFirst().sorted()[repeats / 2]
@@ -53,11 +53,4 @@ private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
     let result = try runReferenceScript("onnx_model_reference.py", arguments: files.map(\.path) + [String(repeats), String(threads)],
                                         as: Result.self)
     return (result.seconds, result.relativeDifference, result.version)
-}
-
-/// CPU seconds the process has used over all its threads: steadier than wall time when other work shares the cores.
-private func processCPUSeconds() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }

@@ -82,13 +82,16 @@ extension TesseraCommand {
         @Option(name: .customLong("save-outputs"), help: "Write the output tensor to this .npy file.")
         var saveOutputs: String?
 
+        @Option(help: "Run the batch this many times and report the fastest host time (models only).")
+        var repeats = 1
+
         func run() throws {
             switch example {
             case "matvec": try runMatrixVector()
             case "sharding": try runSharding()
             default:
                 try ModelCommand(name: example, target: try options.target(), threads: options.threads, model: model)
-                    .run(images: images, input: input, saveOutputs: saveOutputs, report: report)
+                    .run(images: images, input: input, saveOutputs: saveOutputs, report: report, repeats: repeats)
             }
         }
 

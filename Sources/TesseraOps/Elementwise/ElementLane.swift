@@ -43,3 +43,15 @@ extension SIMD16<Float> {
         return result
     }
 }
+
+extension SIMD16<Float> {
+    // The standard library's generic `pointwiseMin` and `pointwiseMax` follow IEEE minNum and
+    // maxNum lane by lane when the optimiser does not inline them into a large codelet; these
+    // are one comparison and one blend.
+
+    /// The larger of each pair of lanes; a NaN in `self` stays NaN.
+    @inline(__always) func lanewiseMaximum(_ other: Self) -> Self { replacing(with: other, where: self .< other) }
+
+    /// The smaller of each pair of lanes; a NaN in `self` stays NaN.
+    @inline(__always) func lanewiseMinimum(_ other: Self) -> Self { replacing(with: other, where: other .< self) }
+}

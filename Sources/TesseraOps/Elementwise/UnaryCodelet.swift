@@ -31,17 +31,80 @@ enum UnaryFunction: Sendable, Hashable {
         }
     }
 
-    @inline(__always) func apply(_ x: SIMD16<Float>) -> SIMD16<Float> {
+    /// Applies the function to `count` elements from `source` into `destination` (which may be
+    /// `source`).
+    @inline(__always)
+    func apply<T: ElementLane>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, _ count: Int) {
         switch self {
-        case .relu: return pointwiseMax(x, .zero)
-        case .scale(let factor): return x * factor
-        case .sigmoid: return x.mapEachLane { 1 / (1 + Foundation.exp(-$0)) }
-        case .silu: return x.mapEachLane { $0 / (1 + Foundation.exp(-$0)) }
-        case .tanh: return x.mapEachLane { Foundation.tanh($0) }
-        case .hardSwish: return x * pointwiseMin(pointwiseMax(x + 3, .zero), SIMD16(repeating: 6)) * (1 / 6 as Float)
-        case .exp: return x.mapEachLane { Foundation.exp($0) }
-        case .log: return x.mapEachLane { Foundation.log($0) }
+        case .relu: mapVectors(source, destination, count, Lanes.ReLU())
+        case .scale(let factor): mapVectors(source, destination, count, Lanes.Scale(factor: factor))
+        case .sigmoid: mapVectors(source, destination, count, Lanes.Sigmoid())
+        case .silu: mapVectors(source, destination, count, Lanes.SiLU())
+        case .tanh: mapVectors(source, destination, count, Lanes.Tanh())
+        case .hardSwish: mapVectors(source, destination, count, Lanes.HardSwish())
+        case .exp: mapVectors(source, destination, count, Lanes.Exp())
+        case .log: mapVectors(source, destination, count, Lanes.Log())
         }
+    }
+}
+
+/// A function of 16 float32 lanes. Each unary function is a type of its own, so that
+/// ``mapVectors(_:_:_:_:)`` is specialised into one loop per function: inlined together into
+/// one codelet (or passed as closures), the optimiser splits the vectors into 4-lane pieces.
+private protocol LaneFunction {
+    func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float>
+}
+
+/// The unary functions as ``LaneFunction`` types.
+private enum Lanes {
+    struct ReLU: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x.lanewiseMaximum(.zero) }
+    }
+    struct Scale: LaneFunction {
+        var factor: Float
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x * factor }
+    }
+    struct Sigmoid: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { 1 / (1 + (-x).exponential()) }
+    }
+    struct SiLU: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x / (1 + (-x).exponential()) }
+    }
+    struct Tanh: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x.mapEachLane { Foundation.tanh($0) } }
+    }
+    struct HardSwish: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> {
+            x * (x + 3).lanewiseMaximum(.zero).lanewiseMinimum(SIMD16(repeating: 6)) * (1 / 6 as Float)
+        }
+    }
+    struct Exp: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x.exponential() }
+    }
+    struct Log: LaneFunction {
+        @inline(__always) func callAsFunction(_ x: SIMD16<Float>) -> SIMD16<Float> { x.mapEachLane { Foundation.log($0) } }
+    }
+}
+
+/// `destination[i] = f(source[i])` for `count` elements, sixteen at a time in float32.
+@inline(never)
+private func mapVectors<T: ElementLane, F: LaneFunction>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, _ count: Int,
+                                                         _ f: F) {
+    var i = 0
+    while i + 16 <= count {
+        T.storeRounded16(f(T.loadWidened16(source + i)), destination + i)
+        i += 16
+    }
+    guard i < count else { return }
+    // The last partial vector goes through memory: inserting lanes at a variable index one by
+    // one compiles to masked shuffles that cost more than the function itself.
+    let rest = count - i
+    var tail = SIMD16<Float>.zero
+    withUnsafeMutableBytes(of: &tail) { lanes in
+        for k in 0..<rest { lanes.storeBytes(of: source[i + k].widened, toByteOffset: 4 * k, as: Float.self) }
+    }
+    withUnsafeBytes(of: f(tail)) { lanes in
+        for k in 0..<rest { destination[i + k] = T(rounding: lanes.load(fromByteOffset: 4 * k, as: Float.self)) }
     }
 }
 
@@ -92,22 +155,7 @@ struct UnaryCodelet: Codelet {
             let output = fields.output(first + fieldsPerRegion - 1, as: T.self)
             let input = inPlace ? UnsafeBufferPointer(output) : fields.input(first, as: T.self)
             guard let source = input.baseAddress, let destination = output.baseAddress else { continue }
-            apply(source + share.offsets.lowerBound, destination + share.offsets.lowerBound, share.offsets.count)
-        }
-    }
-
-    @inline(__always)
-    private func apply<T: ElementLane>(_ source: UnsafePointer<T>, _ destination: UnsafeMutablePointer<T>, _ count: Int) {
-        var i = 0
-        while i + 16 <= count {
-            T.storeRounded16(function.apply(T.loadWidened16(source + i)), destination + i)
-            i += 16
-        }
-        if i < count {
-            var tail = SIMD16<Float>.zero
-            for k in i..<count { tail[k - i] = source[k].widened }
-            let result = function.apply(tail)
-            for k in i..<count { destination[k] = T(rounding: result[k - i]) }
+            function.apply(source + share.offsets.lowerBound, destination + share.offsets.lowerBound, share.offsets.count)
         }
     }
 }

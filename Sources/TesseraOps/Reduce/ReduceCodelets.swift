@@ -10,7 +10,7 @@ enum ReductionKind: String, Sendable, Hashable {
     @inline(__always) func combine(_ x: Float, _ y: Float) -> Float { self == .max ? Swift.max(x, y) : x + y }
 
     @inline(__always) func combine(_ x: SIMD16<Float>, _ y: SIMD16<Float>) -> SIMD16<Float> {
-        self == .max ? pointwiseMax(x, y) : x + y
+        self == .max ? x.lanewiseMaximum(y) : x + y
     }
 
     @inline(__always) func total(_ x: SIMD16<Float>) -> Float { self == .max ? x.max() : x.sum() }
