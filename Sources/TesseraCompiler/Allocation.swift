@@ -33,6 +33,15 @@ struct DataLayout {
     var allocation: [Int]
     var blockOffset: [Int]
 
+    /// The one piece holding `run` when its elements are consecutive and all lie in one interval
+    /// on `tile` (a field connected there directly), else nil.
+    func contiguousPiece(_ run: ElementRun, on tile: Int) -> (allocation: Int, element: Int)? {
+        guard run.stride == 1 || run.count == 1, let index = TileMappingIndex.index(containing: run.start, in: intervals) else { return nil }
+        let interval = intervals[index]
+        guard interval.tile == tile, run.start + run.count <= interval.end else { return nil }
+        return (allocation[index], blockOffset[index] + run.start - interval.begin)
+    }
+
     /// The pieces of the run `start, start + stride, …` (`count` elements), in order.
     func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece]) {
         var element = start

@@ -72,7 +72,7 @@ final class Lowering {
     /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
         let vertex = graph.vertices[index]
-        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.count), target: target)
+        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map { graph.connections[$0].count }, target: target)
     }
 
     // MARK: - Programs
@@ -118,12 +118,12 @@ final class Lowering {
     }
 
     func record(_ tensor: Tensor, _ kind: AccessKind, at position: Int) {
-        record(tensor.elements, kind, at: position)
+        record(tensor.elements.runs[...], kind, at: position)
     }
 
-    func record(_ elements: ElementRunList, _ kind: AccessKind, at position: Int) {
+    func record(_ runs: ArraySlice<ElementRun>, _ kind: AccessKind, at position: Int) {
         var previous = -1
-        for run in elements.runs where run.data != previous {
+        for run in runs where run.data != previous {
             previous = run.data
             programsUsing[run.data].insert(program)
             if let last = accesses[run.data].last, last.position == position {
@@ -135,15 +135,16 @@ final class Lowering {
     }
 
     func pieces(of tensor: Tensor) -> [Piece] {
-        pieces(of: tensor.elements)
+        var pieces: [Piece] = []
+        self.pieces(of: tensor.elements.runs[...], into: &pieces)
+        return pieces
     }
 
-    func pieces(of elements: ElementRunList) -> [Piece] {
-        var pieces: [Piece] = []
-        for run in elements.runs {
+    /// Appends the pieces of `runs`, in order, to `pieces`.
+    func pieces(of runs: ArraySlice<ElementRun>, into pieces: inout [Piece]) {
+        for run in runs {
             layouts[run.data]!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces)
         }
-        return pieces
     }
 
     func endpoint(_ piece: Piece, advancedBy elements: Int, elementBytes: Int) -> Endpoint {
@@ -157,7 +158,7 @@ final class Lowering {
     /// the same elements on the same tile share one buffer (and one exchange).
     private struct SharedBufferKey: Hashable {
         var tile: Int
-        var elements: [ElementRun]
+        var elements: ArraySlice<ElementRun>
 
         /// Hashes the tile and the ends of the run list only (equality still compares every run).
         func hash(into hasher: inout Hasher) {
@@ -174,6 +175,8 @@ final class Lowering {
     /// Copies of the compute step being lowered, kept from step to step so that their capacity
     /// is reused; each step keeps an exact-size copy.
     private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
+    /// The pieces of the field being lowered, kept from field to field so that their capacity is reused.
+    private var fieldPieces: [Piece] = []
 
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
@@ -182,17 +185,19 @@ final class Lowering {
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
         var writes: [Int: [(begin: Int, end: Int, vertex: Int)]] = [:]
         let members = graph.computeSetVertices[computeSet.index]
+        let connections = graph.connections, connectionRuns = graph.connectionRuns
         step.vertices.reserveCapacity(members.count)
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
             step.vertices.append((vertexIndex, step.slots.count))
-            for (field, elements) in zip(vertex.codelet.fields, vertex.connections) {
+            for (field, connection) in zip(vertex.codelet.fields, vertex.connections) {
+                let elements = connectionRuns[connections[connection].runs]
                 if field.direction.reads { record(elements, .read, at: position) }
                 if field.direction.writes {
                     record(elements, .write, at: position)
-                    for run in elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
+                    for run in elements { noteWrite(run, vertex: vertexIndex, into: &writes) }
                 }
-                step.slots.append(slot(for: elements, field: field, tile: vertex.tile, position: position))
+                step.slots.append(slot(for: elements, count: connections[connection].count, field: field, tile: vertex.tile, position: position))
             }
         }
         step.exchangeIn = pendingIn.exactCopy()
@@ -204,23 +209,30 @@ final class Lowering {
         return steps.count - 1
     }
 
-    private func slot(for elements: ElementRunList, field: Field, tile: Int, position: Int) -> SymbolicSlot {
-        guard elements.count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
+    /// The slot of a field connected to `elements` (`count` view positions): the elements
+    /// themselves when they are one contiguous run on `tile`, else a buffer on `tile` with the
+    /// copies that fill it (inputs) or empty it (outputs).
+    private func slot(for elements: ArraySlice<ElementRun>, count: Int, field: Field, tile: Int, position: Int) -> SymbolicSlot {
+        guard count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
         let elementBytes = field.elementType.byteSize
-        let pieces = pieces(of: elements)
-        if pieces.count == 1, pieces[0].tile == tile, pieces[0].stride == 1 {
-            return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: elements.count)
+        if elements.count == 1, let direct = layouts[elements.first!.data]!.contiguousPiece(elements.first!, on: tile) {
+            return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }
-        let key = SharedBufferKey(tile: tile, elements: elements.runs)
+        fieldPieces.removeAll(keepingCapacity: true)
+        pieces(of: elements, into: &fieldPieces)
+        if fieldPieces.count == 1, fieldPieces[0].tile == tile, fieldPieces[0].stride == 1 {
+            return SymbolicSlot(allocation: fieldPieces[0].allocation, offset: fieldPieces[0].element * elementBytes, count: count)
+        }
+        let key = SharedBufferKey(tile: tile, elements: elements)
         if !field.direction.writes, let shared = sharedBuffers[key] {
-            return SymbolicSlot(allocation: shared, offset: 0, count: elements.count)
+            return SymbolicSlot(allocation: shared, offset: 0, count: count)
         }
-        allocations.append(Allocation(tile: tile, bytes: elements.count * elementBytes, category: .exchangeBuffers,
+        allocations.append(Allocation(tile: tile, bytes: count * elementBytes, category: .exchangeBuffers,
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
         if !field.direction.writes { sharedBuffers[key] = buffer }
         var element = 0, merger = CopyMerger()
-        for piece in pieces {
+        for piece in fieldPieces {
             let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
             let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
             if field.direction.reads {
@@ -231,7 +243,7 @@ final class Lowering {
             }
             element += piece.count
         }
-        return SymbolicSlot(allocation: buffer, offset: 0, count: elements.count)
+        return SymbolicSlot(allocation: buffer, offset: 0, count: count)
     }
 
     private func noteWrite(_ run: ElementRun, vertex: Int, into writes: inout [Int: [(begin: Int, end: Int, vertex: Int)]]) {
