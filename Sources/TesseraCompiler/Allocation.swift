@@ -27,11 +27,18 @@ struct Piece {
 
 /// Where a variable's elements sit: for each mapped interval, its allocation and the element
 /// offset of the interval's first element inside it. Elements of one variable on one tile are
-/// stored contiguously in element order.
-struct DataLayout {
-    var intervals: [TileInterval]
-    var allocation: [Int]
-    var blockOffset: [Int]
+/// stored contiguously in element order. A class, so that looking up a field's pieces (millions
+/// of times) retains one object rather than its three arrays.
+final class DataLayout {
+    let intervals: [TileInterval]
+    let allocation: [Int]
+    let blockOffset: [Int]
+
+    init(intervals: [TileInterval], allocation: [Int], blockOffset: [Int]) {
+        self.intervals = intervals
+        self.allocation = allocation
+        self.blockOffset = blockOffset
+    }
 
     /// The one piece holding `run` when its elements are consecutive and all lie in one interval
     /// on `tile` (a field connected there directly), else nil.

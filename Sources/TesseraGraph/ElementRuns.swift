@@ -102,8 +102,11 @@ package final class ElementRunList: Sendable {
     /// One past the last view position covered by run `index`.
     private func end(of index: Int) -> Int { ends.isEmpty ? count : ends[index] }
 
-    /// Index of the run holding view position `position`.
-    package func runIndex(containing position: Int) -> Int {
+    /// Index of the run holding view position `position`; `hint` (a run index) is tried first,
+    /// then the run after it, as a walk through the view in increasing order finds them.
+    package func runIndex(containing position: Int, hint: Int = 0) -> Int {
+        if hint < runs.count, position < ends[hint], hint == 0 || ends[hint - 1] <= position { return hint }
+        if hint + 1 < runs.count, position < ends[hint + 1], ends[hint] <= position { return hint + 1 }
         var low = 0, high = runs.count - 1
         while low < high {
             let mid = (low + high) / 2
@@ -114,6 +117,13 @@ package final class ElementRunList: Sendable {
 
     /// Appends the elements at view positions `first, first + stride, …` (`count` of them).
     package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder) {
+        var hint = 0
+        appendElements(first: first, stride: stride, count: count, to: &builder, hint: &hint)
+    }
+
+    /// ``appendElements(first:stride:count:to:)``, starting the run search at `hint` and leaving
+    /// there the index of the last run read, for a caller walking the view in increasing order.
+    package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder, hint: inout Int) {
         if runs.count == 1 {
             guard count > 0 else { return }
             let run = runs[0]
@@ -123,7 +133,8 @@ package final class ElementRunList: Sendable {
         var position = first
         var remaining = count
         while remaining > 0 {
-            let index = runIndex(containing: position)
+            let index = runIndex(containing: position, hint: hint)
+            hint = index
             let run = runs[index]
             let runBegin = index == 0 ? 0 : ends[index - 1]
             let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<end(of: index))
@@ -144,9 +155,9 @@ package final class ElementRunList: Sendable {
         }
         let outerRank = shape.count - 1
         var index = [Int](repeating: 0, count: outerRank)
-        var start = offset
+        var start = offset, hint = 0
         while true {
-            appendElements(first: start, stride: innerStride, count: inner, to: &builder)
+            appendElements(first: start, stride: innerStride, count: inner, to: &builder, hint: &hint)
             var dim = outerRank - 1
             while dim >= 0 {
                 index[dim] += 1

@@ -202,13 +202,13 @@ extension OpBuilder {
         return NormOwners(id: steps.operands, tensor, regions: try tileRegions(of: tensor))
     }
 
-    /// Adds a vertex of `codelet` on `tile` connected to `connections` and charges its estimate to
-    /// `cost` (the caller records what it reads with `NormStepCost.read`).
-    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, _ connections: [String: Tensor],
+    /// Adds a vertex of `codelet` on `tile` connected to `tensors` (in the codelet's field order)
+    /// and charges its estimate to `cost` (the caller records what it reads with `NormStepCost.read`).
+    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor],
                        cost: inout NormStepCost, op: String) throws(OpError) {
-        let sizes = codelet.fields.map { connections[$0.name]?.elementCount ?? 0 }
-        try building(op) { () throws(GraphError) in _ = try graph.addVertex(cs, codelet, tile: tile, connections) }
-        cost.add(tile: tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
+        let fields = codelet.fields
+        try building(op) { () throws(GraphError) in _ = try graph.addVertex(cs, codelet, tile: tile, fields: fields, tensors) }
+        cost.add(tile: tile, cycles: codelet.estimateCycles(fieldSizes: tensors.map(\.elementCount), target: graph.target))
     }
 
     /// Adds compute set `cs` as a step of `steps`, with its modelled cost.
