@@ -1,17 +1,41 @@
 import TesseraGraph
 
 /// One block of tile memory the compiler places: a variable's elements on a tile, a field buffer,
-/// or a fixed item (code, state, stack).
+/// or a fixed item (code, state, stack). Tile, positions and variable index are held in 32 bits,
+/// as a large model has millions of blocks.
 struct Allocation {
-    var tile: Int
     var bytes: Int
+    private var storedTile: Int32
+    /// `live`'s bounds; the lower one is -1 when `live` is nil.
+    private var storedLiveStart: Int32, storedLiveEnd: Int32
+    /// `data`, or -1.
+    private var storedData: Int32
     var category: MemoryCategory
-    /// Program positions during which the block is live; nil while undecided or for always-live blocks.
-    var live: ClosedRange<Int>?
     /// True when the block is live for the whole program.
     var alwaysLive: Bool
+
+    init(tile: Int, bytes: Int, category: MemoryCategory, live: ClosedRange<Int>?, alwaysLive: Bool, data: Int?) {
+        self.bytes = bytes
+        storedTile = Int32(tile)
+        storedLiveStart = -1
+        storedLiveEnd = -1
+        storedData = Int32(data ?? -1)
+        self.category = category
+        self.alwaysLive = alwaysLive
+        self.live = live
+    }
+
+    var tile: Int { Int(storedTile) }
+    /// Program positions during which the block is live; nil while undecided or for always-live blocks.
+    var live: ClosedRange<Int>? {
+        get { storedLiveStart < 0 ? nil : Int(storedLiveStart)...Int(storedLiveEnd) }
+        set {
+            storedLiveStart = Int32(newValue?.lowerBound ?? -1)
+            storedLiveEnd = Int32(newValue?.upperBound ?? -1)
+        }
+    }
     /// The variable or constant stored, if any.
-    var data: Int?
+    var data: Int? { storedData < 0 ? nil : Int(storedData) }
 }
 
 /// A strided run of elements inside one allocation of one tile.
@@ -49,12 +73,13 @@ final class DataLayout {
         return (allocation[index], blockOffset[index] + run.start - interval.begin)
     }
 
-    /// The pieces of the run `start, start + stride, …` (`count` elements), in order.
-    func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece]) {
+    /// The pieces of the run `start, start + stride, …` (`count` elements), in order; `hint` is
+    /// the interval to try first, and is left at the last interval used.
+    func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece], hint: inout Int) {
         var element = start
         var remaining = count
         while remaining > 0 {
-            let low = TileMappingIndex.index(containing: element, in: intervals)!
+            let low = TileMappingIndex.index(containing: element, in: intervals, hint: &hint)!
             let interval = intervals[low]
             let taken = progressionCount(from: element, stride: stride, limit: remaining, within: interval.begin..<interval.end)
             pieces.append(Piece(tile: interval.tile, allocation: allocation[low],
@@ -175,6 +200,12 @@ struct CopyMerger {
     private struct Pair: Hashable {
         var source: Int
         var destination: Int
+    }
+
+    /// Forgets every copy, keeping the capacity, to merge another list.
+    mutating func removeAll() {
+        recent.removeAll(keepingCapacity: true)
+        latest.removeAll(keepingCapacity: true)
     }
 
     /// Appends `copy` to `copies`, or adds it as a row of the latest copy between the same allocations.

@@ -52,6 +52,9 @@ final class Lowering {
     var allocations: [Allocation] = []
     var accesses: [[(position: Int, kind: AccessKind)]]
     var programsUsing: [Set<Int>]
+    /// The program last added to each variable's `programsUsing`, so that a variable touched
+    /// by thousands of fields of one program is not inserted thousands of times.
+    private var lastProgramUsing: [Int]
     var loops: [ClosedRange<Int>] = []
     var steps: [SymbolicStep] = []
     var executedComputeSets: Set<Int> = []
@@ -64,6 +67,8 @@ final class Lowering {
         layouts = Array(repeating: nil, count: graph.data.count)
         accesses = Array(repeating: [], count: graph.data.count)
         programsUsing = Array(repeating: [], count: graph.data.count)
+        lastProgramUsing = Array(repeating: -1, count: graph.data.count)
+        writtenRanges = Array(repeating: [], count: graph.data.count)
         // Room for about one block per variable, two field buffers per vertex and the fixed
         // items of every tile, so the list seldom grows; capacity never written costs no memory.
         allocations.reserveCapacity(graph.data.count + 2 * graph.vertices.count + 8 * target.tiles)
@@ -125,7 +130,10 @@ final class Lowering {
         var previous = -1
         for run in runs where run.data != previous {
             previous = run.data
-            programsUsing[run.data].insert(program)
+            if lastProgramUsing[run.data] != program {
+                programsUsing[run.data].insert(program)
+                lastProgramUsing[run.data] = program
+            }
             if let last = accesses[run.data].last, last.position == position {
                 if kind == .read && last.kind != .read { accesses[run.data][accesses[run.data].count - 1].kind = .read }
                 continue
@@ -142,8 +150,15 @@ final class Lowering {
 
     /// Appends the pieces of `runs`, in order, to `pieces`.
     func pieces(of runs: ArraySlice<ElementRun>, into pieces: inout [Piece]) {
+        var data = -1, hint = 0
+        var layout: DataLayout?
         for run in runs {
-            layouts[run.data]!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces)
+            if run.data != data {
+                data = run.data
+                layout = layouts[data]!
+                hint = 0
+            }
+            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces, hint: &hint)
         }
     }
 
@@ -175,15 +190,19 @@ final class Lowering {
     /// Copies of the compute step being lowered, kept from step to step so that their capacity
     /// is reused; each step keeps an exact-size copy.
     private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
-    /// The pieces of the field being lowered, kept from field to field so that their capacity is reused.
-    private var fieldPieces: [Piece] = []
+    /// The pieces of the field being lowered, and the merger of its copies, kept from field to
+    /// field so that their capacity is reused.
+    private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()
+    /// The element ranges each vertex of the compute step being lowered writes, by variable (and
+    /// the variables written, in order), to check that no two vertices write the same element.
+    private var writtenRanges: [[(begin: Int, end: Int, vertex: Int)]]
+    private var writtenData: [Int] = []
 
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
         sharedBuffers.removeAll(keepingCapacity: true)
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
-        var writes: [Int: [(begin: Int, end: Int, vertex: Int)]] = [:]
         let members = graph.computeSetVertices[computeSet.index]
         let connections = graph.connections, connectionRuns = graph.connectionRuns
         step.vertices.reserveCapacity(members.count)
@@ -195,7 +214,7 @@ final class Lowering {
                 if field.direction.reads { record(elements, .read, at: position) }
                 if field.direction.writes {
                     record(elements, .write, at: position)
-                    for run in elements { noteWrite(run, vertex: vertexIndex, into: &writes) }
+                    for run in elements { noteWrite(run, vertex: vertexIndex) }
                 }
                 step.slots.append(slot(for: elements, count: connections[connection].count, field: field, tile: vertex.tile, position: position))
             }
@@ -204,7 +223,7 @@ final class Lowering {
         step.exchangeOut = pendingOut.exactCopy()
         pendingIn.removeAll(keepingCapacity: true)
         pendingOut.removeAll(keepingCapacity: true)
-        try checkOverlaps(writes, computeSet: computeSet)
+        try checkOverlaps(computeSet: computeSet)
         steps.append(step)
         return steps.count - 1
     }
@@ -231,32 +250,39 @@ final class Lowering {
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
         if !field.direction.writes { sharedBuffers[key] = buffer }
-        var element = 0, merger = CopyMerger()
+        var element = 0
+        fieldCopies.removeAll()
         for piece in fieldPieces {
             let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
             let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
             if field.direction.reads {
-                merger.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &pendingIn)
+                fieldCopies.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &pendingIn)
             }
             if field.direction.writes {
-                merger.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &pendingOut)
+                fieldCopies.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &pendingOut)
             }
             element += piece.count
         }
         return SymbolicSlot(allocation: buffer, offset: 0, count: count)
     }
 
-    private func noteWrite(_ run: ElementRun, vertex: Int, into writes: inout [Int: [(begin: Int, end: Int, vertex: Int)]]) {
+    private func noteWrite(_ run: ElementRun, vertex: Int) {
+        if writtenRanges[run.data].isEmpty { writtenData.append(run.data) }
         if run.stride == 1 || run.count == 1 {
-            writes[run.data, default: []].append((run.start, run.start + run.count, vertex))
+            writtenRanges[run.data].append((run.start, run.start + run.count, vertex))
         } else {
-            for i in 0..<run.count { writes[run.data, default: []].append((run.element(i), run.element(i) + 1, vertex)) }
+            for i in 0..<run.count { writtenRanges[run.data].append((run.element(i), run.element(i) + 1, vertex)) }
         }
     }
 
-    private func checkOverlaps(_ writes: [Int: [(begin: Int, end: Int, vertex: Int)]], computeSet: ComputeSet) throws(CompileError) {
-        for (data, ranges) in writes {
-            let sorted = ranges.sorted { $0.begin < $1.begin }
+    /// Throws if two vertices of the step write one element; forgets the step's writes.
+    private func checkOverlaps(computeSet: ComputeSet) throws(CompileError) {
+        defer {
+            for data in writtenData { writtenRanges[data].removeAll() }
+            writtenData.removeAll(keepingCapacity: true)
+        }
+        for data in writtenData {
+            let sorted = writtenRanges[data].sorted { $0.begin < $1.begin }
             for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end {
                 let name = { (v: Int) in "\(self.graph.vertices[v].codelet.name) #\(v) on tile \(self.graph.vertices[v].tile)" }
                 throw .overlappingOutputs(computeSet: computeSet.name, tensor: graph.data[data].name,

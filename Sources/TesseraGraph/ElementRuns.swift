@@ -49,32 +49,48 @@ package struct ElementRun: Hashable, Sendable {
 }
 
 /// Builds a run list, merging each appended run into the previous one where the elements continue it.
+///
+/// The last run is kept apart from the finished ones until a run that does not continue it
+/// arrives, so merging (what most appends do) touches no array.
 package struct ElementRunBuilder {
-    package private(set) var runs: [ElementRun] = []
+    private var finished: [ElementRun] = []
+    /// The last run, as full-width fields; `lastCount` is 0 when there is none.
+    private var lastData = 0, lastStart = 0, lastCount = 0, lastStride = 1
 
     package init() {}
 
+    @inline(__always)
     package mutating func append(_ run: ElementRun) {
-        guard run.count > 0 else { return }
-        guard var last = runs.last, last.data == run.data else { runs.append(run); return }
-        let next = last.start + last.count * last.stride
-        if last.count == 1 && (run.count == 1 || run.start - last.start == run.stride) {
-            last.stride = run.start - last.start
-            last.count += run.count
-        } else if run.start == next && (run.count == 1 || run.stride == last.stride) {
-            last.count += run.count
-        } else {
-            runs.append(run)
-            return
+        let count = run.count
+        guard count > 0 else { return }
+        let start = run.start, stride = run.stride
+        if lastCount > 0 && lastData == run.data {
+            if lastCount == 1 && (count == 1 || start - lastStart == stride) {
+                lastStride = start - lastStart
+                lastCount += count
+                return
+            }
+            if start == lastStart + lastCount * lastStride && (count == 1 || stride == lastStride) {
+                lastCount += count
+                return
+            }
         }
-        runs[runs.count - 1] = last
+        finishLast()
+        (lastData, lastStart, lastCount, lastStride) = (run.data, start, count, stride)
     }
 
-    package mutating func append(contentsOf list: ElementRunList) {
-        for run in list.runs { append(run) }
+    private mutating func finishLast() {
+        guard lastCount > 0 else { return }
+        finished.append(ElementRun(data: lastData, start: lastStart, count: lastCount, stride: lastStride))
     }
 
-    package func build() -> ElementRunList { ElementRunList(runs) }
+    /// The runs appended, merged (the builder is left empty).
+    package mutating func build() -> ElementRunList {
+        finishLast()
+        lastCount = 0
+        defer { finished = [] }
+        return ElementRunList(finished)
+    }
 }
 
 /// An immutable list of runs with the cumulative position where each ends, so a position of the

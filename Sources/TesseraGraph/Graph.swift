@@ -143,6 +143,25 @@ public final class Graph {
         }
     }
 
+    /// Maps flattened positions `ranges` of `tensor` to `tile`, as ``setTileMapping(_:tile:)`` of
+    /// each range's slice of `tensor.flatten()` does, without making the slices when `tensor` is
+    /// one contiguous run (a whole variable, as a new operation result is).
+    package func setTileMapping(_ tensor: Tensor, positions ranges: [Range<Int>], tile: Int) throws(GraphError) {
+        let runs = tensor.elements.runs
+        guard runs.count == 1, runs[0].stride == 1, ranges.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= tensor.elementCount }) else {
+            let flat = tensor.flatten()
+            for range in ranges { try setTileMapping(flat.slice(range), tile: tile) }
+            return
+        }
+        try checkOwned(tensor, "setTileMapping")
+        try checkTile(tile, object: "setTileMapping of '\(name(of: tensor))'")
+        let run = runs[0]
+        resolvedMappings[run.data] = nil
+        for range in ranges where !range.isEmpty {
+            data[run.data].assignedMapping.append(TileInterval(begin: run.start + range.lowerBound, end: run.start + range.upperBound, tile: tile))
+        }
+    }
+
     /// Spreads `tensor` evenly over tiles `0, 1, …` in element order, as Poplar's linear mapping does:
     /// whole grains of `grainSize` elements (default: one vector), at least `minElementsPerTile`
     /// elements per used tile (default: 128 bytes' worth).
@@ -209,15 +228,16 @@ public final class Graph {
     /// mapped interval holds along one run, in position order.
     private func forEachMappedPiece(of tensor: Tensor, _ body: (Int, Range<Int>) -> Void) {
         var position = 0
-        var cachedData = -1, intervals: [TileInterval] = []
+        var cachedData = -1, intervals: [TileInterval] = [], hint = 0
         for run in tensor.elements.runs {
             if run.data != cachedData {
                 intervals = resolvedMapping(run.data)
                 cachedData = run.data
+                hint = 0
             }
             var element = run.start, done = 0
             while done < run.count {
-                guard let index = TileMappingIndex.index(containing: element, in: intervals) else {
+                guard let index = TileMappingIndex.index(containing: element, in: intervals, hint: &hint) else {
                     element += run.stride
                     done += 1
                     continue

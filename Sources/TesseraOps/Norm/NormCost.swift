@@ -119,7 +119,8 @@ struct NormOwners {
 struct NormStepCost {
     let target: Target
     private var estimates: [Int: [Int]] = [:]
-    private var received: [Int: [Int: [Range<Int>]]] = [:]
+    /// The remote ranges each tile reads of each operand.
+    private var received: [TileOperand: [Range<Int>]] = [:]
     private var elementBytes: [Int: Int] = [:]
     private var copies: [Int: Int] = [:]
     private var buffers: [Int: Int] = [:]
@@ -138,7 +139,7 @@ struct NormStepCost {
         copies[tile, default: 0] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
         buffers[tile, default: 0] += range.count * index.elementBytes
         elementBytes[index.id] = index.elementBytes
-        received[tile, default: [:]][index.id, default: []].append(contentsOf: remote)
+        received[TileOperand(tile: tile, operand: index.id), default: []].append(contentsOf: remote)
     }
 
     /// Tiles that run vertices.
@@ -147,17 +148,23 @@ struct NormStepCost {
     /// Bytes of gather buffers (fields read partly from other tiles) on the busiest tile.
     var busiestBufferBytes: Int { buffers.values.max() ?? 0 }
 
-    /// Bytes `tile` receives: the union of the remote ranges it reads of each operand.
-    private func receivedBytes(_ operands: [Int: [Range<Int>]]) -> Int {
-        var bytes = 0
-        for (id, ranges) in operands {
+    /// A tile and an operand it reads.
+    private struct TileOperand: Hashable {
+        var tile: Int
+        var operand: Int
+    }
+
+    /// Bytes each tile receives: the union of the remote ranges it reads of each operand.
+    private var receivedBytes: [Int: Int] {
+        var bytes: [Int: Int] = [:]
+        for (key, ranges) in received {
             var covered = 0, end = Int.min
             for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
                 let begin = max(range.lowerBound, end)
                 if range.upperBound > begin { covered += range.upperBound - begin }
                 end = max(end, range.upperBound)
             }
-            bytes += covered * elementBytes[id, default: 0]
+            bytes[key.tile, default: 0] += covered * elementBytes[key.operand, default: 0]
         }
         return bytes
     }
@@ -174,7 +181,7 @@ struct NormStepCost {
             let copy = (copies[tile, default: 0] + target.memcpyBytesPerCycle - 1) / target.memcpyBytesPerCycle
             compute = max(compute, (loads.max() ?? 0) * target.workerContexts + copy)
         }
-        let busiest = received.values.map(receivedBytes).max() ?? 0
+        let busiest = receivedBytes.values.max() ?? 0
         let exchange = busiest == 0 ? 0 : target.exchangeFixedCycles + (busiest + target.exchangeBytesPerCycle - 1) / target.exchangeBytesPerCycle
         return compute + exchange + target.syncCycles * (exchange == 0 ? 1 : 2)
     }
