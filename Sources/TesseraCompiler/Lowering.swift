@@ -169,24 +169,9 @@ final class Lowering {
 
     // MARK: - Compute sets
 
-    /// Identifies the elements an input buffer holds on a tile, so vertices of one step that read
-    /// the same elements on the same tile share one buffer (and one exchange).
-    private struct SharedBufferKey: Hashable {
-        var tile: Int
-        var elements: ArraySlice<ElementRun>
-
-        /// Hashes the tile and the ends of the run list only (equality still compares every run).
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(tile)
-            hasher.combine(elements.count)
-            if let first = elements.first, let last = elements.last {
-                hasher.combine(first)
-                hasher.combine(last)
-            }
-        }
-    }
-
-    private var sharedBuffers: [SharedBufferKey: Int] = [:]
+    private var sharedBuffers = SharedBuffers()
+    /// The graph's connection runs, which the fields of the step being lowered are ranges of.
+    private var stepRuns: [ElementRun] = []
     /// Copies of the compute step being lowered, kept from step to step so that their capacity
     /// is reused; each step keeps an exact-size copy.
     private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
@@ -200,11 +185,13 @@ final class Lowering {
 
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
-        sharedBuffers.removeAll(keepingCapacity: true)
+        sharedBuffers.removeAll()
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
         let members = graph.computeSetVertices[computeSet.index]
         let connections = graph.connections, connectionRuns = graph.connectionRuns
+        stepRuns = connectionRuns
+        defer { stepRuns = [] }
         step.vertices.reserveCapacity(members.count)
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
@@ -242,14 +229,14 @@ final class Lowering {
         if fieldPieces.count == 1, fieldPieces[0].tile == tile, fieldPieces[0].stride == 1 {
             return SymbolicSlot(allocation: fieldPieces[0].allocation, offset: fieldPieces[0].element * elementBytes, count: count)
         }
-        let key = SharedBufferKey(tile: tile, elements: elements)
-        if !field.direction.writes, let shared = sharedBuffers[key] {
+        let runs = elements.startIndex..<elements.endIndex
+        if !field.direction.writes, let shared = sharedBuffers.buffer(tile: tile, runs: runs, of: stepRuns) {
             return SymbolicSlot(allocation: shared, offset: 0, count: count)
         }
         allocations.append(Allocation(tile: tile, bytes: count * elementBytes, category: .exchangeBuffers,
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
-        if !field.direction.writes { sharedBuffers[key] = buffer }
+        if !field.direction.writes { sharedBuffers.insert(buffer, tile: tile, runs: runs, of: stepRuns) }
         var element = 0
         fieldCopies.removeAll()
         for piece in fieldPieces {

@@ -118,17 +118,25 @@ struct NormOwners {
 /// shares receive buffers), and a sync per phase.
 struct NormStepCost {
     let target: Target
-    private var estimates: [Int: [Int]] = [:]
+    /// Per tile, the estimates of its vertices (a step adds a vertex per tile region, millions
+    /// in a large model, so the per-tile tallies are arrays rather than dictionaries).
+    private var estimates: [[Int]]
     /// The remote ranges each tile reads of each operand.
     private var received: [TileOperand: [Range<Int>]] = [:]
-    private var elementBytes: [Int: Int] = [:]
-    private var copies: [Int: Int] = [:]
-    private var buffers: [Int: Int] = [:]
+    /// Bytes per element of each operand, by id.
+    private var elementBytes: [Int] = []
+    /// Per tile, bytes copied on the tile and bytes of gather buffers.
+    private var copies: [Int], buffers: [Int]
 
-    init(target: Target) { self.target = target }
+    init(target: Target) {
+        self.target = target
+        estimates = Array(repeating: [], count: target.tiles)
+        copies = Array(repeating: 0, count: target.tiles)
+        buffers = copies
+    }
 
     /// Adds a vertex of `cycles` worker cycles on `tile`.
-    mutating func add(tile: Int, cycles: Int) { estimates[tile, default: []].append(cycles) }
+    mutating func add(tile: Int, cycles: Int) { estimates[tile].append(cycles) }
 
     /// Records that a vertex on `tile` reads positions `range` of the operand `index` describes:
     /// the remote parts are received, and the local part is copied on the tile into the field's
@@ -136,17 +144,18 @@ struct NormStepCost {
     mutating func read(_ index: NormOwners, _ range: Range<Int>, on tile: Int) {
         let remote = index.remote(range, from: tile)
         guard !remote.isEmpty else { return }
-        copies[tile, default: 0] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
-        buffers[tile, default: 0] += range.count * index.elementBytes
+        copies[tile] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
+        buffers[tile] += range.count * index.elementBytes
+        if elementBytes.count <= index.id { elementBytes += Array(repeating: 0, count: index.id + 1 - elementBytes.count) }
         elementBytes[index.id] = index.elementBytes
         received[TileOperand(tile: tile, operand: index.id), default: []].append(contentsOf: remote)
     }
 
     /// Tiles that run vertices.
-    var tiles: Set<Int> { Set(estimates.keys) }
+    var tiles: Set<Int> { Set(estimates.indices.filter { !estimates[$0].isEmpty }) }
 
     /// Bytes of gather buffers (fields read partly from other tiles) on the busiest tile.
-    var busiestBufferBytes: Int { buffers.values.max() ?? 0 }
+    var busiestBufferBytes: Int { buffers.max() ?? 0 }
 
     /// A tile and an operand it reads.
     private struct TileOperand: Hashable {
@@ -164,7 +173,7 @@ struct NormStepCost {
                 if range.upperBound > begin { covered += range.upperBound - begin }
                 end = max(end, range.upperBound)
             }
-            bytes[key.tile, default: 0] += covered * elementBytes[key.operand, default: 0]
+            bytes[key.tile, default: 0] += covered * elementBytes[key.operand]
         }
         return bytes
     }
@@ -172,13 +181,13 @@ struct NormStepCost {
     /// Modelled cycles of the step.
     var cycles: Int {
         var compute = 0
-        for (tile, list) in estimates {
+        for (tile, list) in estimates.enumerated() where !list.isEmpty {
             var loads = [Int](repeating: 0, count: target.workerContexts)
             for cycles in list.sorted(by: >) {
                 let slot = loads.indices.min { loads[$0] < loads[$1] }!
                 loads[slot] += cycles
             }
-            let copy = (copies[tile, default: 0] + target.memcpyBytesPerCycle - 1) / target.memcpyBytesPerCycle
+            let copy = (copies[tile] + target.memcpyBytesPerCycle - 1) / target.memcpyBytesPerCycle
             compute = max(compute, (loads.max() ?? 0) * target.workerContexts + copy)
         }
         let busiest = receivedBytes.values.max() ?? 0
