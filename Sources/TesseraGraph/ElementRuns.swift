@@ -169,6 +169,7 @@ package final class ElementRunList: Sendable {
             appendElements(first: offset, stride: 1, count: 1, to: &builder)
             return builder.build()
         }
+        if runs.count == 1 { return singleRunView(shape: shape, offset: offset, strides: strides, builder: &builder) }
         let outerRank = shape.count - 1
         var index = [Int](repeating: 0, count: outerRank)
         var start = offset, hint = 0
@@ -184,6 +185,43 @@ package final class ElementRunList: Sendable {
                 dim -= 1
             }
             if dim < 0 { break }
+        }
+        return builder.build()
+    }
+
+    /// ``affineView(shape:offset:strides:)`` of a list of one run, whose positions map to elements
+    /// affinely: dimensions of one element are skipped and dimensions that continue the one
+    /// inside them are walked as one, so a 1×1 convolution's weights `[O, C, 1, 1]` take one
+    /// append per output channel rather than per element. Each walk appends its first row (of
+    /// `shape.last` positions) on its own and then the rest, which the builder merges exactly as
+    /// it merges the rows appended one by one (a row after the first continues the one before it).
+    private func singleRunView(shape: [Int], offset: Int, strides: [Int], builder: inout ElementRunBuilder) -> ElementRunList {
+        let row = shape.last!
+        var dims: [(size: Int, stride: Int)] = []
+        for (size, stride) in zip(shape, strides).reversed() where size != 1 {
+            if let inner = dims.last, stride == inner.stride * inner.size {
+                dims[dims.count - 1].size *= size
+            } else {
+                dims.append((size, stride))
+            }
+        }
+        if dims.isEmpty { dims = [(1, 1)] }
+        let (walk, walkStride) = dims[0]
+        var index = [Int](repeating: 0, count: dims.count)
+        var start = offset
+        while true {
+            appendElements(first: start, stride: walkStride, count: row, to: &builder)
+            if walk > row { appendElements(first: start + row * walkStride, stride: walkStride, count: walk - row, to: &builder) }
+            var dim = 1
+            while dim < dims.count {
+                index[dim] += 1
+                start += dims[dim].stride
+                if index[dim] < dims[dim].size { break }
+                start -= dims[dim].stride * dims[dim].size
+                index[dim] = 0
+                dim += 1
+            }
+            if dim == dims.count { break }
         }
         return builder.build()
     }
