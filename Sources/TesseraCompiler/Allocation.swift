@@ -65,9 +65,11 @@ final class DataLayout {
     }
 
     /// The one piece holding `run` when its elements are consecutive and all lie in one interval
-    /// on `tile` (a field connected there directly), else nil.
-    func contiguousPiece(_ run: ElementRun, on tile: Int) -> (allocation: Int, element: Int)? {
-        guard run.stride == 1 || run.count == 1, let index = TileMappingIndex.index(containing: run.start, in: intervals) else { return nil }
+    /// on `tile` (a field connected there directly), else nil; `hint` is the interval to try
+    /// first, and is left at the interval holding the run's first element.
+    func contiguousPiece(_ run: ElementRun, on tile: Int, hint: inout Int) -> (allocation: Int, element: Int)? {
+        guard run.stride == 1 || run.count == 1,
+              let index = TileMappingIndex.index(containing: run.start, in: intervals, hint: &hint) else { return nil }
         let interval = intervals[index]
         guard interval.tile == tile, run.start + run.count <= interval.end else { return nil }
         return (allocation[index], blockOffset[index] + run.start - interval.begin)

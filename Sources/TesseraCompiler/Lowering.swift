@@ -68,6 +68,7 @@ final class Lowering {
         accesses = Array(repeating: [], count: graph.data.count)
         programsUsing = Array(repeating: [], count: graph.data.count)
         lastProgramUsing = Array(repeating: -1, count: graph.data.count)
+        intervalHints = Array(repeating: 0, count: graph.data.count)
         writtenRanges = Array(repeating: [], count: graph.data.count)
         // Room for about one block per variable, two field buffers per vertex and the fixed
         // items of every tile, so the list seldom grows; capacity never written costs no memory.
@@ -150,15 +151,14 @@ final class Lowering {
 
     /// Appends the pieces of `runs`, in order, to `pieces`.
     func pieces(of runs: ArraySlice<ElementRun>, into pieces: inout [Piece]) {
-        var data = -1, hint = 0
+        var data = -1
         var layout: DataLayout?
         for run in runs {
             if run.data != data {
                 data = run.data
                 layout = layouts[data]!
-                hint = 0
             }
-            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces, hint: &hint)
+            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces, hint: &intervalHints[data])
         }
     }
 
@@ -175,6 +175,9 @@ final class Lowering {
     /// Copies of the compute step being lowered, kept from step to step so that their capacity
     /// is reused; each step keeps an exact-size copy.
     private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
+    /// The mapped interval of each variable last found holding a field's elements: consecutive
+    /// vertices of a step mostly read neighbouring intervals, so the search starts there.
+    private var intervalHints: [Int]
     /// The pieces of the field being lowered, and the merger of its copies, kept from field to
     /// field so that their capacity is reused.
     private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()
@@ -221,7 +224,8 @@ final class Lowering {
     private func slot(for elements: ArraySlice<ElementRun>, count: Int, field: Field, tile: Int, position: Int) -> SymbolicSlot {
         guard count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
         let elementBytes = field.elementType.byteSize
-        if elements.count == 1, let direct = layouts[elements.first!.data]!.contiguousPiece(elements.first!, on: tile) {
+        if elements.count == 1, let run = elements.first,
+           let direct = layouts[run.data]!.contiguousPiece(run, on: tile, hint: &intervalHints[run.data]) {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }
         fieldPieces.removeAll(keepingCapacity: true)

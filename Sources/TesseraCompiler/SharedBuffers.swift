@@ -32,7 +32,7 @@ struct SharedBuffers {
         var slot = SharedBuffers.hash(tile: tile, runs: runs, of: all) & mask
         while slots[slot] != 0 {
             let entry = entries[Int(slots[slot]) - 1]
-            if entry.tile == tile, all[entry.runs] == all[runs] { return entry.buffer }
+            if entry.tile == tile, SharedBuffers.equal(entry.runs, runs, in: all) { return entry.buffer }
             slot = (slot + 1) & mask
         }
         return nil
@@ -54,6 +54,15 @@ struct SharedBuffers {
         while slots[slot] != 0 { slot = (slot + 1) & mask }
         slots[slot] = Int32(index + 1)
         entries[index].slot = slot
+    }
+
+    /// True when the runs `a` and `b` of `all` are the same runs.
+    private static func equal(_ a: Range<Int>, _ b: Range<Int>, in all: [ElementRun]) -> Bool {
+        guard a.count == b.count else { return false }
+        return all.withUnsafeBufferPointer { runs in
+            for k in 0..<a.count where runs[a.lowerBound + k] != runs[b.lowerBound + k] { return false }
+            return true
+        }
     }
 
     private static func hash(tile: Int, runs: Range<Int>, of all: [ElementRun]) -> Int {
