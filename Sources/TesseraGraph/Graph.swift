@@ -257,6 +257,9 @@ public final class Graph {
         if let cached = resolvedMappings[index] { return cached }
         let resolved = TileMappingIndex.resolve(data[index].assignedMapping)
         resolvedMappings[index] = resolved
+        // The resolved intervals map every element as the assignments did, so they replace them
+        // (sharing one list with the cache); later assignments still win over them.
+        if !resolved.isEmpty { data[index].assignedMapping = resolved }
         return resolved
     }
 
