@@ -1,18 +1,7 @@
 import Testing
 @testable import TesseraCompiler
 @testable import TesseraGraph
-
-/// A small deterministic generator, so that a failing case can be replayed.
-private struct SplitMix: RandomNumberGenerator {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+@testable import TesseraModels
 
 /// The fast paths of the compiler's tables give exactly what the plain algorithms they replace give.
 @Suite struct CompileTablesTests {
@@ -33,7 +22,7 @@ private struct SplitMix: RandomNumberGenerator {
     }
 
     @Test func singleRunViewsMergeAsRowByRowAppends() {
-        var random = SplitMix(state: 7)
+        var random = SplitMix64(seed: 7)
         for _ in 0..<2_000 {
             let rank = Int.random(in: 1...4, using: &random)
             let shape = (0..<rank).map { _ in [1, 1, 2, 3, 4].randomElement(using: &random)! }
@@ -47,7 +36,7 @@ private struct SplitMix: RandomNumberGenerator {
     }
 
     @Test func placementIsTheFirstFitOfEveryOverlappingBlock() {
-        var random = SplitMix(state: 11)
+        var random = SplitMix64(seed: 11)
         var allocations: [Allocation] = []
         for _ in 0..<600 {
             let tile = Int.random(in: 0..<3, using: &random)
@@ -86,7 +75,7 @@ private struct SplitMix: RandomNumberGenerator {
     }
 
     @Test func copyMergerExtendsTheLatestCopyOfEachPair() {
-        var random = SplitMix(state: 3)
+        var random = SplitMix64(seed: 3)
         var merger = CopyMerger()
         for round in 0..<20 {
             merger.removeAll()
@@ -108,7 +97,7 @@ private struct SplitMix: RandomNumberGenerator {
     }
 
     @Test func sharedBuffersFindEqualRunListsOnTheSameTile() {
-        var random = SplitMix(state: 5)
+        var random = SplitMix64(seed: 5)
         var table = SharedBuffers()
         let all = (0..<64).map { ElementRun(data: $0 % 3, start: $0 % 5, count: 1 + $0 % 2) }
         for _ in 0..<10 {
