@@ -4,6 +4,9 @@ import PackageDescription
 /// Kernels and the simulated tiles' hot loops are compiled optimised for this host's vector units
 /// even in debug builds, so tests run real shapes quickly (see docs/architecture.md).
 let hotPathSettings: [SwiftSetting] = [.unsafeFlags(["-O", "-target-cpu", "native"])]
+/// The graph and the compiler walk millions of records through class properties; their code keeps
+/// no overlapping accesses, so the run-time exclusivity checks (a tenth of lowering) are left out.
+let compilerSettings: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"])]
 
 let package = Package(
     name: "Tessera",
@@ -20,8 +23,8 @@ let package = Package(
     ],
     targets: [
         // MARK: - Public API (the pipeline: graph → compiler → runtime → profile)
-        .target(name: "TesseraGraph"),
-        .target(name: "TesseraCompiler", dependencies: ["TesseraGraph"]),
+        .target(name: "TesseraGraph", swiftSettings: compilerSettings),
+        .target(name: "TesseraCompiler", dependencies: ["TesseraGraph"], swiftSettings: compilerSettings),
         .target(
             name: "TesseraRuntime",
             dependencies: ["TesseraCompiler", "TesseraHost"],

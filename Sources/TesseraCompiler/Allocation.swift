@@ -1,17 +1,41 @@
 import TesseraGraph
 
 /// One block of tile memory the compiler places: a variable's elements on a tile, a field buffer,
-/// or a fixed item (code, state, stack).
+/// or a fixed item (code, state, stack). Tile, positions and variable index are held in 32 bits,
+/// as a large model has millions of blocks.
 struct Allocation {
-    var tile: Int
     var bytes: Int
+    private var storedTile: Int32
+    /// `live`'s bounds; the lower one is -1 when `live` is nil.
+    private var storedLiveStart: Int32, storedLiveEnd: Int32
+    /// `data`, or -1.
+    private var storedData: Int32
     var category: MemoryCategory
-    /// Program positions during which the block is live; nil while undecided or for always-live blocks.
-    var live: ClosedRange<Int>?
     /// True when the block is live for the whole program.
     var alwaysLive: Bool
+
+    init(tile: Int, bytes: Int, category: MemoryCategory, live: ClosedRange<Int>?, alwaysLive: Bool, data: Int?) {
+        self.bytes = bytes
+        storedTile = Int32(tile)
+        storedLiveStart = -1
+        storedLiveEnd = -1
+        storedData = Int32(data ?? -1)
+        self.category = category
+        self.alwaysLive = alwaysLive
+        self.live = live
+    }
+
+    var tile: Int { Int(storedTile) }
+    /// Program positions during which the block is live; nil while undecided or for always-live blocks.
+    var live: ClosedRange<Int>? {
+        get { storedLiveStart < 0 ? nil : Int(storedLiveStart)...Int(storedLiveEnd) }
+        set {
+            storedLiveStart = Int32(newValue?.lowerBound ?? -1)
+            storedLiveEnd = Int32(newValue?.upperBound ?? -1)
+        }
+    }
     /// The variable or constant stored, if any.
-    var data: Int?
+    var data: Int? { storedData < 0 ? nil : Int(storedData) }
 }
 
 /// A strided run of elements inside one allocation of one tile.
@@ -27,18 +51,37 @@ struct Piece {
 
 /// Where a variable's elements sit: for each mapped interval, its allocation and the element
 /// offset of the interval's first element inside it. Elements of one variable on one tile are
-/// stored contiguously in element order.
-struct DataLayout {
-    var intervals: [TileInterval]
-    var allocation: [Int]
-    var blockOffset: [Int]
+/// stored contiguously in element order. A class, so that looking up a field's pieces (millions
+/// of times) retains one object rather than its three arrays.
+final class DataLayout {
+    let intervals: [TileInterval]
+    let allocation: [Int]
+    let blockOffset: [Int]
 
-    /// The pieces of the run `start, start + stride, …` (`count` elements), in order.
-    func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece]) {
+    init(intervals: [TileInterval], allocation: [Int], blockOffset: [Int]) {
+        self.intervals = intervals
+        self.allocation = allocation
+        self.blockOffset = blockOffset
+    }
+
+    /// The one piece holding `run` when its elements are consecutive and all lie in one interval
+    /// on `tile` (a field connected there directly), else nil; `hint` is the interval to try
+    /// first, and is left at the interval holding the run's first element.
+    func contiguousPiece(_ run: ElementRun, on tile: Int, hint: inout Int) -> (allocation: Int, element: Int)? {
+        guard run.stride == 1 || run.count == 1,
+              let index = TileMappingIndex.index(containing: run.start, in: intervals, hint: &hint) else { return nil }
+        let interval = intervals[index]
+        guard interval.tile == tile, run.start + run.count <= interval.end else { return nil }
+        return (allocation[index], blockOffset[index] + run.start - interval.begin)
+    }
+
+    /// The pieces of the run `start, start + stride, …` (`count` elements), in order; `hint` is
+    /// the interval to try first, and is left at the last interval used.
+    func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece], hint: inout Int) {
         var element = start
         var remaining = count
         while remaining > 0 {
-            let low = TileMappingIndex.index(containing: element, in: intervals)!
+            let low = TileMappingIndex.index(containing: element, in: intervals, hint: &hint)!
             let interval = intervals[low]
             let taken = progressionCount(from: element, stride: stride, limit: remaining, within: interval.begin..<interval.end)
             pieces.append(Piece(tile: interval.tile, allocation: allocation[low],
@@ -143,41 +186,5 @@ struct PlannedCopy {
         }
         rows += 1
         return true
-    }
-}
-
-/// Builds a list of copies, extending an earlier copy between the same two allocations by one
-/// more row wherever the next copy continues its pattern (pieces of a window often alternate
-/// between source tiles, so the copy to extend is not always the last one).
-struct CopyMerger {
-    /// The latest copy of each pair of allocations, searched linearly while there are few pairs.
-    private var recent: [(pair: Pair, index: Int)] = []
-    /// The latest copy of each pair once there are more than `recentLimit` pairs.
-    private var latest: [Pair: Int] = [:]
-    private static let recentLimit = 16
-
-    private struct Pair: Hashable {
-        var source: Int
-        var destination: Int
-    }
-
-    /// Appends `copy` to `copies`, or adds it as a row of the latest copy between the same allocations.
-    mutating func append(_ copy: PlannedCopy, to copies: inout [PlannedCopy]) {
-        let pair = Pair(source: copy.source.allocation, destination: copy.destination.allocation)
-        if latest.isEmpty {
-            if let slot = recent.firstIndex(where: { $0.pair == pair }) {
-                if copies[recent[slot].index].absorb(copy) { return }
-                recent[slot].index = copies.count
-            } else if recent.count < CopyMerger.recentLimit {
-                recent.append((pair, copies.count))
-            } else {
-                latest = Dictionary(uniqueKeysWithValues: recent.map { ($0.pair, $0.index) })
-                latest[pair] = copies.count
-            }
-        } else {
-            if let index = latest[pair], copies[index].absorb(copy) { return }
-            latest[pair] = copies.count
-        }
-        copies.append(copy)
     }
 }

@@ -93,8 +93,8 @@ public enum Compiler {
         case let .execute(computeSet):
             guard computeSet.graphID == graph.id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
             for vertex in graph.computeSetVertices[computeSet.index] {
-                for elements in graph.vertices[vertex].connections {
-                    for run in elements.runs { used[run.data] = true }
+                for connection in graph.vertices[vertex].connections {
+                    for run in graph.runs(ofConnection: connection) { used[run.data] = true }
                 }
             }
         case let .copy(source, destination):

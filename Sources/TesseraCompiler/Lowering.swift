@@ -52,6 +52,9 @@ final class Lowering {
     var allocations: [Allocation] = []
     var accesses: [[(position: Int, kind: AccessKind)]]
     var programsUsing: [Set<Int>]
+    /// The program last added to each variable's `programsUsing`, so that a variable touched
+    /// by thousands of fields of one program is not inserted thousands of times.
+    private var lastProgramUsing: [Int]
     var loops: [ClosedRange<Int>] = []
     var steps: [SymbolicStep] = []
     var executedComputeSets: Set<Int> = []
@@ -64,6 +67,9 @@ final class Lowering {
         layouts = Array(repeating: nil, count: graph.data.count)
         accesses = Array(repeating: [], count: graph.data.count)
         programsUsing = Array(repeating: [], count: graph.data.count)
+        lastProgramUsing = Array(repeating: -1, count: graph.data.count)
+        intervalHints = Array(repeating: 0, count: graph.data.count)
+        writtenRanges = Array(repeating: [], count: graph.data.count)
         // Room for about one block per variable, two field buffers per vertex and the fixed
         // items of every tile, so the list seldom grows; capacity never written costs no memory.
         allocations.reserveCapacity(graph.data.count + 2 * graph.vertices.count + 8 * target.tiles)
@@ -72,7 +78,7 @@ final class Lowering {
     /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
         let vertex = graph.vertices[index]
-        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map(\.count), target: target)
+        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map { graph.connections[$0].count }, target: target)
     }
 
     // MARK: - Programs
@@ -118,14 +124,17 @@ final class Lowering {
     }
 
     func record(_ tensor: Tensor, _ kind: AccessKind, at position: Int) {
-        record(tensor.elements, kind, at: position)
+        record(tensor.elements.runs[...], kind, at: position)
     }
 
-    func record(_ elements: ElementRunList, _ kind: AccessKind, at position: Int) {
+    func record(_ runs: ArraySlice<ElementRun>, _ kind: AccessKind, at position: Int) {
         var previous = -1
-        for run in elements.runs where run.data != previous {
+        for run in runs where run.data != previous {
             previous = run.data
-            programsUsing[run.data].insert(program)
+            if lastProgramUsing[run.data] != program {
+                programsUsing[run.data].insert(program)
+                lastProgramUsing[run.data] = program
+            }
             if let last = accesses[run.data].last, last.position == position {
                 if kind == .read && last.kind != .read { accesses[run.data][accesses[run.data].count - 1].kind = .read }
                 continue
@@ -135,15 +144,22 @@ final class Lowering {
     }
 
     func pieces(of tensor: Tensor) -> [Piece] {
-        pieces(of: tensor.elements)
+        var pieces: [Piece] = []
+        self.pieces(of: tensor.elements.runs[...], into: &pieces)
+        return pieces
     }
 
-    func pieces(of elements: ElementRunList) -> [Piece] {
-        var pieces: [Piece] = []
-        for run in elements.runs {
-            layouts[run.data]!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces)
+    /// Appends the pieces of `runs`, in order, to `pieces`.
+    func pieces(of runs: ArraySlice<ElementRun>, into pieces: inout [Piece]) {
+        var data = -1
+        var layout: DataLayout?
+        for run in runs {
+            if run.data != data {
+                data = run.data
+                layout = layouts[data]!
+            }
+            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces, hint: &intervalHints[data])
         }
-        return pieces
     }
 
     func endpoint(_ piece: Piece, advancedBy elements: Int, elementBytes: Int) -> Endpoint {
@@ -153,98 +169,111 @@ final class Lowering {
 
     // MARK: - Compute sets
 
-    /// Identifies the elements an input buffer holds on a tile, so vertices of one step that read
-    /// the same elements on the same tile share one buffer (and one exchange).
-    private struct SharedBufferKey: Hashable {
-        var tile: Int
-        var elements: [ElementRun]
-
-        /// Hashes the tile and the ends of the run list only (equality still compares every run).
-        func hash(into hasher: inout Hasher) {
-            hasher.combine(tile)
-            hasher.combine(elements.count)
-            if let first = elements.first, let last = elements.last {
-                hasher.combine(first)
-                hasher.combine(last)
-            }
-        }
-    }
-
-    private var sharedBuffers: [SharedBufferKey: Int] = [:]
+    private var sharedBuffers = SharedBuffers()
+    /// The graph's connection runs, which the fields of the step being lowered are ranges of.
+    private var stepRuns: [ElementRun] = []
     /// Copies of the compute step being lowered, kept from step to step so that their capacity
     /// is reused; each step keeps an exact-size copy.
     private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
+    /// The mapped interval of each variable last found holding a field's elements: consecutive
+    /// vertices of a step mostly read neighbouring intervals, so the search starts there.
+    private var intervalHints: [Int]
+    /// The pieces of the field being lowered, and the merger of its copies, kept from field to
+    /// field so that their capacity is reused.
+    private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()
+    /// The element ranges each vertex of the compute step being lowered writes, by variable (and
+    /// the variables written, in order), to check that no two vertices write the same element.
+    private var writtenRanges: [[(begin: Int, end: Int, vertex: Int)]]
+    private var writtenData: [Int] = []
 
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
-        sharedBuffers.removeAll(keepingCapacity: true)
+        sharedBuffers.removeAll()
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
-        var writes: [Int: [(begin: Int, end: Int, vertex: Int)]] = [:]
         let members = graph.computeSetVertices[computeSet.index]
+        let connections = graph.connections, connectionRuns = graph.connectionRuns
+        stepRuns = connectionRuns
+        defer { stepRuns = [] }
         step.vertices.reserveCapacity(members.count)
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
             step.vertices.append((vertexIndex, step.slots.count))
-            for (field, elements) in zip(vertex.codelet.fields, vertex.connections) {
+            for (field, connection) in zip(vertex.codelet.fields, vertex.connections) {
+                let elements = connectionRuns[connections[connection].runs]
                 if field.direction.reads { record(elements, .read, at: position) }
                 if field.direction.writes {
                     record(elements, .write, at: position)
-                    for run in elements.runs { noteWrite(run, vertex: vertexIndex, into: &writes) }
+                    for run in elements { noteWrite(run, vertex: vertexIndex) }
                 }
-                step.slots.append(slot(for: elements, field: field, tile: vertex.tile, position: position))
+                step.slots.append(slot(for: elements, count: connections[connection].count, field: field, tile: vertex.tile, position: position))
             }
         }
         step.exchangeIn = pendingIn.exactCopy()
         step.exchangeOut = pendingOut.exactCopy()
         pendingIn.removeAll(keepingCapacity: true)
         pendingOut.removeAll(keepingCapacity: true)
-        try checkOverlaps(writes, computeSet: computeSet)
+        try checkOverlaps(computeSet: computeSet)
         steps.append(step)
         return steps.count - 1
     }
 
-    private func slot(for elements: ElementRunList, field: Field, tile: Int, position: Int) -> SymbolicSlot {
-        guard elements.count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
+    /// The slot of a field connected to `elements` (`count` view positions): the elements
+    /// themselves when they are one contiguous run on `tile`, else a buffer on `tile` with the
+    /// copies that fill it (inputs) or empty it (outputs).
+    private func slot(for elements: ArraySlice<ElementRun>, count: Int, field: Field, tile: Int, position: Int) -> SymbolicSlot {
+        guard count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
         let elementBytes = field.elementType.byteSize
-        let pieces = pieces(of: elements)
-        if pieces.count == 1, pieces[0].tile == tile, pieces[0].stride == 1 {
-            return SymbolicSlot(allocation: pieces[0].allocation, offset: pieces[0].element * elementBytes, count: elements.count)
+        if elements.count == 1, let run = elements.first,
+           let direct = layouts[run.data]!.contiguousPiece(run, on: tile, hint: &intervalHints[run.data]) {
+            return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }
-        let key = SharedBufferKey(tile: tile, elements: elements.runs)
-        if !field.direction.writes, let shared = sharedBuffers[key] {
-            return SymbolicSlot(allocation: shared, offset: 0, count: elements.count)
+        fieldPieces.removeAll(keepingCapacity: true)
+        pieces(of: elements, into: &fieldPieces)
+        if fieldPieces.count == 1, fieldPieces[0].tile == tile, fieldPieces[0].stride == 1 {
+            return SymbolicSlot(allocation: fieldPieces[0].allocation, offset: fieldPieces[0].element * elementBytes, count: count)
         }
-        allocations.append(Allocation(tile: tile, bytes: elements.count * elementBytes, category: .exchangeBuffers,
+        let runs = elements.startIndex..<elements.endIndex
+        if !field.direction.writes, let shared = sharedBuffers.buffer(tile: tile, runs: runs, of: stepRuns) {
+            return SymbolicSlot(allocation: shared, offset: 0, count: count)
+        }
+        allocations.append(Allocation(tile: tile, bytes: count * elementBytes, category: .exchangeBuffers,
                                       live: position...position, alwaysLive: false, data: nil))
         let buffer = allocations.count - 1
-        if !field.direction.writes { sharedBuffers[key] = buffer }
-        var element = 0, merger = CopyMerger()
-        for piece in pieces {
+        if !field.direction.writes { sharedBuffers.insert(buffer, tile: tile, runs: runs, of: stepRuns) }
+        var element = 0
+        fieldCopies.removeAll()
+        for piece in fieldPieces {
             let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
             let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
             if field.direction.reads {
-                merger.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &pendingIn)
+                fieldCopies.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &pendingIn)
             }
             if field.direction.writes {
-                merger.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &pendingOut)
+                fieldCopies.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &pendingOut)
             }
             element += piece.count
         }
-        return SymbolicSlot(allocation: buffer, offset: 0, count: elements.count)
+        return SymbolicSlot(allocation: buffer, offset: 0, count: count)
     }
 
-    private func noteWrite(_ run: ElementRun, vertex: Int, into writes: inout [Int: [(begin: Int, end: Int, vertex: Int)]]) {
+    private func noteWrite(_ run: ElementRun, vertex: Int) {
+        if writtenRanges[run.data].isEmpty { writtenData.append(run.data) }
         if run.stride == 1 || run.count == 1 {
-            writes[run.data, default: []].append((run.start, run.start + run.count, vertex))
+            writtenRanges[run.data].append((run.start, run.start + run.count, vertex))
         } else {
-            for i in 0..<run.count { writes[run.data, default: []].append((run.element(i), run.element(i) + 1, vertex)) }
+            for i in 0..<run.count { writtenRanges[run.data].append((run.element(i), run.element(i) + 1, vertex)) }
         }
     }
 
-    private func checkOverlaps(_ writes: [Int: [(begin: Int, end: Int, vertex: Int)]], computeSet: ComputeSet) throws(CompileError) {
-        for (data, ranges) in writes {
-            let sorted = ranges.sorted { $0.begin < $1.begin }
+    /// Throws if two vertices of the step write one element; forgets the step's writes.
+    private func checkOverlaps(computeSet: ComputeSet) throws(CompileError) {
+        defer {
+            for data in writtenData { writtenRanges[data].removeAll() }
+            writtenData.removeAll(keepingCapacity: true)
+        }
+        for data in writtenData {
+            let sorted = writtenRanges[data].sorted { $0.begin < $1.begin }
             for (a, b) in zip(sorted, sorted.dropFirst()) where b.begin < a.end {
                 let name = { (v: Int) in "\(self.graph.vertices[v].codelet.name) #\(v) on tile \(self.graph.vertices[v].tile)" }
                 throw .overlappingOutputs(computeSet: computeSet.name, tensor: graph.data[data].name,

@@ -49,23 +49,13 @@ struct Placement {
         let base = end
         let transient = indices.filter { !allocations[$0].alwaysLive }
             .sorted { (allocations[$1].bytes, allocations[$0].live!.lowerBound, $0) < (allocations[$0].bytes, allocations[$1].live!.lowerBound, $1) }
-        // Blocks placed so far, kept sorted by offset so the first gap is found in one pass.
-        var placed: [(offset: Int, end: Int, live: ClosedRange<Int>)] = []
+        var occupied = OccupiedMemory(transient.map { allocations[$0].live! })
         for index in transient {
             let bytes = allocations[index].bytes, live = allocations[index].live!
-            var offset = base
-            for block in placed where block.live.overlaps(live) {
-                if block.offset >= offset + bytes { break }
-                offset = max(offset, block.end)
-            }
+            let offset = occupied.lowestFree(bytes: bytes, from: base, during: live)
             offsets[index] = offset
             let blockEnd = align(offset + bytes)
-            var low = 0, high = placed.count
-            while low < high {
-                let mid = (low + high) / 2
-                if placed[mid].offset <= offset { low = mid + 1 } else { high = mid }
-            }
-            placed.insert((offset, blockEnd, live), at: low)
+            occupied.insert(offset..<blockEnd, during: live)
             end = max(end, blockEnd)
         }
         memory.totalBytes = end
@@ -98,5 +88,59 @@ struct Placement {
             }
         }
         return (best, bestStep)
+    }
+}
+
+/// The memory of one tile taken by the blocks placed so far, position by position: for every
+/// program position, the byte ranges of the blocks live there, sorted and disjoint (blocks live
+/// at one position never overlap), so a block's first fit is found by binary search in the
+/// lists of its own positions rather than by scanning every block placed.
+private struct OccupiedMemory {
+    private let firstPosition: Int
+    private var taken: [[Range<Int>]]
+
+    /// Room for blocks live during `ranges`.
+    init(_ ranges: [ClosedRange<Int>]) {
+        firstPosition = ranges.lazy.map(\.lowerBound).min() ?? 0
+        let last = ranges.lazy.map(\.upperBound).max() ?? -1
+        taken = [[Range<Int>]](repeating: [], count: max(0, last - firstPosition + 1))
+    }
+
+    /// The lowest offset at or above `base` where `bytes` bytes are free at every position of
+    /// `live` — the offset a first-fit scan of the blocks overlapping `live` in offset order gives.
+    func lowestFree(bytes: Int, from base: Int, during live: ClosedRange<Int>) -> Int {
+        var offset = base, moved = true
+        while moved {
+            moved = false
+            for position in live {
+                let list = taken[position - firstPosition]
+                var k = OccupiedMemory.firstEnding(after: offset, in: list)
+                while k < list.count && list[k].lowerBound < offset + bytes {
+                    offset = list[k].upperBound
+                    moved = true
+                    k += 1
+                }
+            }
+            if live.count == 1 { break }
+        }
+        return offset
+    }
+
+    /// Marks `range` taken at every position of `live`.
+    mutating func insert(_ range: Range<Int>, during live: ClosedRange<Int>) {
+        for position in live {
+            let slot = position - firstPosition
+            taken[slot].insert(range, at: OccupiedMemory.firstEnding(after: range.lowerBound, in: taken[slot]))
+        }
+    }
+
+    /// Index of the first range of the sorted disjoint `list` ending after `offset`.
+    private static func firstEnding(after offset: Int, in list: [Range<Int>]) -> Int {
+        var low = 0, high = list.count
+        while low < high {
+            let mid = (low + high) / 2
+            if list[mid].upperBound <= offset { low = mid + 1 } else { high = mid }
+        }
+        return low
     }
 }

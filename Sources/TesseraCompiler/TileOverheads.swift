@@ -8,6 +8,9 @@ enum TileOverheads {
         let tiles = graph.target.tiles
         var bytes = [CategoryBytes](repeating: CategoryBytes(), count: tiles)
         var codelets = [Set<String>](repeating: [], count: tiles)
+        // The codelet last counted on each tile: a tile's vertices of one step mostly share one,
+        // and comparing names is cheaper than hashing them.
+        var lastCodelet = [String](repeating: "", count: tiles)
         for computeSet in lowering.executedComputeSets {
             for index in graph.computeSetVertices[computeSet] {
                 let vertex = graph.vertices[index]
@@ -15,8 +18,10 @@ enum TileOverheads {
                 let descriptors = fields.count * options.fieldPointerBytes
                     + fields.count(where: { !$0.isScalar }) * options.vectorFieldCountBytes
                 bytes[vertex.tile].vertexState += (descriptors + vertex.codelet.stateBytes + 3) / 4 * 4
-                if codelets[vertex.tile].insert(vertex.codelet.name).inserted {
-                    bytes[vertex.tile].vertexCode += vertex.codelet.codeBytes
+                let name = vertex.codelet.name
+                if name != lastCodelet[vertex.tile] {
+                    lastCodelet[vertex.tile] = name
+                    if codelets[vertex.tile].insert(name).inserted { bytes[vertex.tile].vertexCode += vertex.codelet.codeBytes }
                 }
             }
         }

@@ -49,32 +49,48 @@ package struct ElementRun: Hashable, Sendable {
 }
 
 /// Builds a run list, merging each appended run into the previous one where the elements continue it.
+///
+/// The last run is kept apart from the finished ones until a run that does not continue it
+/// arrives, so merging (what most appends do) touches no array.
 package struct ElementRunBuilder {
-    package private(set) var runs: [ElementRun] = []
+    private var finished: [ElementRun] = []
+    /// The last run, as full-width fields; `lastCount` is 0 when there is none.
+    private var lastData = 0, lastStart = 0, lastCount = 0, lastStride = 1
 
     package init() {}
 
+    @inline(__always)
     package mutating func append(_ run: ElementRun) {
-        guard run.count > 0 else { return }
-        guard var last = runs.last, last.data == run.data else { runs.append(run); return }
-        let next = last.start + last.count * last.stride
-        if last.count == 1 && (run.count == 1 || run.start - last.start == run.stride) {
-            last.stride = run.start - last.start
-            last.count += run.count
-        } else if run.start == next && (run.count == 1 || run.stride == last.stride) {
-            last.count += run.count
-        } else {
-            runs.append(run)
-            return
+        let count = run.count
+        guard count > 0 else { return }
+        let start = run.start, stride = run.stride
+        if lastCount > 0 && lastData == run.data {
+            if lastCount == 1 && (count == 1 || start - lastStart == stride) {
+                lastStride = start - lastStart
+                lastCount += count
+                return
+            }
+            if start == lastStart + lastCount * lastStride && (count == 1 || stride == lastStride) {
+                lastCount += count
+                return
+            }
         }
-        runs[runs.count - 1] = last
+        finishLast()
+        (lastData, lastStart, lastCount, lastStride) = (run.data, start, count, stride)
     }
 
-    package mutating func append(contentsOf list: ElementRunList) {
-        for run in list.runs { append(run) }
+    private mutating func finishLast() {
+        guard lastCount > 0 else { return }
+        finished.append(ElementRun(data: lastData, start: lastStart, count: lastCount, stride: lastStride))
     }
 
-    package func build() -> ElementRunList { ElementRunList(runs) }
+    /// The runs appended, merged (the builder is left empty).
+    package mutating func build() -> ElementRunList {
+        finishLast()
+        lastCount = 0
+        defer { finished = [] }
+        return ElementRunList(finished)
+    }
 }
 
 /// An immutable list of runs with the cumulative position where each ends, so a position of the
@@ -102,8 +118,11 @@ package final class ElementRunList: Sendable {
     /// One past the last view position covered by run `index`.
     private func end(of index: Int) -> Int { ends.isEmpty ? count : ends[index] }
 
-    /// Index of the run holding view position `position`.
-    package func runIndex(containing position: Int) -> Int {
+    /// Index of the run holding view position `position`; `hint` (a run index) is tried first,
+    /// then the run after it, as a walk through the view in increasing order finds them.
+    package func runIndex(containing position: Int, hint: Int = 0) -> Int {
+        if hint < runs.count, position < ends[hint], hint == 0 || ends[hint - 1] <= position { return hint }
+        if hint + 1 < runs.count, position < ends[hint + 1], ends[hint] <= position { return hint + 1 }
         var low = 0, high = runs.count - 1
         while low < high {
             let mid = (low + high) / 2
@@ -114,6 +133,13 @@ package final class ElementRunList: Sendable {
 
     /// Appends the elements at view positions `first, first + stride, …` (`count` of them).
     package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder) {
+        var hint = 0
+        appendElements(first: first, stride: stride, count: count, to: &builder, hint: &hint)
+    }
+
+    /// ``appendElements(first:stride:count:to:)``, starting the run search at `hint` and leaving
+    /// there the index of the last run read, for a caller walking the view in increasing order.
+    package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder, hint: inout Int) {
         if runs.count == 1 {
             guard count > 0 else { return }
             let run = runs[0]
@@ -123,7 +149,8 @@ package final class ElementRunList: Sendable {
         var position = first
         var remaining = count
         while remaining > 0 {
-            let index = runIndex(containing: position)
+            let index = runIndex(containing: position, hint: hint)
+            hint = index
             let run = runs[index]
             let runBegin = index == 0 ? 0 : ends[index - 1]
             let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<end(of: index))
@@ -142,11 +169,12 @@ package final class ElementRunList: Sendable {
             appendElements(first: offset, stride: 1, count: 1, to: &builder)
             return builder.build()
         }
+        if runs.count == 1 { return singleRunView(shape: shape, offset: offset, strides: strides, builder: &builder) }
         let outerRank = shape.count - 1
         var index = [Int](repeating: 0, count: outerRank)
-        var start = offset
+        var start = offset, hint = 0
         while true {
-            appendElements(first: start, stride: innerStride, count: inner, to: &builder)
+            appendElements(first: start, stride: innerStride, count: inner, to: &builder, hint: &hint)
             var dim = outerRank - 1
             while dim >= 0 {
                 index[dim] += 1
@@ -157,6 +185,43 @@ package final class ElementRunList: Sendable {
                 dim -= 1
             }
             if dim < 0 { break }
+        }
+        return builder.build()
+    }
+
+    /// ``affineView(shape:offset:strides:)`` of a list of one run, whose positions map to elements
+    /// affinely: dimensions of one element are skipped and dimensions that continue the one
+    /// inside them are walked as one, so a 1×1 convolution's weights `[O, C, 1, 1]` take one
+    /// append per output channel rather than per element. Each walk appends its first row (of
+    /// `shape.last` positions) on its own and then the rest, which the builder merges exactly as
+    /// it merges the rows appended one by one (a row after the first continues the one before it).
+    private func singleRunView(shape: [Int], offset: Int, strides: [Int], builder: inout ElementRunBuilder) -> ElementRunList {
+        let row = shape.last!
+        var dims: [(size: Int, stride: Int)] = []
+        for (size, stride) in zip(shape, strides).reversed() where size != 1 {
+            if let inner = dims.last, stride == inner.stride * inner.size {
+                dims[dims.count - 1].size *= size
+            } else {
+                dims.append((size, stride))
+            }
+        }
+        if dims.isEmpty { dims = [(1, 1)] }
+        let (walk, walkStride) = dims[0]
+        var index = [Int](repeating: 0, count: dims.count)
+        var start = offset
+        while true {
+            appendElements(first: start, stride: walkStride, count: row, to: &builder)
+            if walk > row { appendElements(first: start + row * walkStride, stride: walkStride, count: walk - row, to: &builder) }
+            var dim = 1
+            while dim < dims.count {
+                index[dim] += 1
+                start += dims[dim].stride
+                if index[dim] < dims[dim].size { break }
+                start -= dims[dim].stride * dims[dim].size
+                index[dim] = 0
+                dim += 1
+            }
+            if dim == dims.count { break }
         }
         return builder.build()
     }

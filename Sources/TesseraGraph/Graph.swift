@@ -12,6 +12,10 @@ public final class Graph {
     package let id: Int
     package private(set) var data: [DataRecord] = []
     package private(set) var vertices: [VertexRecord] = []
+    /// The connection of every field of every vertex, vertex after vertex in field order.
+    package private(set) var connections: [Connection] = []
+    /// The element runs of every connection, connection after connection.
+    package private(set) var connectionRuns: [ElementRun] = []
     package private(set) var computeSets: [ComputeSet] = []
     package private(set) var computeSetVertices: [[Int]] = []
     package private(set) var streams: [HostStream] = []
@@ -139,6 +143,25 @@ public final class Graph {
         }
     }
 
+    /// Maps flattened positions `ranges` of `tensor` to `tile`, as ``setTileMapping(_:tile:)`` of
+    /// each range's slice of `tensor.flatten()` does, without making the slices when `tensor` is
+    /// one contiguous run (a whole variable, as a new operation result is).
+    package func setTileMapping(_ tensor: Tensor, positions ranges: [Range<Int>], tile: Int) throws(GraphError) {
+        let runs = tensor.elements.runs
+        guard runs.count == 1, runs[0].stride == 1, ranges.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= tensor.elementCount }) else {
+            let flat = tensor.flatten()
+            for range in ranges { try setTileMapping(flat.slice(range), tile: tile) }
+            return
+        }
+        try checkOwned(tensor, "setTileMapping")
+        try checkTile(tile, object: "setTileMapping of '\(name(of: tensor))'")
+        let run = runs[0]
+        resolvedMappings[run.data] = nil
+        for range in ranges where !range.isEmpty {
+            data[run.data].assignedMapping.append(TileInterval(begin: run.start + range.lowerBound, end: run.start + range.upperBound, tile: tile))
+        }
+    }
+
     /// Spreads `tensor` evenly over tiles `0, 1, …` in element order, as Poplar's linear mapping does:
     /// whole grains of `grainSize` elements (default: one vector), at least `minElementsPerTile`
     /// elements per used tile (default: 128 bytes' worth).
@@ -205,15 +228,16 @@ public final class Graph {
     /// mapped interval holds along one run, in position order.
     private func forEachMappedPiece(of tensor: Tensor, _ body: (Int, Range<Int>) -> Void) {
         var position = 0
-        var cachedData = -1, intervals: [TileInterval] = []
+        var cachedData = -1, intervals: [TileInterval] = [], hint = 0
         for run in tensor.elements.runs {
             if run.data != cachedData {
                 intervals = resolvedMapping(run.data)
                 cachedData = run.data
+                hint = 0
             }
             var element = run.start, done = 0
             while done < run.count {
-                guard let index = TileMappingIndex.index(containing: element, in: intervals) else {
+                guard let index = TileMappingIndex.index(containing: element, in: intervals, hint: &hint) else {
                     element += run.stride
                     done += 1
                     continue
@@ -233,6 +257,9 @@ public final class Graph {
         if let cached = resolvedMappings[index] { return cached }
         let resolved = TileMappingIndex.resolve(data[index].assignedMapping)
         resolvedMappings[index] = resolved
+        // The resolved intervals map every element as the assignments did, so they replace them
+        // (sharing one list with the cache); later assignments still win over them.
+        if !resolved.isEmpty { data[index].assignedMapping = resolved }
         return resolved
     }
 
@@ -251,38 +278,83 @@ public final class Graph {
     @discardableResult
     public func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int,
                           _ connections: [String: Tensor]) throws(GraphError) -> Vertex {
-        let index = vertices.count
-        func vertexName() -> String { "\(codelet.name) #\(index) in '\(computeSet.name)'" }
-        guard computeSet.graphID == id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
-        try checkTile(tile, object: "vertex \(vertexName())")
+        try checkVertexPlace(computeSet, codelet, tile: tile)
         let fields = codelet.fields
         if fields.count(where: { connections[$0.name] != nil }) < connections.count {
             for key in connections.keys where !fields.contains(where: { $0.name == key }) {
-                throw .badConnection(vertex: vertexName(), field: key, detail: "the codelet has no such field (fields: \(fields.map(\.name).joined(separator: ", ")))")
+                throw .badConnection(vertex: vertexName(codelet, computeSet), field: key,
+                                     detail: "the codelet has no such field (fields: \(fields.map(\.name).joined(separator: ", ")))")
             }
         }
         var ordered: [Tensor] = []
         ordered.reserveCapacity(fields.count)
         for field in fields {
             guard let tensor = connections[field.name] else {
-                throw .badConnection(vertex: vertexName(), field: field.name, detail: "not connected")
+                throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name, detail: "not connected")
             }
-            guard tensor.graphID == id else { throw .foreignObject(kind: "tensor", name: "connected to \(vertexName()).\(field.name)") }
-            guard tensor.elementType == field.elementType else {
-                throw .elementTypeMismatch(context: "vertex \(vertexName()), field '\(field.name)'", expected: field.elementType, actual: tensor.elementType)
-            }
-            if field.isScalar && tensor.elementCount != 1 {
-                throw .badConnection(vertex: vertexName(), field: field.name, detail: "scalar field connected to \(tensor.elementCount) elements")
-            }
+            try checkConnection(field, tensor, codelet, computeSet)
             ordered.append(tensor)
         }
-        if let problem = codelet.sizeProblem(fieldSizes: ordered.map(\.elementCount)) {
-            throw .badConnection(vertex: vertexName(), field: "*", detail: problem)
+        return try appendVertex(computeSet, codelet, tile: tile, ordered)
+    }
+
+    /// Adds a vertex as ``addVertex(_:_:tile:_:)`` does, with the tensors given in the order of
+    /// `fields` (the codelet's fields, which the caller has at hand) rather than by name: the
+    /// path of operations that add a vertex per tile region.
+    @discardableResult
+    package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int,
+                           fields: [Field], _ tensors: [Tensor]) throws(GraphError) -> Vertex {
+        try checkVertexPlace(computeSet, codelet, tile: tile)
+        guard tensors.count == fields.count else {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*",
+                                 detail: "\(tensors.count) tensors for the codelet's \(fields.count) fields")
         }
-        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: ordered.map(\.elements)))
+        for (field, tensor) in zip(fields, tensors) { try checkConnection(field, tensor, codelet, computeSet) }
+        return try appendVertex(computeSet, codelet, tile: tile, tensors)
+    }
+
+    private func checkVertexPlace(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int) throws(GraphError) {
+        guard computeSet.graphID == id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
+        try checkTile(tile, object: "vertex \(vertexName(codelet, computeSet))")
+    }
+
+    private func checkConnection(_ field: Field, _ tensor: Tensor, _ codelet: any Codelet, _ computeSet: ComputeSet) throws(GraphError) {
+        guard tensor.graphID == id else {
+            throw .foreignObject(kind: "tensor", name: "connected to \(vertexName(codelet, computeSet)).\(field.name)")
+        }
+        guard tensor.elementType == field.elementType else {
+            throw .elementTypeMismatch(context: "vertex \(vertexName(codelet, computeSet)), field '\(field.name)'",
+                                       expected: field.elementType, actual: tensor.elementType)
+        }
+        if field.isScalar && tensor.elementCount != 1 {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
+                                 detail: "scalar field connected to \(tensor.elementCount) elements")
+        }
+    }
+
+    /// Checks the field sizes and stores the vertex, its connections and their runs.
+    private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor]) throws(GraphError) -> Vertex {
+        if let problem = codelet.sizeProblem(fieldSizes: tensors.map(\.elementCount)) {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
+        }
+        let first = connections.count
+        for tensor in tensors {
+            let start = connectionRuns.count
+            connectionRuns.append(contentsOf: tensor.elements.runs)
+            connections.append(Connection(runs: start..<connectionRuns.count, count: tensor.elementCount))
+        }
+        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: first..<connections.count))
         computeSetVertices[computeSet.index].append(vertices.count - 1)
         return Vertex(graphID: id, index: vertices.count - 1)
     }
+
+    /// The name of the vertex about to be added, for error messages.
+    private func vertexName(_ codelet: any Codelet, _ computeSet: ComputeSet) -> String {
+        "\(codelet.name) #\(vertices.count) in '\(computeSet.name)'"
+    }
+
+    /// The element runs of connection `index` (of ``connections``), in view order.
+    package func runs(ofConnection index: Int) -> ArraySlice<ElementRun> { connectionRuns[connections[index].runs] }
 
     // MARK: - Host streams
 

@@ -41,14 +41,49 @@ package struct DataRecord: Sendable {
     package var isConstant: Bool { constantBytes != nil || isReplicaIndex }
 }
 
-/// One vertex: its codelet value, its tile and its connections in field order.
+/// One vertex: its codelet value, its tile and where its connections are stored.
+///
+/// A large graph has millions of vertices, so a record holds no per-vertex arrays: its
+/// connections are a range of the graph's ``Graph/connections`` table, whose element runs sit
+/// in one array shared by every vertex (``Graph/connectionRuns``).
 package struct VertexRecord: Sendable {
     package let codelet: any Codelet
-    package let tile: Int
-    package let computeSet: Int
-    /// The elements of the tensor connected to each field (its element type is the field's, as
-    /// checked when the vertex was added; its shape is not needed once connected).
-    package let connections: [ElementRunList]
+    private let storedTile: Int32
+    private let storedComputeSet: Int32
+    /// Indices in ``Graph/connections`` of the connection of each field, in field order.
+    package let connections: Range<Int>
+
+    package init(codelet: any Codelet, tile: Int, computeSet: Int, connections: Range<Int>) {
+        self.codelet = codelet
+        storedTile = Int32(tile)
+        storedComputeSet = Int32(computeSet)
+        self.connections = connections
+    }
+
+    /// The tile running the vertex.
+    package var tile: Int { Int(storedTile) }
+    /// Index of the vertex's compute set in its graph.
+    package var computeSet: Int { Int(storedComputeSet) }
+}
+
+/// The elements connected to one vertex field: a range of ``Graph/connectionRuns`` and the
+/// number of view positions they cover (the tensor's element type is the field's, as checked
+/// when the vertex was added; its shape is not needed once connected). Held in 32 bits a field.
+package struct Connection: Sendable {
+    private let storedFirstRun: Int32
+    private let storedRunCount: Int32
+    private let storedCount: Int32
+
+    package init(runs: Range<Int>, count: Int) {
+        storedFirstRun = Int32(runs.lowerBound)
+        storedRunCount = Int32(runs.count)
+        storedCount = Int32(count)
+    }
+
+    /// Indices of the connection's runs in ``Graph/connectionRuns``.
+    package var runs: Range<Int> { Int(storedFirstRun)..<(Int(storedFirstRun) + Int(storedRunCount)) }
+    /// Number of view positions (elements, counting a repeated one each time).
+    package var count: Int { Int(storedCount) }
 }
 
 /// A handle to a vertex added to a graph.

@@ -104,10 +104,11 @@ extension Tensor {
         newShape[dimension] = tensors.reduce(0) { $0 + $1.shape[dimension] }
         let outer = first.shape[..<dimension].reduce(1, *)
         var builder = ElementRunBuilder()
+        let chunks = tensors.map { $0.shape[dimension...].reduce(1, *) }
+        var hints = [Int](repeating: 0, count: tensors.count)
         for block in 0..<outer {
-            for tensor in tensors {
-                let chunk = tensor.shape[dimension...].reduce(1, *)
-                tensor.elements.appendElements(first: block * chunk, stride: 1, count: chunk, to: &builder)
+            for (k, tensor) in tensors.enumerated() {
+                tensor.elements.appendElements(first: block * chunks[k], stride: 1, count: chunks[k], to: &builder, hint: &hints[k])
             }
         }
         return Tensor(graphID: first.graphID, elementType: first.elementType, shape: newShape, elements: builder.build())

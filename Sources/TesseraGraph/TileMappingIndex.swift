@@ -55,6 +55,22 @@ package enum TileMappingIndex {
         return low
     }
 
+    /// ``index(containing:in:)``, trying interval `hint` and the one after it first (as a walk
+    /// through the elements in increasing order finds them) and leaving the index found in `hint`.
+    package static func index(containing element: Int, in intervals: [TileInterval], hint: inout Int) -> Int? {
+        if hint < intervals.count, intervals[hint].begin <= element {
+            if element < intervals[hint].end { return hint }
+            if hint + 1 < intervals.count, element < intervals[hint + 1].end {
+                guard intervals[hint + 1].begin <= element else { return nil }
+                hint += 1
+                return hint
+            }
+        }
+        guard let found = index(containing: element, in: intervals) else { return nil }
+        hint = found
+        return found
+    }
+
     /// The interval holding `element`.
     package static func interval(containing element: Int, in intervals: [TileInterval]) -> TileInterval? {
         index(containing: element, in: intervals).map { intervals[$0] }

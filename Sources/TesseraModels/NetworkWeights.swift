@@ -39,7 +39,7 @@ public enum NetworkWeights {
 }
 
 /// Steele, Lea and Flood's SplitMix64: a small, fast, seedable generator for reproducible weights.
-struct SplitMix64 {
+struct SplitMix64: RandomNumberGenerator {
     private var state: UInt64
 
     init(seed: UInt64) { state = seed }

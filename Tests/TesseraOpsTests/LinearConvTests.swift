@@ -63,7 +63,7 @@ struct LinearConvCase: CustomTestStringConvertible, Sendable {
         // One convolution vertex per tile, writing its output part in place as one contiguous run.
         let convVertices = fixture.graph.vertices.filter { $0.codelet is ConvPartialCodelet }
         #expect(convVertices.count == plan.tilesUsed && Set(convVertices.map(\.tile)).count == plan.tilesUsed)
-        #expect(convVertices.allSatisfy { $0.connections.last!.runs.count == 1 })
+        #expect(convVertices.allSatisfy { fixture.graph.runs(ofConnection: $0.connections.last!).count == 1 })
         // The planner's model agrees with the compiler's cost of the steps the plan built.
         let executable = try #require(fixture.executable)
         let ratio = linearModelRatio(plan, executable)

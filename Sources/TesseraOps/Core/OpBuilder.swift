@@ -75,10 +75,7 @@ public final class OpBuilder {
     public func variable(like: Tensor, type: ElementType? = nil, name: String) throws(OpError) -> Tensor {
         try building(name) { () throws(GraphError) -> Tensor in
             let result = graph.addVariable(type ?? like.elementType, like.shape, name: name)
-            let flat = result.flatten()
-            for (tile, ranges) in try graph.tileRegions(of: like) {
-                for range in ranges { try graph.setTileMapping(flat.slice(range), tile: tile) }
-            }
+            for (tile, ranges) in try graph.tileRegions(of: like) { try graph.setTileMapping(result, positions: ranges, tile: tile) }
             return result
         }
     }

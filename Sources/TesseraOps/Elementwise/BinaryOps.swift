@@ -90,23 +90,22 @@ extension OpBuilder {
                                         regionStarts: tile.regions.map(\.lowerBound),
                                         bases: tile.regions.indices.map { r in [inPlace ? tile.regions[r].lowerBound : ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
                                         split: split, shareRuns: shareRuns)
-            var connections: [String: Tensor] = [:]
+            // In field order: `a<r>`, `b<r>` and (unless in place) `out<r>` of each region.
+            var connections: [Tensor] = []
             var received: Set<[Int]> = []
             for (r, region) in tile.regions.enumerated() {
                 let views = try building(name) { () throws(GraphError) in
                     try (0..<2).map { (k: Int) throws(GraphError) -> Tensor in try operands[k].slice(ranges[k][r]) }
                 }
                 let out = try building(name) { () throws(GraphError) in try flatOut.slice(region) }
-                connections["a\(r)"] = inPlace ? out : views[0]
-                connections["b\(r)"] = views[1]
-                if !inPlace { connections["out\(r)"] = out }
+                connections += inPlace ? [out, views[1]] : [views[0], views[1], out]
                 for k in 0..<2 where k != localOperand && received.insert([k, ranges[k][r].lowerBound, ranges[k][r].upperBound]).inserted {
                     let bytes = try bytesToReceive(of: views[k], on: tile.tile)
                     model.receive(tile: tile.tile, bytes: bytes)
                     temporary[tile.tile, default: 0] += bytes
                 }
             }
-            _ = try building(name) { () throws(GraphError) in try graph.addVertex(computeSet, codelet, tile: tile.tile, connections) }
+            _ = try building(name) { () throws(GraphError) in try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: codelet.fields, connections) }
             let sizes = tile.regions.flatMap { [Int](repeating: $0.count, count: inPlace ? 2 : 3) }
             model.addVertex(tile: tile.tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
         }

@@ -83,16 +83,13 @@ extension OpBuilder {
             for tile in work {
                 let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: tile.regions.count,
                                            split: WorkerSplit(graph.target, output.elementType))
-                var connections: [String: Tensor] = [:]
-                for (r, region) in tile.regions.enumerated() {
-                    if let flatIn {
-                        connections["in\(r)"] = try flatIn.slice(region)
-                        connections["out\(r)"] = try flatOut.slice(region)
-                    } else {
-                        connections["inOut\(r)"] = try flatOut.slice(region)
-                    }
+                // In field order: `in<r>`, `out<r>` (or `inOut<r>`) of each region.
+                var connections: [Tensor] = []
+                for region in tile.regions {
+                    if let flatIn { connections.append(try flatIn.slice(region)) }
+                    connections.append(try flatOut.slice(region))
                 }
-                try graph.addVertex(computeSet, codelet, tile: tile.tile, connections)
+                try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: codelet.fields, connections)
                 let sizes = tile.regions.flatMap { [Int](repeating: $0.count, count: input == nil ? 1 : 2) }
                 model.addVertex(tile: tile.tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
             }

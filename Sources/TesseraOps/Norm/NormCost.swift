@@ -118,16 +118,25 @@ struct NormOwners {
 /// shares receive buffers), and a sync per phase.
 struct NormStepCost {
     let target: Target
-    private var estimates: [Int: [Int]] = [:]
-    private var received: [Int: [Int: [Range<Int>]]] = [:]
-    private var elementBytes: [Int: Int] = [:]
-    private var copies: [Int: Int] = [:]
-    private var buffers: [Int: Int] = [:]
+    /// Per tile, the estimates of its vertices (a step adds a vertex per tile region, millions
+    /// in a large model, so the per-tile tallies are arrays rather than dictionaries).
+    private var estimates: [[Int]]
+    /// The remote ranges each tile reads of each operand.
+    private var received: [TileOperand: [Range<Int>]] = [:]
+    /// Bytes per element of each operand, by id.
+    private var elementBytes: [Int] = []
+    /// Per tile, bytes copied on the tile and bytes of gather buffers.
+    private var copies: [Int], buffers: [Int]
 
-    init(target: Target) { self.target = target }
+    init(target: Target) {
+        self.target = target
+        estimates = Array(repeating: [], count: target.tiles)
+        copies = Array(repeating: 0, count: target.tiles)
+        buffers = copies
+    }
 
     /// Adds a vertex of `cycles` worker cycles on `tile`.
-    mutating func add(tile: Int, cycles: Int) { estimates[tile, default: []].append(cycles) }
+    mutating func add(tile: Int, cycles: Int) { estimates[tile].append(cycles) }
 
     /// Records that a vertex on `tile` reads positions `range` of the operand `index` describes:
     /// the remote parts are received, and the local part is copied on the tile into the field's
@@ -135,29 +144,36 @@ struct NormStepCost {
     mutating func read(_ index: NormOwners, _ range: Range<Int>, on tile: Int) {
         let remote = index.remote(range, from: tile)
         guard !remote.isEmpty else { return }
-        copies[tile, default: 0] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
-        buffers[tile, default: 0] += range.count * index.elementBytes
+        copies[tile] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
+        buffers[tile] += range.count * index.elementBytes
+        if elementBytes.count <= index.id { elementBytes += Array(repeating: 0, count: index.id + 1 - elementBytes.count) }
         elementBytes[index.id] = index.elementBytes
-        received[tile, default: [:]][index.id, default: []].append(contentsOf: remote)
+        received[TileOperand(tile: tile, operand: index.id), default: []].append(contentsOf: remote)
     }
 
     /// Tiles that run vertices.
-    var tiles: Set<Int> { Set(estimates.keys) }
+    var tiles: Set<Int> { Set(estimates.indices.filter { !estimates[$0].isEmpty }) }
 
     /// Bytes of gather buffers (fields read partly from other tiles) on the busiest tile.
-    var busiestBufferBytes: Int { buffers.values.max() ?? 0 }
+    var busiestBufferBytes: Int { buffers.max() ?? 0 }
 
-    /// Bytes `tile` receives: the union of the remote ranges it reads of each operand.
-    private func receivedBytes(_ operands: [Int: [Range<Int>]]) -> Int {
-        var bytes = 0
-        for (id, ranges) in operands {
+    /// A tile and an operand it reads.
+    private struct TileOperand: Hashable {
+        var tile: Int
+        var operand: Int
+    }
+
+    /// Bytes each tile receives: the union of the remote ranges it reads of each operand.
+    private var receivedBytes: [Int: Int] {
+        var bytes: [Int: Int] = [:]
+        for (key, ranges) in received {
             var covered = 0, end = Int.min
             for range in ranges.sorted(by: { $0.lowerBound < $1.lowerBound }) {
                 let begin = max(range.lowerBound, end)
                 if range.upperBound > begin { covered += range.upperBound - begin }
                 end = max(end, range.upperBound)
             }
-            bytes += covered * elementBytes[id, default: 0]
+            bytes[key.tile, default: 0] += covered * elementBytes[key.operand]
         }
         return bytes
     }
@@ -165,16 +181,16 @@ struct NormStepCost {
     /// Modelled cycles of the step.
     var cycles: Int {
         var compute = 0
-        for (tile, list) in estimates {
+        for (tile, list) in estimates.enumerated() where !list.isEmpty {
             var loads = [Int](repeating: 0, count: target.workerContexts)
             for cycles in list.sorted(by: >) {
                 let slot = loads.indices.min { loads[$0] < loads[$1] }!
                 loads[slot] += cycles
             }
-            let copy = (copies[tile, default: 0] + target.memcpyBytesPerCycle - 1) / target.memcpyBytesPerCycle
+            let copy = (copies[tile] + target.memcpyBytesPerCycle - 1) / target.memcpyBytesPerCycle
             compute = max(compute, (loads.max() ?? 0) * target.workerContexts + copy)
         }
-        let busiest = received.values.map(receivedBytes).max() ?? 0
+        let busiest = receivedBytes.values.max() ?? 0
         let exchange = busiest == 0 ? 0 : target.exchangeFixedCycles + (busiest + target.exchangeBytesPerCycle - 1) / target.exchangeBytesPerCycle
         return compute + exchange + target.syncCycles * (exchange == 0 ? 1 : 2)
     }
@@ -202,13 +218,13 @@ extension OpBuilder {
         return NormOwners(id: steps.operands, tensor, regions: try tileRegions(of: tensor))
     }
 
-    /// Adds a vertex of `codelet` on `tile` connected to `connections` and charges its estimate to
-    /// `cost` (the caller records what it reads with `NormStepCost.read`).
-    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, _ connections: [String: Tensor],
+    /// Adds a vertex of `codelet` on `tile` connected to `tensors` (in the codelet's field order)
+    /// and charges its estimate to `cost` (the caller records what it reads with `NormStepCost.read`).
+    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor],
                        cost: inout NormStepCost, op: String) throws(OpError) {
-        let sizes = codelet.fields.map { connections[$0.name]?.elementCount ?? 0 }
-        try building(op) { () throws(GraphError) in _ = try graph.addVertex(cs, codelet, tile: tile, connections) }
-        cost.add(tile: tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
+        let fields = codelet.fields
+        try building(op) { () throws(GraphError) in _ = try graph.addVertex(cs, codelet, tile: tile, fields: fields, tensors) }
+        cost.add(tile: tile, cycles: codelet.estimateCycles(fieldSizes: tensors.map(\.elementCount), target: graph.target))
     }
 
     /// Adds compute set `cs` as a step of `steps`, with its modelled cost.

@@ -36,18 +36,22 @@ extension OpBuilder {
         var owners: [NormOwners] = []
         for input in inputs { owners.append(try normOwners(input.base, &steps)) }
         let codelet = NormCoefficientsCodelet(source: source, parameterType: parameterType, epsilon: epsilon, writesMoments: writesMoments)
+        // Where each of the codelet's fields is among the inputs and then the outputs.
+        let named = inputs.map(\.field) + outputs.map(\.0)
+        let fieldOrder = codelet.fields.map { field in named.firstIndex(of: field.name)! }
         let cs = graph.addComputeSet("\(name)/coefficients")
         var cost = NormStepCost(target: graph.target)
         for piece in pieces {
             let range = piece.positions
-            var connections: [String: Tensor] = [:]
+            var views: [Tensor] = []
             try building(op) { () throws(GraphError) in
                 for input in inputs {
                     let width = input.view.elementCount / rows
-                    connections[input.field] = try input.view.slice(width * range.lowerBound..<width * range.upperBound)
+                    views.append(try input.view.slice(width * range.lowerBound..<width * range.upperBound))
                 }
-                for (field, tensor) in outputs { connections[field] = try tensor.slice(range) }
+                for (_, tensor) in outputs { views.append(try tensor.slice(range)) }
             }
+            let connections = fieldOrder.map { views[$0] }
             for (input, owner) in zip(inputs, owners) {
                 for positions in input.positions(range) { cost.read(owner, positions, on: piece.tile) }
             }
@@ -80,7 +84,7 @@ extension OpBuilder {
             let p = piece.positions
             let pieceRows = (p.lowerBound / rowLength)..<((p.upperBound - 1) / rowLength + 1)
             let connections = try building(op) { () throws(GraphError) in
-                ["in": try flat.slice(p), "out": try yFlat.slice(p), "a": try aRows.slice(pieceRows), "b": try bRows.slice(pieceRows)]
+                [try flat.slice(p), try aRows.slice(pieceRows), try bRows.slice(pieceRows), try yFlat.slice(p)]
             }
             for positions in CoefficientInput.wrapped(pieceRows, modulo: coefficients) {
                 cost.read(aOwners, positions, on: piece.tile)

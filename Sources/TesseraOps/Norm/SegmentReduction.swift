@@ -38,7 +38,7 @@ extension OpBuilder {
             let codelet = SegmentSumsCodelet(elementType: x.elementType, rowLength: rowLength,
                                              offset: piece.positions.lowerBound % rowLength, squares: squares)
             let input = try building(op) { () throws(GraphError) in try flat.slice(piece.positions) }
-            try addNormVertex(sumsSet, codelet, tile: piece.tile, ["in": input, "out": out], cost: &sumsCost, op: op)
+            try addNormVertex(sumsSet, codelet, tile: piece.tile, [input, out], cost: &sumsCost, op: op)
         }
         appendNormStep(sumsSet, sumsCost, to: &steps)
         steps.temporaryBytesPerTile = max(steps.temporaryBytesPerTile, partialBytes.values.max() ?? 0)
@@ -63,7 +63,7 @@ extension OpBuilder {
                 try Tensor.concatenate(runs.map { run throws(GraphError) in try partials.slice(run) })
             }
             let codelet = PartialReduceCodelet(entries: range.map { entriesByStatistic[$0].count }, output: output)
-            try addNormVertex(reduceSet, codelet, tile: piece.tile, ["partials": gathered, "out": out], cost: &reduceCost, op: op)
+            try addNormVertex(reduceSet, codelet, tile: piece.tile, [gathered, out], cost: &reduceCost, op: op)
         }
         appendNormStep(reduceSet, reduceCost, to: &steps)
         return result

@@ -57,7 +57,7 @@ extension OpBuilder {
             let inputs = g.inputPositions(ofOutputs: piece.positions)
             cost.read(owners, inputs, on: piece.tile)
             let connections = try building(op) { () throws(GraphError) in
-                ["in": try flat.slice(inputs), "out": try yFlat.slice(piece.positions)]
+                [try flat.slice(inputs), try yFlat.slice(piece.positions)]
             }
             let codelet = PoolCodelet(function: function, elementType: x.elementType, geometry: g,
                                       firstOutput: piece.positions.lowerBound, firstInput: inputs.lowerBound)
