@@ -146,16 +146,18 @@ enum ConvDenseKernel {
     /// position the previous panels leave out, so gaps of unused window rows (between images, below short parts) are
     /// skipped rather than computed. `narrow` panels have no output position in their second half.
     static func panels(geometry g: ConvVertexGeometry, window: ConvWindow) -> [(first: Int, narrow: Bool)] {
-        let rows = (0..<(g.batch * g.outputRows)).map { row in
+        let rows = g.batch * g.outputRows
+        @inline(__always) func rowStart(_ row: Int) -> Int {
             window.position(image: row / g.outputRows, row: row % g.outputRows, column: 0)
         }
         var panels: [(first: Int, narrow: Bool)] = [], covered = 0, next = 0
-        for rowStart in rows {
-            var first = max(rowStart, covered)
-            while first < rowStart + g.outputColumns {
+        panels.reserveCapacity(convCeilDiv(window.span, panelWidth))
+        for row in 0..<rows {
+            var first = max(rowStart(row), covered)
+            while first < rowStart(row) + g.outputColumns {
                 // The first row that ends after the panel's first half: does it start before the panel's end?
-                while next < rows.count && rows[next] + g.outputColumns <= first + 16 { next += 1 }
-                panels.append((first, next == rows.count || rows[next] >= first + panelWidth))
+                while next < rows && rowStart(next) + g.outputColumns <= first + 16 { next += 1 }
+                panels.append((first, next == rows || rowStart(next) >= first + panelWidth))
                 first += panelWidth
             }
             covered = max(covered, first)
