@@ -98,19 +98,13 @@ enum ConvDenseKernel {
                             staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                         }
                         let weights = operands.weights + channel * depth + chunkStart
-                        @inline(__always) func block(_ blockRows: Int, _ narrow: Bool) {
+                        // One copy of the block whose loop tests its rows and lanes: six copies inlined with constants
+                        // measured slower here (code size), the tests being predictable.
+                        func block(_ blockRows: Int, _ narrow: Bool) {
                             multiply(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first, offsets: offsets + chunkStart,
                                      blockRows: blockRows, narrow: narrow, start: start, store: store)
                         }
-                        // The block inlined once per shape, so that each has its rows and lanes as constants.
-                        switch (rows, narrow) {
-                        case (1, false): block(1, false)
-                        case (1, true): block(1, true)
-                        case (2...4, false): block(4, false)
-                        case (2...4, true): block(4, true)
-                        case (_, false): block(8, false)
-                        case (_, true): block(8, true)
-                        }
+                        block(rows == 1 ? 1 : rows <= 4 ? 4 : 8, narrow)
                         o += rowBlock
                     }
                 }
@@ -168,8 +162,7 @@ enum ConvDenseKernel {
     /// `start(row) + Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows
     /// and lanes 0 ..< 32, handed to `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32) for each row below `rows`.
     /// Only rows 0 ..< `blockRows` (1, 4 or 8, at least `rows`) are computed; those from `rows` on repeat the last one's
-    /// weights and are not stored. With `narrow` only lanes 0 ..< 16 are (the others are zero). Both are constants
-    /// where it is inlined.
+    /// weights and are not stored. With `narrow` only lanes 0 ..< 16 are (the others are zero).
     @inline(__always)
     static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int, source: UnsafePointer<Float>,
                          offsets: UnsafePointer<Int>, blockRows: Int, narrow: Bool, start: (Int) -> (SIMD16<Float>, SIMD16<Float>),
@@ -183,6 +176,8 @@ enum ConvDenseKernel {
             let x = UnsafeRawPointer(source + offsets[k])
             let low = x.loadUnaligned(as: SIMD16<Float>.self)
             let high = narrow ? .zero : x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            // Rows unrolled by hand, each sum a named register (an array of sums is kept in memory): rows 4 ..< 8
+            // repeat rows 0 ..< 4 line for line on purpose.
             var w = SIMD16<Float>(repeating: w0[k])
             a0.addProduct(w, low); if !narrow { b0.addProduct(w, high) }
             guard blockRows > 1 else { continue }
