@@ -3,8 +3,16 @@ import Tessera
 
 /// Host throughput of every distinct ResNet-50 and EfficientNet-B0 convolution (batch 8, float32) in
 /// Tessera and in ONNX Runtime, in the same run (scripts/onnx_conv_reference.py times ONNX Runtime).
-func convolutionBenchmarks(target: Target, batch: Int = 8, repeats: Int = 3) throws {
-    let shapes = resNet50Convolutions(batch: batch) + efficientNetB0Convolutions(batch: batch)
+/// `conv [filter] [repeats]` times only the layers whose name contains `filter`, `repeats` times each;
+/// `conv vertices [filter]` times only each layer's largest vertex, alone on one core.
+func convolutionBenchmarks(target: Target, batch: Int = 8) throws {
+    var options = CommandLine.arguments.dropFirst(2)
+    let verticesOnly = options.first == "vertices"
+    if verticesOnly { options = options.dropFirst() }
+    let filter = options.first ?? "", repeats = options.dropFirst().first.flatMap { Int($0) } ?? 3
+    let shapes = (resNet50Convolutions(batch: batch) + efficientNetB0Convolutions(batch: batch))
+        .filter { filter.isEmpty || $0.name.contains(filter) }
+    if verticesOnly { return try vertexBenchmarks(shapes, target: target) }
     let reference = try onnxRuntimeSeconds(shapes, repeats: repeats)
     print("convolution throughput, batch \(batch), float32 (host GFLOP/s; ratio = Tessera time / ONNX Runtime time)")
     var ratios: [(flops: Int, ratio: Double)] = []
@@ -13,8 +21,10 @@ func convolutionBenchmarks(target: Target, batch: Int = 8, repeats: Int = 3) thr
         let ort = reference[shape.name] ?? .nan
         let ratio = seconds / ort
         ratios.append((shape.flops, ratio))
+        let kernel = try kernelSeconds(shape, target: target), kernelShare = kernel.seconds * Double(kernel.tiles) / 2 / seconds
         print("  \(shape.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(format(Double(shape.flops) / 1e9, 3)) GFLOP  "
-            + "Tessera \(format(Double(shape.flops) / seconds / 1e9, 1))  ONNX Runtime \(format(Double(shape.flops) / ort / 1e9, 1))  ratio \(format(ratio))")
+            + "Tessera \(format(Double(shape.flops) / seconds / 1e9, 1))  ONNX Runtime \(format(Double(shape.flops) / ort / 1e9, 1))  ratio \(format(ratio))"
+            + "  vertex \(format(Double(2 * kernel.geometry.macs) / kernel.seconds / 1e9, 1)) per core, \(format(100 * kernelShare, 0))% of time")
     }
     let large = ratios.filter { $0.flops >= 1_000_000_000 }
     let geometricMean = exp(large.map { log($0.ratio) }.reduce(0, +) / Double(max(large.count, 1)))
@@ -46,4 +56,63 @@ private func onnxRuntimeSeconds(_ shapes: [ConvolutionShape], repeats: Int) thro
     let timings = try runReferenceScript("onnx_conv_reference.py", arguments: [String(repeats)], input: try JSONEncoder().encode(shapes),
                                          as: [Timing].self)
     return Dictionary(uniqueKeysWithValues: timings.map { ($0.name, $0.seconds) })
+}
+
+/// Each layer's largest vertex alone: its sizes and host GFLOP/s on one core (thread CPU time, so other
+/// processes on the machine count little).
+private func vertexBenchmarks(_ shapes: [ConvolutionShape], target: Target) throws {
+    print("convolution vertices, float32: each layer's largest part (GFLOP/s of one core)")
+    for shape in shapes {
+        let vertex = try kernelSeconds(shape, target: target)
+        let g = vertex.geometry
+        let sizes = "N\(g.batch) G\(g.groups) C\(g.inputChannelsPerGroup) O\(g.outputChannelsPerGroup) out \(g.outputRows)×\(g.outputColumns) "
+            + "k\(g.kernel[0]) s\(g.stride[0])"
+        print("  \(shape.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(sizes.padding(toLength: 34, withPad: " ", startingAt: 0)) "
+            + "\(format(Double(2 * g.macs) / vertex.seconds / 1e9, 1))")
+    }
+}
+
+/// Host seconds of the largest tile's convolution vertex of the layer's plan (its first box), run alone on one core,
+/// the layer's tiles and the vertex's geometry; `seconds × tiles / 2 cores` is what the layer's vertex compute costs the engine.
+private func kernelSeconds(_ shape: ConvolutionShape, target: Target) throws -> (seconds: Double, tiles: Int, geometry: ConvVertexGeometry) {
+    let p = ConvParameters(batch: shape.batch, inputChannels: shape.inputChannels, outputChannels: shape.outputChannels,
+                           groups: shape.groups, inputField: [shape.height, shape.width], kernel: [shape.kernel, shape.kernel],
+                           stride: [shape.stride, shape.stride], padding: .symmetric(shape.padding))
+    let plan = try ConvPlanner.shared.plan(p, target: target, options: OpOptions(), op: shape.name)
+    func part(_ axis: ConvAxis) -> Range<Int> { plan.parts(axis)[0] }
+    let geometry = ConvVertexGeometry(p, batch: part(.batch), groups: part(.group), outputChannels: part(.outputChannel),
+                                      inputChannels: part(.inputChannel), rows: part(.row), columns: part(.column))
+    let codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
+                                     inputType: .float32, outputType: .float32, hasBias: false)
+    let g = geometry, channels = g.groups * g.inputChannelsPerGroup
+    let counts = [g.batch * g.fieldRows * g.fieldColumns * channels, g.macs / g.positions, g.positions * g.groups * g.outputChannelsPerGroup]
+    var slots: [FieldSlot] = [], bytes = 0
+    for count in counts {
+        slots.append(FieldSlot(offset: bytes, count: count))
+        bytes += (count * 4 + 63) / 64 * 64
+    }
+    let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+    defer { memory.deallocate() }
+    let values = memory.bindMemory(to: Float.self, capacity: bytes / 4)
+    for e in 0..<(bytes / 4) { values[e] = Float(e % 7) - 3 }
+    return slots.withUnsafeBufferPointer { slots in
+        let fields = VertexFields(memory: memory, slots: slots.baseAddress!)
+        codelet.compute(fields)
+        let runs = max(1, 100_000_000 / g.macs)
+        var best = Double.infinity
+        for _ in 0..<5 { best = min(best, threadSeconds { for _ in 0..<runs { codelet.compute(fields) } } / Double(runs)) }
+        return (best, plan.tilesUsed, g)
+    }
+}
+
+/// CPU seconds the calling thread spends in `body`.
+private func threadSeconds(_ body: () -> Void) -> Double {
+    func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+    }
+    let start = now()
+    body()
+    return now() - start
 }

@@ -1,6 +1,6 @@
 import TesseraGraph
 
-/// Host kernel of dense convolution parts (every part but depthwise ones): per group, the matrix
+/// Host kernel of every convolution part (dense, grouped and depthwise): per group, the matrix
 /// product `out[o][p] = Σ_k w[o][k] · x[k][p]` over `k = (input channel, tap)`.
 ///
 /// The weights are read in place: their field order `[group][o][c][kh][kw]` already is `[o][k]`
@@ -8,15 +8,17 @@ import TesseraGraph
 /// in tile memory and may be rewritten). The input is rearranged once per run into a ``ConvWindow``,
 /// in which the 32 output positions of a panel read 32 consecutive floats for every `k`, at
 /// `position + offsets[k]`. Eight output channels × 32 positions accumulate in sixteen `SIMD16<Float>`
-/// registers over `k` (``multiply(weights:depth:rows:count:source:offsets:start:store:)``) into a staging row per
-/// output channel, whose output positions then go to the channel-first output field with the bias.
+/// registers over `k` (``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)``; one or four
+/// channels for a last block of fewer than five, 16 positions for a panel with none in its second half) into a staging row
+/// per output channel, whose output positions then go to the channel-first output field with the bias. Panels cover
+/// only window rows that hold outputs (``panels(geometry:window:)``).
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
     static let panelWidth = 32
     /// Output channels accumulated at once.
     static let rowBlock = 8
-    /// Values of k per pass over the panels: 128 × 32 floats (16 KiB) of window stay in L1.
-    static let depthChunk = 128
+    /// Most values of k per pass over the panels: 192 × 32 floats (24 KiB) of window stay in L1 (48 KiB here).
+    static let depthChunk = 192
 
     /// Float32 views of a part's weights `[group][o][k]` and bias (a widened copy of float16 weights, zeros without a bias).
     struct Operands {
@@ -67,48 +69,61 @@ enum ConvDenseKernel {
                 for kw in 0..<g.kernel[1] { offsets[(c * g.kernel[0] + kh) * g.kernel[1] + kw] = window.offset(channel: c, kh: kh, kw: kw) }
             }
         }
-        let stagingStride = convCeilDiv(window.span, panelWidth) * panelWidth
-        let staging = UnsafeMutablePointer<Float>.allocate(capacity: channels * stagingStride)
+        let panels = panels(geometry: g, window: window)
+        // Staging row of a channel: every panel's 32 positions, and 16 spare for the output's last vector.
+        let stagingStride = (panels.last?.first ?? 0) + panelWidth
+        let staging = UnsafeMutablePointer<Float>.allocate(capacity: channels * stagingStride + 16)
         defer { staging.deallocate() }
+        // k in as few chunks as keep a panel's rows in L1 over every block of output channels; later chunks go on
+        // from the sums staged so far, so the order of the sums is that of one pass.
+        let chunks = convCeilDiv(depth, depthChunk), chunkSize = convCeilDiv(depth, chunks)
         for group in 0..<g.groups {
             let source = UnsafePointer(window.values + group * cg * window.channelStride)
-            // k in chunks whose panel rows stay in L1 over every block of output channels; later chunks go on
-            // from the sums staged so far, so the order of the sums is that of one pass.
-            for chunkStart in stride(from: 0, to: depth, by: depthChunk) {
-                let chunk = min(depthChunk, depth - chunkStart)
-                for first in stride(from: 0, to: window.span, by: panelWidth) {
+            for chunkStart in stride(from: 0, to: depth, by: chunkSize) {
+                let chunk = min(chunkSize, depth - chunkStart)
+                for (first, narrow) in panels {
                     var o = 0
                     while o < og {
                         let channel = group * og + o, rows = min(rowBlock, og - o)
                         @inline(__always) func staged(_ row: Int) -> UnsafeMutableRawPointer {
                             UnsafeMutableRawPointer(staging + (channel + row) * stagingStride + first)
                         }
-                        multiply(weights: operands.weights + channel * depth + chunkStart, depth: depth, rows: rows, count: chunk,
-                                 source: source + first, offsets: offsets + chunkStart) { row in
+                        @inline(__always) func start(_ row: Int) -> (SIMD16<Float>, SIMD16<Float>) {
                             guard chunkStart > 0 && row < rows else { return (.zero, .zero) }
                             let sums = staged(row)
                             return (sums.loadUnaligned(as: SIMD16<Float>.self), sums.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self))
-                        } store: { row, low, high in
+                        }
+                        @inline(__always) func store(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
                             staged(row).storeBytes(of: low, as: SIMD16<Float>.self)
                             staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                         }
+                        let weights = operands.weights + channel * depth + chunkStart
+                        // One copy of the block whose loop tests its rows and lanes: six copies inlined with constants
+                        // measured slower here (code size), the tests being predictable.
+                        func block(_ blockRows: Int, _ narrow: Bool) {
+                            multiply(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first, offsets: offsets + chunkStart,
+                                     blockRows: blockRows, narrow: narrow, start: start, store: store)
+                        }
+                        block(rows == 1 ? 1 : rows <= 4 ? 4 : 8, narrow)
                         o += rowBlock
                     }
                 }
             }
         }
-        // Output rows that are whole window rows go as one run per image.
+        // Output runs (whole images when output rows are whole window rows, else rows) in address order, sixteen
+        // positions at a time: a last vector that runs past its run writes lanes the next runs then overwrite, so only
+        // the field's last few positions go one by one.
         let wholeRows = window.columns == g.outputColumns
         let runs = wholeRows ? 1 : g.outputRows, runLength = wholeRows ? plane : g.outputColumns
-        let output = fields.output(outputField, as: Out.self).baseAddress!
-        for channel in 0..<channels {
-            let b = operands.bias[channel], biasVector = SIMD16<Float>(repeating: b)
-            for n in 0..<g.batch {
+        let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
+        for n in 0..<g.batch {
+            for channel in 0..<channels {
+                let b = operands.bias[channel], biasVector = SIMD16<Float>(repeating: b)
                 for oh in 0..<runs {
                     let source = staging + channel * stagingStride + window.position(image: n, row: oh, column: 0)
                     let target = output + (n * channels + channel) * plane + oh * g.outputColumns
                     var ow = 0
-                    while ow + 16 <= runLength {
+                    while ow < runLength && target + ow + 16 <= end {
                         Out.storeRounded16(Float.loadWidened16(source + ow) + biasVector, target + ow)
                         ow += 16
                     }
@@ -121,36 +136,67 @@ enum ConvDenseKernel {
         }
     }
 
+    /// The panels that cover every output position of the part, in order: a panel starts at the first output
+    /// position the previous panels leave out, so gaps of unused window rows (between images, below short parts) are
+    /// skipped rather than computed. `narrow` panels have no output position in their second half.
+    static func panels(geometry g: ConvVertexGeometry, window: ConvWindow) -> [(first: Int, narrow: Bool)] {
+        let rows = g.batch * g.outputRows
+        @inline(__always) func rowStart(_ row: Int) -> Int {
+            window.position(image: row / g.outputRows, row: row % g.outputRows, column: 0)
+        }
+        var panels: [(first: Int, narrow: Bool)] = [], covered = 0, next = 0
+        panels.reserveCapacity(convCeilDiv(window.span, panelWidth))
+        for row in 0..<rows {
+            var first = max(rowStart(row), covered)
+            while first < rowStart(row) + g.outputColumns {
+                // The first row that ends after the panel's first half: does it start before the panel's end?
+                while next < rows && rowStart(next) + g.outputColumns <= first + 16 { next += 1 }
+                panels.append((first, next == rows || rowStart(next) >= first + panelWidth))
+                first += panelWidth
+            }
+            covered = max(covered, first)
+        }
+        return panels
+    }
+
     /// `start(row) + Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows
     /// and lanes 0 ..< 32, handed to `store` as (row, lanes 0 ..< 16, lanes 16 ..< 32) for each row below `rows`.
-    /// Rows from `rows` on repeat the last one's weights and are not stored.
+    /// Only rows 0 ..< `blockRows` (1, 4 or 8, at least `rows`) are computed; those from `rows` on repeat the last one's
+    /// weights and are not stored. With `narrow` only lanes 0 ..< 16 are (the others are zero).
     @inline(__always)
     static func multiply(weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int, source: UnsafePointer<Float>,
-                         offsets: UnsafePointer<Int>, start: (Int) -> (SIMD16<Float>, SIMD16<Float>),
+                         offsets: UnsafePointer<Int>, blockRows: Int, narrow: Bool, start: (Int) -> (SIMD16<Float>, SIMD16<Float>),
                          store: (Int, SIMD16<Float>, SIMD16<Float>) -> Void) {
         @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
         let w0 = row(0), w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
-        var (a0, b0) = start(0), (a1, b1) = start(1), (a2, b2) = start(2), (a3, b3) = start(3)
-        var (a4, b4) = start(4), (a5, b5) = start(5), (a6, b6) = start(6), (a7, b7) = start(7)
+        @inline(__always) func initial(_ row: Int) -> (SIMD16<Float>, SIMD16<Float>) { row < blockRows ? start(row) : (.zero, .zero) }
+        var (a0, b0) = initial(0), (a1, b1) = initial(1), (a2, b2) = initial(2), (a3, b3) = initial(3)
+        var (a4, b4) = initial(4), (a5, b5) = initial(5), (a6, b6) = initial(6), (a7, b7) = initial(7)
         for k in 0..<count {
             let x = UnsafeRawPointer(source + offsets[k])
-            let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            let low = x.loadUnaligned(as: SIMD16<Float>.self)
+            let high = narrow ? .zero : x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            // Rows unrolled by hand, each sum a named register (an array of sums is kept in memory): rows 4 ..< 8
+            // repeat rows 0 ..< 4 line for line on purpose.
             var w = SIMD16<Float>(repeating: w0[k])
-            a0.addProduct(w, low); b0.addProduct(w, high)
+            a0.addProduct(w, low); if !narrow { b0.addProduct(w, high) }
+            guard blockRows > 1 else { continue }
             w = SIMD16(repeating: w1[k])
-            a1.addProduct(w, low); b1.addProduct(w, high)
+            a1.addProduct(w, low); if !narrow { b1.addProduct(w, high) }
             w = SIMD16(repeating: w2[k])
-            a2.addProduct(w, low); b2.addProduct(w, high)
+            a2.addProduct(w, low); if !narrow { b2.addProduct(w, high) }
             w = SIMD16(repeating: w3[k])
-            a3.addProduct(w, low); b3.addProduct(w, high)
-            w = SIMD16(repeating: w4[k])
-            a4.addProduct(w, low); b4.addProduct(w, high)
-            w = SIMD16(repeating: w5[k])
-            a5.addProduct(w, low); b5.addProduct(w, high)
-            w = SIMD16(repeating: w6[k])
-            a6.addProduct(w, low); b6.addProduct(w, high)
-            w = SIMD16(repeating: w7[k])
-            a7.addProduct(w, low); b7.addProduct(w, high)
+            a3.addProduct(w, low); if !narrow { b3.addProduct(w, high) }
+            if blockRows > 4 {
+                w = SIMD16(repeating: w4[k])
+                a4.addProduct(w, low); if !narrow { b4.addProduct(w, high) }
+                w = SIMD16(repeating: w5[k])
+                a5.addProduct(w, low); if !narrow { b5.addProduct(w, high) }
+                w = SIMD16(repeating: w6[k])
+                a6.addProduct(w, low); if !narrow { b6.addProduct(w, high) }
+                w = SIMD16(repeating: w7[k])
+                a7.addProduct(w, low); if !narrow { b7.addProduct(w, high) }
+            }
         }
         store(0, a0, b0)
         if rows > 1 { store(1, a1, b1) }

@@ -45,6 +45,44 @@ public struct ConvVertexGeometry: Sendable, Hashable {
     public var positions: Int { batch * outputRows * outputColumns }
     /// Kernel taps.
     public var taps: Int { kernel[0] * kernel[1] }
+    /// Multiply-accumulates of the part.
+    public var macs: Int { positions * taps * groups * inputChannelsPerGroup * outputChannelsPerGroup }
+}
+
+extension ConvVertexGeometry {
+    /// The part of `p` that outputs images `batch`, groups `groups`, output channels `outputChannels` (of each group),
+    /// output rows `rows` and columns `columns` over input channels `inputChannels` (of each group), as
+    /// `OpBuilder.buildConvolution` cuts it. The field's first input row is `rows.lowerBound · stride[0] − top + rowOffset`
+    /// (and so for columns) when it has used rows.
+    package init(_ p: ConvParameters, batch: Range<Int>, groups: Range<Int>, outputChannels: Range<Int>, inputChannels: Range<Int>,
+                 rows: Range<Int>, columns: Range<Int>) {
+        /// Field rows, used rows, window offset of the field and window size along `dim` for outputs `outputs`.
+        func window(_ outputs: Range<Int>, _ dim: Int, before: Int) -> (field: Range<Int>, used: Int, offset: Int, size: Int) {
+            let start = outputs.lowerBound * p.stride[dim]
+            let end = (outputs.upperBound - 1) * p.stride[dim] + p.dilatedKernel[dim]
+            let first = max(0, start - before), last = min(p.inputField[dim], end - before)
+            guard last > first else { return (0..<1, 0, 0, end - start) }
+            return (first..<last, last - first, first + before - start, end - start)
+        }
+        let r = window(rows, 0, before: p.padding.top), c = window(columns, 1, before: p.padding.left)
+        self.batch = batch.count
+        self.groups = groups.count
+        inputChannelsPerGroup = inputChannels.count
+        outputChannelsPerGroup = outputChannels.count
+        fieldRows = r.field.count
+        fieldColumns = c.field.count
+        usedRows = r.used
+        usedColumns = c.used
+        rowOffset = r.offset
+        columnOffset = c.offset
+        windowRows = r.size
+        windowColumns = c.size
+        outputRows = rows.count
+        outputColumns = columns.count
+        kernel = p.kernel
+        stride = p.stride
+        dilation = p.dilation
+    }
 }
 
 /// Partial sums of a convolution part: `out[n, g, o, oh, ow] = Σ_{c, kh, kw} in[n, g, c, …] · w[g, o, c, kh, kw]` (+ bias).
@@ -59,11 +97,11 @@ public struct ConvVertexGeometry: Sendable, Hashable {
 ///
 /// On the device the vertex streams its input as a channel-last window (`[n][row][column][channel]`),
 /// as seed 001's blocked `I[N][C_b][H][W][VLEN]`; the cycles of that rearrangement are the gather the
-/// compiler already charges for the field. On the host, dense parts run as one matrix product per group
+/// compiler already charges for the field. On the host, every part runs as one matrix product per group
 /// over `k = (input channel, tap)` (``ConvDenseKernel``: the input rearranged into a zero-padded window
-/// split by stride phase, read 32 positions at a time; weights read in place) and depthwise parts (one input and one output channel per
-/// group) take sixteen adjacent groups per `SIMD16<Float>` (``ConvDepthwiseKernel``); both widen to
-/// Float and accumulate in float32.
+/// split by stride phase, read 16 or 32 output positions at a time; weights read in place), widened to Float
+/// and accumulated in float32. A depthwise group is a product of one output channel over its taps, whose
+/// positions fill the vector lanes, so the lanes do not depend on how many groups a tile holds.
 /// One vertex computes a tile's whole part, as poplibs' supervisor convolution vertices: its outputs
 /// are divided along `workerAxis` into `workers` consecutive slices of `⌈size / workers⌉`, one per
 /// worker context. Cycles are the slowest (first) worker's
@@ -148,11 +186,6 @@ public struct ConvPartialCodelet: Codelet {
     }
 
     private func compute<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, _: In.Type, _: Out.Type) {
-        let outputField = hasBias ? 3 : 2
-        if geometry.inputChannelsPerGroup == 1 && geometry.outputChannelsPerGroup == 1 {
-            ConvDepthwiseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: outputField, In.self, Out.self)
-        } else {
-            ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: outputField, In.self, Out.self)
-        }
+        ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: hasBias ? 3 : 2, In.self, Out.self)
     }
 }

@@ -1,0 +1,145 @@
+import Testing
+import Tessera
+
+/// One convolution vertex run directly on its fields: a part of `parameters` (ranges of the whole convolution).
+struct ConvKernelCase: CustomTestStringConvertible, Sendable {
+    var parameters: ConvParameters
+    var batch: Range<Int>? = nil
+    var groups: Range<Int>? = nil
+    var outputChannels: Range<Int>? = nil
+    var inputChannels: Range<Int>? = nil
+    var rows: Range<Int>? = nil
+    var columns: Range<Int>? = nil
+    /// Output field type (float32 partials of float16 inputs, or the input type).
+    var outputType: ElementType? = nil
+    var testDescription: String {
+        "\(parameters) part n \(batch.map { "\($0)" } ?? "all") rows \(rows.map { "\($0)" } ?? "all")"
+    }
+
+    static let all: [ConvKernelCase] = [
+        // Short rows, several images: panels skip the padding rows between images; 13 and 9 output channels
+        // leave blocks of 5 and 1.
+        ConvKernelCase(parameters: ConvParameters(batch: 3, inputChannels: 5, outputChannels: 13, inputField: [5, 7], kernel: [3, 3],
+                                                  padding: .symmetric(1), hasBias: true)),
+        ConvKernelCase(parameters: ConvParameters(batch: 4, inputChannels: 3, outputChannels: 9, inputField: [2, 14], kernel: [3, 3],
+                                                  padding: .symmetric(1))),
+        // Stride 2, asymmetric padding, a block of 3 channels, float16 in and out.
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 4, outputChannels: 3, inputField: [9, 8], kernel: [3, 2],
+                                                  stride: [2, 2], padding: ConvPadding(top: 1, bottom: 0, left: 2, right: 1),
+                                                  elementType: .float16, hasBias: true)),
+        // Stride 3 × 1, dilation 2, float16 in, float32 partials out.
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 6, outputChannels: 17, inputField: [13, 11], kernel: [3, 3],
+                                                  stride: [3, 1], padding: .symmetric(2), dilation: [2, 2], elementType: .float16),
+                       outputType: .float32),
+        // Groups of 2 → 3 channels, and a part of them: groups 1 ..< 3, output channels 1 ..< 3, rows 2 ..< 5.
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 8, outputChannels: 12, groups: 4, inputField: [6, 9],
+                                                  kernel: [3, 3], padding: .symmetric(1), hasBias: true),
+                       groups: 1..<3, outputChannels: 1..<3, rows: 2..<5),
+        // Depthwise 5 × 5 stride 2 over 37 groups, and with channel multiplier 2.
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 37, outputChannels: 37, groups: 37, inputField: [9, 9],
+                                                  kernel: [5, 5], stride: [2, 2], padding: .symmetric(2), hasBias: true)),
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 6, outputChannels: 12, groups: 6, inputField: [5, 33],
+                                                  kernel: [3, 3], stride: [1, 2], padding: .symmetric(1), elementType: .float16)),
+        // 1 × 1 over more k than one chunk (200 > 192) and a 3 × 3 one (25 · 9 = 225), whole rows.
+        ConvKernelCase(parameters: ConvParameters(batch: 4, inputChannels: 200, outputChannels: 17, inputField: [3, 7], kernel: [1, 1])),
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 25, outputChannels: 10, inputField: [4, 40], kernel: [3, 3],
+                                                  padding: .symmetric(1), hasBias: true)),
+        // A part of images, input channels and rows whose window rows are partly or wholly padding.
+        ConvKernelCase(parameters: ConvParameters(batch: 3, inputChannels: 7, outputChannels: 5, inputField: [3, 5], kernel: [2, 2],
+                                                  padding: .symmetric(3)),
+                       batch: 1..<3, inputChannels: 2..<6, rows: 0..<3),
+        // One output position, and one output row of 33 (a narrow last panel after a full one).
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 3, outputChannels: 2, inputField: [3, 3], kernel: [3, 3])),
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 2, outputChannels: 4, inputField: [1, 33], kernel: [1, 1],
+                                                  hasBias: true)),
+    ]
+}
+
+/// The convolution vertex's host kernel against a float64 reference, on its own fields: every block shape,
+/// panel width, stride phase, chunking and padding case, and no write past its output field.
+@Suite struct ConvKernelTests {
+    @Test(arguments: ConvKernelCase.all)
+    func vertexMatchesTheFloat64Reference(_ test: ConvKernelCase) {
+        let p = test.parameters, inType = p.elementType, outType = test.outputType ?? p.elementType
+        let n = test.batch ?? 0..<p.batch, groups = test.groups ?? 0..<p.groups
+        let o = test.outputChannels ?? 0..<p.outputChannelsPerGroup, i = test.inputChannels ?? 0..<p.inputChannelsPerGroup
+        let rows = test.rows ?? 0..<p.outputField[0], columns = test.columns ?? 0..<p.outputField[1]
+        let g = ConvVertexGeometry(p, batch: n, groups: groups, outputChannels: o, inputChannels: i, rows: rows, columns: columns)
+        let x = linearValues(p.inputShape.reduce(1, *), seed: 1, type: inType)
+        let w = linearValues(p.weightsShape.reduce(1, *), seed: 2, type: inType)
+        let b = linearValues(p.outputChannels, seed: 3, type: inType)
+        // The field's first input row and column (any, when the window is all padding).
+        let firstRow = rows.lowerBound * p.stride[0] - p.padding.top + g.rowOffset
+        let firstColumn = columns.lowerBound * p.stride[1] - p.padding.left + g.columnOffset
+        let (cg, og, kh, kw) = (p.inputChannelsPerGroup, p.outputChannelsPerGroup, p.kernel[0], p.kernel[1])
+        func inputValue(_ image: Int, _ channel: Int, _ row: Int, _ column: Int) -> Double {
+            guard g.usedRows > 0 && g.usedColumns > 0 && (0..<p.inputField[0]).contains(row) && (0..<p.inputField[1]).contains(column)
+            else { return 0 }
+            return x[((image * p.inputChannels + channel) * p.inputField[0] + row) * p.inputField[1] + column]
+        }
+        var fieldIn: [Double] = [], fieldWeights: [Double] = [], fieldBias: [Double] = []
+        for image in n { for group in groups { for c in i { for r in 0..<g.fieldRows { for col in 0..<g.fieldColumns {
+            fieldIn.append(inputValue(image, group * cg + c, firstRow + r, firstColumn + col))
+        } } } } }
+        for group in groups { for out in o {
+            fieldBias.append(b[group * og + out])
+            for c in i { for t in 0..<(kh * kw) { fieldWeights.append(w[((group * og + out) * cg + c) * kh * kw + t]) } }
+        } }
+        // Reference over the part, in its output order [n][group][o][row][column].
+        var reference: [Double] = [], magnitude: [Double] = []
+        for image in n { for group in groups { for out in o { for oh in rows { for ow in columns {
+            var sum = p.hasBias ? b[group * og + out] : 0, size = abs(sum)
+            for c in i { for r in 0..<kh { for s in 0..<kw {
+                let row = oh * p.stride[0] + r * p.dilation[0] - p.padding.top
+                let column = ow * p.stride[1] + s * p.dilation[1] - p.padding.left
+                let term = inputValue(image, group * cg + c, row, column) * w[((group * og + out) * cg + c) * kh * kw + r * kw + s]
+                sum += term
+                size += abs(term)
+            } } }
+            reference.append(sum)
+            magnitude.append(size)
+        } } } } }
+        let got = runVertex(g, inType: inType, outType: outType, hasBias: p.hasBias, input: fieldIn, weights: fieldWeights, bias: fieldBias)
+        #expect(got.sentinelsIntact, "the vertex wrote past its output field")
+        let tolerance = outType == .float16 ? 1e-3 : 1e-5
+        let worst = zip(zip(got.values, reference), magnitude).map { abs($0.0 - $0.1) / (tolerance * ($1 + 1e-3)) }.max() ?? 0
+        #expect(got.values.count == reference.count && worst <= 1, "worst error \(worst) × tolerance")
+    }
+
+    /// Runs one `ConvPartialCodelet` of `g` on fields laid out one after another (4-byte aligned only), with sentinels after the output.
+    private func runVertex(_ g: ConvVertexGeometry, inType: ElementType, outType: ElementType, hasBias: Bool,
+                           input: [Double], weights: [Double], bias: [Double]) -> (values: [Double], sentinelsIntact: Bool) {
+        let outputs = g.positions * g.groups * g.outputChannelsPerGroup, spare = 64
+        let inputs = [input, weights] + (hasBias ? [bias] : [])
+        var slots: [FieldSlot] = [], offset = 4
+        for values in inputs {
+            slots.append(FieldSlot(offset: offset, count: values.count))
+            offset += (values.count * inType.byteSize + 3) / 4 * 4 + 4
+        }
+        slots.append(FieldSlot(offset: offset, count: outputs))
+        let bytes = offset + (outputs + spare) * outType.byteSize
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        defer { memory.deallocate() }
+        memory.initializeMemory(as: UInt8.self, repeating: 0xA5, count: bytes)
+        for (slot, values) in zip(slots, inputs) {
+            for (e, value) in values.enumerated() {
+                if inType == .float16 {
+                    (memory + slot.offset).storeBytes(of: Float16(value), toByteOffset: 2 * e, as: Float16.self)
+                } else {
+                    (memory + slot.offset).storeBytes(of: Float(value), toByteOffset: 4 * e, as: Float.self)
+                }
+            }
+        }
+        let codelet = ConvPartialCodelet(geometry: g, method: .amp, workerAxis: .row, workers: 1, inputType: inType, outputType: outType,
+                                         hasBias: hasBias)
+        #expect(codelet.sizeProblem(fieldSizes: slots.map(\.count)) == nil)
+        slots.withUnsafeBufferPointer { codelet.compute(VertexFields(memory: memory, slots: $0.baseAddress!)) }
+        let out = memory + offset
+        let values = (0..<outputs).map { e in
+            outType == .float16 ? Double(out.loadUnaligned(fromByteOffset: 2 * e, as: Float16.self)) : Double(out.loadUnaligned(fromByteOffset: 4 * e, as: Float.self))
+        }
+        let tail = out + outputs * outType.byteSize
+        let intact = (0..<(spare * outType.byteSize)).allSatisfy { tail.load(fromByteOffset: $0, as: UInt8.self) == 0xA5 }
+        return (values, intact)
+    }
+}
