@@ -106,8 +106,9 @@ struct ProgramWalker {
                     for group in vertices.groups(inTiles: local) {
                         let memory = tileBase[base + Int(vertices.tiles[group])]
                         for index in vertices.tileStart[group]..<vertices.tileStart[group + 1] {
-                            let vertex = items[index]
-                            vertex.codelet.compute(VertexFields(memory: memory, slots: firstSlot + vertex.firstSlot))
+                            // Through the buffer's address, not a copy: copying the existential retains its box.
+                            let vertex = items.baseAddress! + index
+                            vertex.pointee.codelet.compute(VertexFields(memory: memory, slots: firstSlot + vertex.pointee.firstSlot))
                         }
                     }
                 }
