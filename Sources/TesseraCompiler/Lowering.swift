@@ -77,8 +77,7 @@ final class Lowering {
 
     /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
-        let vertex = graph.vertices[index]
-        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map { graph.connections[$0].count }, target: target)
+        graph.estimatedCycles(ofVertex: index)
     }
 
     // MARK: - Programs

@@ -295,12 +295,13 @@ public final class Graph {
             try checkConnection(field, tensor, codelet, computeSet)
             ordered.append(tensor)
         }
-        return try appendVertex(computeSet, codelet, tile: tile, ordered)
+        return try appendVertex(computeSet, codelet, tile: tile, ordered, estimating: false)
     }
 
     /// Adds a vertex as ``addVertex(_:_:tile:_:)`` does, with the tensors given in the order of
     /// `fields` (the codelet's fields, which the caller has at hand) rather than by name: the
-    /// path of operations that add a vertex per tile region.
+    /// path of operations that add a vertex per tile region. The codelet's estimate is computed
+    /// once here and kept (``estimatedCycles(ofVertex:)``), for the operation's plan and the compiler.
     @discardableResult
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int,
                            fields: [Field], _ tensors: [Tensor]) throws(GraphError) -> Vertex {
@@ -310,7 +311,7 @@ public final class Graph {
                                  detail: "\(tensors.count) tensors for the codelet's \(fields.count) fields")
         }
         for (field, tensor) in zip(fields, tensors) { try checkConnection(field, tensor, codelet, computeSet) }
-        return try appendVertex(computeSet, codelet, tile: tile, tensors)
+        return try appendVertex(computeSet, codelet, tile: tile, tensors, estimating: true)
     }
 
     private func checkVertexPlace(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int) throws(GraphError) {
@@ -332,9 +333,12 @@ public final class Graph {
         }
     }
 
-    /// Checks the field sizes and stores the vertex, its connections and their runs.
-    private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor]) throws(GraphError) -> Vertex {
-        if let problem = codelet.sizeProblem(fieldSizes: tensors.map(\.elementCount)) {
+    /// Checks the field sizes and stores the vertex, its connections and their runs (and, when
+    /// `estimating`, the codelet's estimate for those sizes).
+    private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor],
+                              estimating: Bool) throws(GraphError) -> Vertex {
+        let sizes = tensors.map(\.elementCount)
+        if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
         let first = connections.count
@@ -343,7 +347,9 @@ public final class Graph {
             connectionRuns.append(contentsOf: tensor.elements.runs)
             connections.append(Connection(runs: start..<connectionRuns.count, count: tensor.elementCount))
         }
-        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: first..<connections.count))
+        let estimate = estimating ? codelet.estimateCycles(fieldSizes: sizes, target: target) : nil
+        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: first..<connections.count,
+                                     estimatedCycles: estimate))
         computeSetVertices[computeSet.index].append(vertices.count - 1)
         return Vertex(graphID: id, index: vertices.count - 1)
     }
@@ -351,6 +357,14 @@ public final class Graph {
     /// The name of the vertex about to be added, for error messages.
     private func vertexName(_ codelet: any Codelet, _ computeSet: ComputeSet) -> String {
         "\(codelet.name) #\(vertices.count) in '\(computeSet.name)'"
+    }
+
+    /// Modelled cycles of one worker context running vertex `index`: its codelet's estimate for
+    /// its field sizes (computed once, when it was added through the field-ordered path).
+    package func estimatedCycles(ofVertex index: Int) -> Int {
+        let record = vertices[index]
+        return record.estimatedCycles
+            ?? record.codelet.estimateCycles(fieldSizes: record.connections.map { connections[$0].count }, target: target)
     }
 
     /// The element runs of connection `index` (of ``connections``), in view order.

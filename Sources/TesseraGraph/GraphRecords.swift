@@ -50,20 +50,31 @@ package struct VertexRecord: Sendable {
     package let codelet: any Codelet
     private let storedTile: Int32
     private let storedComputeSet: Int32
-    /// Indices in ``Graph/connections`` of the connection of each field, in field order.
-    package let connections: Range<Int>
+    private let storedFirstConnection: Int32
+    private let storedConnectionCount: Int32
+    private let storedEstimate: Int32
 
-    package init(codelet: any Codelet, tile: Int, computeSet: Int, connections: Range<Int>) {
+    /// A vertex whose codelet's estimate for its field sizes is `estimatedCycles` (nil when not
+    /// computed yet, or beyond 32 bits).
+    package init(codelet: any Codelet, tile: Int, computeSet: Int, connections: Range<Int>, estimatedCycles: Int?) {
         self.codelet = codelet
         storedTile = Int32(tile)
         storedComputeSet = Int32(computeSet)
-        self.connections = connections
+        storedFirstConnection = Int32(connections.lowerBound)
+        storedConnectionCount = Int32(connections.count)
+        storedEstimate = estimatedCycles.flatMap { Int32(exactly: $0) } ?? -1
     }
 
     /// The tile running the vertex.
     package var tile: Int { Int(storedTile) }
     /// Index of the vertex's compute set in its graph.
     package var computeSet: Int { Int(storedComputeSet) }
+    /// Indices in ``Graph/connections`` of the connection of each field, in field order.
+    package var connections: Range<Int> {
+        Int(storedFirstConnection)..<(Int(storedFirstConnection) + Int(storedConnectionCount))
+    }
+    /// The codelet's modelled cycles for the vertex's field sizes, when computed as it was added.
+    package var estimatedCycles: Int? { storedEstimate < 0 ? nil : Int(storedEstimate) }
 }
 
 /// The elements connected to one vertex field: a range of ``Graph/connectionRuns`` and the

@@ -79,6 +79,7 @@ extension OpBuilder {
         let computeSet = graph.addComputeSet(name)
         var model = ElementwiseStepModel(target: graph.target)
         let flatOut = output.flatten(), flatIn = input?.flatten()
+        var fieldCache = RegionFieldCache()
         try building(name) { () throws(GraphError) in
             for tile in work {
                 let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: tile.regions.count,
@@ -89,9 +90,9 @@ extension OpBuilder {
                     if let flatIn { connections.append(try flatIn.slice(region)) }
                     connections.append(try flatOut.slice(region))
                 }
-                try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: codelet.fields, connections)
-                let sizes = tile.regions.flatMap { [Int](repeating: $0.count, count: input == nil ? 1 : 2) }
-                model.addVertex(tile: tile.tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
+                let vertex = try graph.addVertex(computeSet, codelet, tile: tile.tile,
+                                                 fields: fieldCache.fields(of: codelet, regions: tile.regions.count), connections)
+                model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
             }
         }
         append(.execute(computeSet))
