@@ -295,7 +295,7 @@ public final class Graph {
             try checkConnection(field, tensor, codelet, computeSet)
             ordered.append(tensor)
         }
-        return try appendVertex(computeSet, codelet, tile: tile, ordered, estimating: false)
+        return try appendVertex(computeSet, codelet, tile: tile, fields, ordered, estimating: false)
     }
 
     /// Adds a vertex as ``addVertex(_:_:tile:_:)`` does, with the tensors given in the order of
@@ -311,7 +311,7 @@ public final class Graph {
                                  detail: "\(tensors.count) tensors for the codelet's \(fields.count) fields")
         }
         for (field, tensor) in zip(fields, tensors) { try checkConnection(field, tensor, codelet, computeSet) }
-        return try appendVertex(computeSet, codelet, tile: tile, tensors, estimating: true)
+        return try appendVertex(computeSet, codelet, tile: tile, fields, tensors, estimating: true)
     }
 
     private func checkVertexPlace(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int) throws(GraphError) {
@@ -333,19 +333,23 @@ public final class Graph {
         }
     }
 
-    /// Checks the field sizes and stores the vertex, its connections and their runs (and, when
-    /// `estimating`, the codelet's estimate for those sizes).
-    private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor],
+    /// Checks the field sizes and stores the vertex, its connections (`tensors` to `fields`) and
+    /// their runs (and, when `estimating`, the codelet's estimate for those sizes).
+    private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ fields: [Field], _ tensors: [Tensor],
                               estimating: Bool) throws(GraphError) -> Vertex {
         let sizes = tensors.map(\.elementCount)
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
+        for (field, tensor) in zip(fields, tensors) where tensor.elements.runs.count > Connection.maximumRuns {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
+                                 detail: "\(tensor.elements.runs.count) element runs, more than the \(Connection.maximumRuns) a field can hold")
+        }
         let first = connections.count
-        for tensor in tensors {
+        for (field, tensor) in zip(fields, tensors) {
             let start = connectionRuns.count
             connectionRuns.append(contentsOf: tensor.elements.runs)
-            connections.append(Connection(runs: start..<connectionRuns.count, count: tensor.elementCount))
+            connections.append(Connection(runs: start..<connectionRuns.count, count: tensor.elementCount, field: field))
         }
         let estimate = estimating ? codelet.estimateCycles(fieldSizes: sizes, target: target) : nil
         vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: first..<connections.count,
