@@ -85,13 +85,13 @@ extension OpBuilder {
                 let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: tile.regions.count,
                                            split: WorkerSplit(graph.target, output.elementType))
                 // In field order: `in<r>`, `out<r>` (or `inOut<r>`) of each region.
-                var connections: [Tensor] = []
+                var connections: [(of: Tensor, positions: Range<Int>)] = []
                 for region in tile.regions {
-                    if let flatIn { connections.append(try flatIn.slice(region)) }
-                    connections.append(try flatOut.slice(region))
+                    if let flatIn { connections.append((flatIn, region)) }
+                    connections.append((flatOut, region))
                 }
                 let vertex = try graph.addVertex(computeSet, codelet, tile: tile.tile,
-                                                 fields: fieldCache.fields(of: codelet, regions: tile.regions.count), connections)
+                                                 fields: fieldCache.fields(of: codelet, regions: tile.regions.count), slices: connections)
                 model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
             }
         }

@@ -234,6 +234,15 @@ extension OpBuilder {
         cost.add(tile: tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
     }
 
+    /// ``addNormVertex(_:_:tile:_:cost:op:)`` with field `k` connected to positions
+    /// `slices[k].positions` of the one-dimensional tensor `slices[k].of`, without making the slices.
+    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, slices: [(of: Tensor, positions: Range<Int>)],
+                       cost: inout NormStepCost, op: String) throws(OpError) {
+        let fields = codelet.fields
+        let vertex = try building(op) { () throws(GraphError) in try graph.addVertex(cs, codelet, tile: tile, fields: fields, slices: slices) }
+        cost.add(tile: tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
+    }
+
     /// Adds compute set `cs` as a step of `steps`, with its modelled cost.
     func appendNormStep(_ cs: ComputeSet, _ cost: NormStepCost, to steps: inout NormSteps) {
         steps.programs.append(.execute(cs))
