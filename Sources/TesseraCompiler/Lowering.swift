@@ -77,8 +77,7 @@ final class Lowering {
 
     /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
-        let vertex = graph.vertices[index]
-        return vertex.codelet.estimateCycles(fieldSizes: vertex.connections.map { graph.connections[$0].count }, target: target)
+        graph.estimatedCycles(ofVertex: index)
     }
 
     // MARK: - Programs
@@ -199,14 +198,15 @@ final class Lowering {
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
             step.vertices.append((vertexIndex, step.slots.count))
-            for (field, connection) in zip(vertex.codelet.fields, vertex.connections) {
-                let elements = connectionRuns[connections[connection].runs]
+            for connection in vertex.connections {
+                let field = connections[connection]
+                let elements = connectionRuns[field.runs]
                 if field.direction.reads { record(elements, .read, at: position) }
                 if field.direction.writes {
                     record(elements, .write, at: position)
                     for run in elements { noteWrite(run, vertex: vertexIndex) }
                 }
-                step.slots.append(slot(for: elements, count: connections[connection].count, field: field, tile: vertex.tile, position: position))
+                step.slots.append(slot(for: elements, field: field, tile: vertex.tile, position: position))
             }
         }
         step.exchangeIn = pendingIn.exactCopy()
@@ -218,12 +218,13 @@ final class Lowering {
         return steps.count - 1
     }
 
-    /// The slot of a field connected to `elements` (`count` view positions): the elements
+    /// The slot of a field connected to `elements` (`field.count` view positions): the elements
     /// themselves when they are one contiguous run on `tile`, else a buffer on `tile` with the
     /// copies that fill it (inputs) or empty it (outputs).
-    private func slot(for elements: ArraySlice<ElementRun>, count: Int, field: Field, tile: Int, position: Int) -> SymbolicSlot {
+    private func slot(for elements: ArraySlice<ElementRun>, field: Connection, tile: Int, position: Int) -> SymbolicSlot {
+        let count = field.count
         guard count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
-        let elementBytes = field.elementType.byteSize
+        let elementBytes = field.elementBytes
         if elements.count == 1, let run = elements.first,
            let direct = layouts[run.data]!.contiguousPiece(run, on: tile, hint: &intervalHints[run.data]) {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)

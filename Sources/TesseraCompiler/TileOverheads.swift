@@ -14,9 +14,9 @@ enum TileOverheads {
         for computeSet in lowering.executedComputeSets {
             for index in graph.computeSetVertices[computeSet] {
                 let vertex = graph.vertices[index]
-                let fields = vertex.codelet.fields
+                let fields = vertex.connections
                 let descriptors = fields.count * options.fieldPointerBytes
-                    + fields.count(where: { !$0.isScalar }) * options.vectorFieldCountBytes
+                    + fields.count(where: { !graph.connections[$0].isScalar }) * options.vectorFieldCountBytes
                 bytes[vertex.tile].vertexState += (descriptors + vertex.codelet.stateBytes + 3) / 4 * 4
                 let name = vertex.codelet.name
                 if name != lastCodelet[vertex.tile] {
@@ -25,28 +25,40 @@ enum TileOverheads {
                 }
             }
         }
-        for step in lowering.steps {
-            var computeTiles = Set(step.vertices.map { graph.vertices[$0.vertex].tile })
+        // Tiles that compute in the step, and tiles that take part in the exchange phase, are
+        // marked with the step's (phase's) number rather than collected in sets.
+        var computeMark = [Int](repeating: -1, count: tiles), phaseMark = computeMark
+        var phaseNumber = 0
+        for (stepNumber, step) in lowering.steps.enumerated() {
+            func computes(on tile: Int) {
+                guard computeMark[tile] != stepNumber else { return }
+                computeMark[tile] = stepNumber
+                bytes[tile].controlCode += options.controlBytesPerComputeStep
+            }
+            func exchanges(on tile: Int) {
+                guard phaseMark[tile] != phaseNumber else { return }
+                phaseMark[tile] = phaseNumber
+                bytes[tile].exchangeCode += options.exchangeBytesPerPhase
+            }
+            for (vertex, _) in step.vertices { computes(on: graph.vertices[vertex].tile) }
             for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
-                var phaseTiles = Set<Int>()
+                phaseNumber += 1
                 var sends = SendSet(phase)
                 for (index, copy) in phase.enumerated() {
                     if copy.source.tile == copy.destination.tile {
-                        computeTiles.insert(copy.source.tile)
+                        computes(on: copy.source.tile)
                         continue
                     }
                     let code = copy.rows * options.exchangeBytesPerCopy
                     if sends.insert(copyAt: index) { bytes[copy.source.tile].exchangeCode += code }
                     bytes[copy.destination.tile].exchangeCode += code
-                    phaseTiles.insert(copy.source.tile)
-                    phaseTiles.insert(copy.destination.tile)
+                    exchanges(on: copy.source.tile)
+                    exchanges(on: copy.destination.tile)
                 }
-                for tile in phaseTiles { bytes[tile].exchangeCode += options.exchangeBytesPerPhase }
             }
             if let host = step.host {
                 for piece in host.pieces { bytes[piece.endpoint.tile].exchangeCode += options.exchangeBytesPerCopy }
             }
-            for tile in computeTiles { bytes[tile].controlCode += options.controlBytesPerComputeStep }
         }
         let stack = options.workerStackBytes * graph.target.workerContexts + options.supervisorStackBytes
         for tile in 0..<tiles {

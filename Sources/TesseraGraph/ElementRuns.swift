@@ -84,6 +84,14 @@ package struct ElementRunBuilder {
         finished.append(ElementRun(data: lastData, start: lastStart, count: lastCount, stride: lastStride))
     }
 
+    /// Appends the runs appended so far, merged, to `runs`, and empties the builder (keeping its storage).
+    package mutating func finish(appendingTo runs: inout [ElementRun]) {
+        finishLast()
+        lastCount = 0
+        runs.append(contentsOf: finished)
+        finished.removeAll(keepingCapacity: true)
+    }
+
     /// The runs appended, merged (the builder is left empty).
     package mutating func build() -> ElementRunList {
         finishLast()

@@ -16,6 +16,8 @@ public final class Graph {
     package private(set) var connections: [Connection] = []
     /// The element runs of every connection, connection after connection.
     package private(set) var connectionRuns: [ElementRun] = []
+    /// Merges the runs of a connection given as a slice, kept so that its storage is reused.
+    private var runBuilder = ElementRunBuilder()
     package private(set) var computeSets: [ComputeSet] = []
     package private(set) var computeSetVertices: [[Int]] = []
     package private(set) var streams: [HostStream] = []
@@ -292,25 +294,57 @@ public final class Graph {
             guard let tensor = connections[field.name] else {
                 throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name, detail: "not connected")
             }
-            try checkConnection(field, tensor, codelet, computeSet)
+            try checkConnection(field, tensor, count: tensor.elementCount, codelet, computeSet)
             ordered.append(tensor)
         }
-        return try appendVertex(computeSet, codelet, tile: tile, ordered)
+        return try appendVertex(computeSet, codelet, tile: tile, fields, ordered, estimating: false)
     }
 
     /// Adds a vertex as ``addVertex(_:_:tile:_:)`` does, with the tensors given in the order of
     /// `fields` (the codelet's fields, which the caller has at hand) rather than by name: the
-    /// path of operations that add a vertex per tile region.
+    /// path of operations that add a vertex per tile region. The codelet's estimate is computed
+    /// once here and kept (``estimatedCycles(ofVertex:)``), for the operation's plan and the compiler.
     @discardableResult
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int,
                            fields: [Field], _ tensors: [Tensor]) throws(GraphError) -> Vertex {
-        try checkVertexPlace(computeSet, codelet, tile: tile)
-        guard tensors.count == fields.count else {
-            throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*",
-                                 detail: "\(tensors.count) tensors for the codelet's \(fields.count) fields")
+        try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: tensors.count)
+        for (field, tensor) in zip(fields, tensors) { try checkConnection(field, tensor, count: tensor.elementCount, codelet, computeSet) }
+        return try appendVertex(computeSet, codelet, tile: tile, fields, tensors, estimating: true)
+    }
+
+    /// Adds a vertex as ``addVertex(_:_:tile:fields:_:)`` does, field `k` connected to positions
+    /// `slices[k].positions` of the one-dimensional tensor `slices[k].of`: the runs of that slice
+    /// go straight into the graph's tables, without making the slice's tensor (a step adds a
+    /// vertex per tile region, millions in a large model).
+    @discardableResult
+    package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
+                           slices: [(of: Tensor, positions: Range<Int>)]) throws(GraphError) -> Vertex {
+        guard slices.allSatisfy({ $0.of.rank == 1 && $0.positions.lowerBound >= 0 && $0.positions.upperBound <= $0.of.elementCount }) else {
+            var tensors: [Tensor] = []
+            for slice in slices { tensors.append(try slice.of.slice(slice.positions)) }
+            return try addVertex(computeSet, codelet, tile: tile, fields: fields, tensors)
         }
-        for (field, tensor) in zip(fields, tensors) { try checkConnection(field, tensor, codelet, computeSet) }
-        return try appendVertex(computeSet, codelet, tile: tile, tensors)
+        try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: slices.count)
+        for (field, slice) in zip(fields, slices) { try checkConnection(field, slice.of, count: slice.positions.count, codelet, computeSet) }
+        let sizes = slices.map { $0.positions.count }
+        if let problem = codelet.sizeProblem(fieldSizes: sizes) {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
+        }
+        let first = connections.count, firstRun = connectionRuns.count
+        for (field, slice) in zip(fields, slices) {
+            let start = connectionRuns.count
+            slice.of.elements.appendElements(first: slice.positions.lowerBound, stride: 1, count: slice.positions.count, to: &runBuilder)
+            runBuilder.finish(appendingTo: &connectionRuns)
+            guard connectionRuns.count - start <= Connection.maximumRuns else {
+                let runs = connectionRuns.count - start
+                connectionRuns.removeSubrange(firstRun...)
+                connections.removeSubrange(first...)
+                throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
+                                     detail: "\(runs) element runs, more than the \(Connection.maximumRuns) a field can hold")
+            }
+            connections.append(Connection(runs: start..<connectionRuns.count, count: slice.positions.count, field: field))
+        }
+        return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
     }
 
     private func checkVertexPlace(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int) throws(GraphError) {
@@ -318,7 +352,18 @@ public final class Graph {
         try checkTile(tile, object: "vertex \(vertexName(codelet, computeSet))")
     }
 
-    private func checkConnection(_ field: Field, _ tensor: Tensor, _ codelet: any Codelet, _ computeSet: ComputeSet) throws(GraphError) {
+    /// ``checkVertexPlace(_:_:tile:)``, and that `connections` tensors are given for the `fields`.
+    private func checkVertexPlace(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
+                                  connections: Int) throws(GraphError) {
+        try checkVertexPlace(computeSet, codelet, tile: tile)
+        guard connections == fields.count else {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*",
+                                 detail: "\(connections) tensors for the codelet's \(fields.count) fields")
+        }
+    }
+
+    /// Checks that `tensor` (or the `count` positions of it connected) can connect to `field`.
+    private func checkConnection(_ field: Field, _ tensor: Tensor, count: Int, _ codelet: any Codelet, _ computeSet: ComputeSet) throws(GraphError) {
         guard tensor.graphID == id else {
             throw .foreignObject(kind: "tensor", name: "connected to \(vertexName(codelet, computeSet)).\(field.name)")
         }
@@ -326,24 +371,38 @@ public final class Graph {
             throw .elementTypeMismatch(context: "vertex \(vertexName(codelet, computeSet)), field '\(field.name)'",
                                        expected: field.elementType, actual: tensor.elementType)
         }
-        if field.isScalar && tensor.elementCount != 1 {
+        if field.isScalar && count != 1 {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
-                                 detail: "scalar field connected to \(tensor.elementCount) elements")
+                                 detail: "scalar field connected to \(count) elements")
         }
     }
 
-    /// Checks the field sizes and stores the vertex, its connections and their runs.
-    private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor]) throws(GraphError) -> Vertex {
-        if let problem = codelet.sizeProblem(fieldSizes: tensors.map(\.elementCount)) {
+    /// Checks the field sizes and stores the vertex, its connections (`tensors` to `fields`) and
+    /// their runs (and, when `estimating`, the codelet's estimate for those sizes).
+    private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ fields: [Field], _ tensors: [Tensor],
+                              estimating: Bool) throws(GraphError) -> Vertex {
+        let sizes = tensors.map(\.elementCount)
+        if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
+        for (field, tensor) in zip(fields, tensors) where tensor.elements.runs.count > Connection.maximumRuns {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
+                                 detail: "\(tensor.elements.runs.count) element runs, more than the \(Connection.maximumRuns) a field can hold")
+        }
         let first = connections.count
-        for tensor in tensors {
+        for (field, tensor) in zip(fields, tensors) {
             let start = connectionRuns.count
             connectionRuns.append(contentsOf: tensor.elements.runs)
-            connections.append(Connection(runs: start..<connectionRuns.count, count: tensor.elementCount))
+            connections.append(Connection(runs: start..<connectionRuns.count, count: tensor.elementCount, field: field))
         }
-        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: first..<connections.count))
+        return storeVertex(computeSet, codelet, tile: tile, connections: first,
+                           estimate: estimating ? codelet.estimateCycles(fieldSizes: sizes, target: target) : nil)
+    }
+
+    /// Stores a vertex whose connections are those from index `first` on.
+    private func storeVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, connections first: Int, estimate: Int?) -> Vertex {
+        vertices.append(VertexRecord(codelet: codelet, tile: tile, computeSet: computeSet.index, connections: first..<connections.count,
+                                     estimatedCycles: estimate))
         computeSetVertices[computeSet.index].append(vertices.count - 1)
         return Vertex(graphID: id, index: vertices.count - 1)
     }
@@ -351,6 +410,14 @@ public final class Graph {
     /// The name of the vertex about to be added, for error messages.
     private func vertexName(_ codelet: any Codelet, _ computeSet: ComputeSet) -> String {
         "\(codelet.name) #\(vertices.count) in '\(computeSet.name)'"
+    }
+
+    /// Modelled cycles of one worker context running vertex `index`: its codelet's estimate for
+    /// its field sizes (computed once, when it was added through the field-ordered path).
+    package func estimatedCycles(ofVertex index: Int) -> Int {
+        let record = vertices[index]
+        return record.estimatedCycles
+            ?? record.codelet.estimateCycles(fieldSizes: record.connections.map { connections[$0].count }, target: target)
     }
 
     /// The element runs of connection `index` (of ``connections``), in view order.

@@ -50,38 +50,78 @@ package struct VertexRecord: Sendable {
     package let codelet: any Codelet
     private let storedTile: Int32
     private let storedComputeSet: Int32
-    /// Indices in ``Graph/connections`` of the connection of each field, in field order.
-    package let connections: Range<Int>
+    private let storedFirstConnection: Int32
+    private let storedConnectionCount: Int32
+    private let storedEstimate: Int32
 
-    package init(codelet: any Codelet, tile: Int, computeSet: Int, connections: Range<Int>) {
+    /// A vertex whose codelet's estimate for its field sizes is `estimatedCycles` (nil when not
+    /// computed yet, or beyond 32 bits).
+    package init(codelet: any Codelet, tile: Int, computeSet: Int, connections: Range<Int>, estimatedCycles: Int?) {
         self.codelet = codelet
         storedTile = Int32(tile)
         storedComputeSet = Int32(computeSet)
-        self.connections = connections
+        storedFirstConnection = Int32(connections.lowerBound)
+        storedConnectionCount = Int32(connections.count)
+        storedEstimate = estimatedCycles.flatMap { Int32(exactly: $0) } ?? -1
     }
 
     /// The tile running the vertex.
     package var tile: Int { Int(storedTile) }
     /// Index of the vertex's compute set in its graph.
     package var computeSet: Int { Int(storedComputeSet) }
+    /// Indices in ``Graph/connections`` of the connection of each field, in field order.
+    package var connections: Range<Int> {
+        Int(storedFirstConnection)..<(Int(storedFirstConnection) + Int(storedConnectionCount))
+    }
+    /// The codelet's modelled cycles for the vertex's field sizes, when computed as it was added.
+    package var estimatedCycles: Int? { storedEstimate < 0 ? nil : Int(storedEstimate) }
 }
 
-/// The elements connected to one vertex field: a range of ``Graph/connectionRuns`` and the
-/// number of view positions they cover (the tensor's element type is the field's, as checked
-/// when the vertex was added; its shape is not needed once connected). Held in 32 bits a field.
+/// The elements connected to one vertex field: a range of ``Graph/connectionRuns``, the
+/// number of view positions they cover and what the compiler needs of the field (the tensor's
+/// element type is the field's, as checked when the vertex was added; its shape is not needed
+/// once connected). Held in 32 bits a field, so that compiling never asks the codelet for its
+/// fields again (their names are built on every call).
 package struct Connection: Sendable {
     private let storedFirstRun: Int32
-    private let storedRunCount: Int32
+    /// The run count in the low 24 bits; above it the field's direction (2 bits), scalar flag and
+    /// element bytes (3 bits).
+    private let storedRunsAndField: UInt32
     private let storedCount: Int32
 
-    package init(runs: Range<Int>, count: Int) {
+    /// Most runs one connection can hold: a field's runs never outnumber the elements its tile
+    /// holds or buffers.
+    package static let maximumRuns = 1 << 24
+
+    /// The connection of `field` to `runs`, covering `count` view positions (`runs.count` at most ``maximumRuns``).
+    package init(runs: Range<Int>, count: Int, field: Field) {
+        let direction: UInt32 = switch field.direction {
+        case .input: 0
+        case .output: 1
+        case .inOut: 2
+        }
         storedFirstRun = Int32(runs.lowerBound)
-        storedRunCount = Int32(runs.count)
+        storedRunsAndField = UInt32(runs.count) | direction << 24 | (field.isScalar ? 1 : 0) << 26
+            | UInt32(field.elementType.byteSize) << 27
         storedCount = Int32(count)
     }
 
     /// Indices of the connection's runs in ``Graph/connectionRuns``.
-    package var runs: Range<Int> { Int(storedFirstRun)..<(Int(storedFirstRun) + Int(storedRunCount)) }
+    package var runs: Range<Int> {
+        Int(storedFirstRun)..<(Int(storedFirstRun) + Int(storedRunsAndField & 0xFF_FFFF))
+    }
+    /// How the field uses its elements.
+    package var direction: FieldDirection {
+        switch storedRunsAndField >> 24 & 3 {
+        case 0: .input
+        case 1: .output
+        default: .inOut
+        }
+    }
+    /// True for a one-element field.
+    package var isScalar: Bool { storedRunsAndField >> 26 & 1 == 1 }
+    /// Bytes per element of the field.
+    package var elementBytes: Int { Int(storedRunsAndField >> 27) }
     /// Number of view positions (elements, counting a repeated one each time).
     package var count: Int { Int(storedCount) }
 }

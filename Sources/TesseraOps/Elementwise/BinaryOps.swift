@@ -80,6 +80,7 @@ extension OpBuilder {
         let computeSet = graph.addComputeSet(name)
         var model = ElementwiseStepModel(target: graph.target)
         var temporary: [Int: Int] = [:]
+        var fieldCache = RegionFieldCache()
         for tile in work {
             let ranges = (0..<2).map { k in mergedOperandRanges(tile.regions.map { patterns[k].operandRange(of: $0) }) }
             let shareRuns = split.shares(tile.regions.map(\.count)).map { share in
@@ -105,9 +106,11 @@ extension OpBuilder {
                     temporary[tile.tile, default: 0] += bytes
                 }
             }
-            _ = try building(name) { () throws(GraphError) in try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: codelet.fields, connections) }
-            let sizes = tile.regions.flatMap { [Int](repeating: $0.count, count: inPlace ? 2 : 3) }
-            model.addVertex(tile: tile.tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
+            let fields = fieldCache.fields(of: codelet, regions: tile.regions.count)
+            let vertex = try building(name) { () throws(GraphError) in
+                try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: fields, connections)
+            }
+            model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
         }
         append(.execute(computeSet))
         record(OperationPlan(name: name, kind: operation.rawValue + (inPlace ? "InPlace" : ""),

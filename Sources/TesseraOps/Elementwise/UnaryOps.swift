@@ -79,19 +79,20 @@ extension OpBuilder {
         let computeSet = graph.addComputeSet(name)
         var model = ElementwiseStepModel(target: graph.target)
         let flatOut = output.flatten(), flatIn = input?.flatten()
+        var fieldCache = RegionFieldCache()
         try building(name) { () throws(GraphError) in
             for tile in work {
                 let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: tile.regions.count,
                                            split: WorkerSplit(graph.target, output.elementType))
                 // In field order: `in<r>`, `out<r>` (or `inOut<r>`) of each region.
-                var connections: [Tensor] = []
+                var connections: [(of: Tensor, positions: Range<Int>)] = []
                 for region in tile.regions {
-                    if let flatIn { connections.append(try flatIn.slice(region)) }
-                    connections.append(try flatOut.slice(region))
+                    if let flatIn { connections.append((flatIn, region)) }
+                    connections.append((flatOut, region))
                 }
-                try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: codelet.fields, connections)
-                let sizes = tile.regions.flatMap { [Int](repeating: $0.count, count: input == nil ? 1 : 2) }
-                model.addVertex(tile: tile.tile, cycles: codelet.estimateCycles(fieldSizes: sizes, target: graph.target))
+                let vertex = try graph.addVertex(computeSet, codelet, tile: tile.tile,
+                                                 fields: fieldCache.fields(of: codelet, regions: tile.regions.count), slices: connections)
+                model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
             }
         }
         append(.execute(computeSet))

@@ -89,6 +89,12 @@ struct NormOwners {
         return tiles[k]
     }
 
+    /// True when one interval held by `tile` covers all of `range` (false may still mean `tile` holds it).
+    func holds(_ range: Range<Int>, on tile: Int) -> Bool {
+        guard let k = interval(containing: range.lowerBound) else { return false }
+        return tiles[k] == tile && ends[k] >= range.upperBound
+    }
+
     /// The parts of `range` that `tile` does not hold.
     func remote(_ range: Range<Int>, from tile: Int) -> [Range<Int>] {
         var result: [Range<Int>] = []
@@ -142,6 +148,7 @@ struct NormStepCost {
     /// the remote parts are received, and the local part is copied on the tile into the field's
     /// buffer when some of it is remote.
     mutating func read(_ index: NormOwners, _ range: Range<Int>, on tile: Int) {
+        if index.holds(range, on: tile) { return }
         let remote = index.remote(range, from: tile)
         guard !remote.isEmpty else { return }
         copies[tile] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
@@ -223,8 +230,17 @@ extension OpBuilder {
     func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, _ tensors: [Tensor],
                        cost: inout NormStepCost, op: String) throws(OpError) {
         let fields = codelet.fields
-        try building(op) { () throws(GraphError) in _ = try graph.addVertex(cs, codelet, tile: tile, fields: fields, tensors) }
-        cost.add(tile: tile, cycles: codelet.estimateCycles(fieldSizes: tensors.map(\.elementCount), target: graph.target))
+        let vertex = try building(op) { () throws(GraphError) in try graph.addVertex(cs, codelet, tile: tile, fields: fields, tensors) }
+        cost.add(tile: tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
+    }
+
+    /// ``addNormVertex(_:_:tile:_:cost:op:)`` with field `k` connected to positions
+    /// `slices[k].positions` of the one-dimensional tensor `slices[k].of`, without making the slices.
+    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, slices: [(of: Tensor, positions: Range<Int>)],
+                       cost: inout NormStepCost, op: String) throws(OpError) {
+        let fields = codelet.fields
+        let vertex = try building(op) { () throws(GraphError) in try graph.addVertex(cs, codelet, tile: tile, fields: fields, slices: slices) }
+        cost.add(tile: tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
     }
 
     /// Adds compute set `cs` as a step of `steps`, with its modelled cost.

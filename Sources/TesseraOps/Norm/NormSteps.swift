@@ -43,19 +43,17 @@ extension OpBuilder {
         var cost = NormStepCost(target: graph.target)
         for piece in pieces {
             let range = piece.positions
-            var views: [Tensor] = []
-            try building(op) { () throws(GraphError) in
-                for input in inputs {
-                    let width = input.view.elementCount / rows
-                    views.append(try input.view.slice(width * range.lowerBound..<width * range.upperBound))
-                }
-                for (_, tensor) in outputs { views.append(try tensor.slice(range)) }
+            var views: [(of: Tensor, positions: Range<Int>)] = []
+            for input in inputs {
+                let width = input.view.elementCount / rows
+                views.append((input.view, width * range.lowerBound..<width * range.upperBound))
             }
+            for (_, tensor) in outputs { views.append((tensor, range)) }
             let connections = fieldOrder.map { views[$0] }
             for (input, owner) in zip(inputs, owners) {
                 for positions in input.positions(range) { cost.read(owner, positions, on: piece.tile) }
             }
-            try addNormVertex(cs, codelet, tile: piece.tile, connections, cost: &cost, op: op)
+            try addNormVertex(cs, codelet, tile: piece.tile, slices: connections, cost: &cost, op: op)
         }
         appendNormStep(cs, cost, to: &steps)
         let perTile = (rows + max(1, cost.tiles.count) - 1) / max(1, cost.tiles.count)
@@ -83,15 +81,13 @@ extension OpBuilder {
         for piece in try normPieces(of: flat, op: op) {
             let p = piece.positions
             let pieceRows = (p.lowerBound / rowLength)..<((p.upperBound - 1) / rowLength + 1)
-            let connections = try building(op) { () throws(GraphError) in
-                [try flat.slice(p), try aRows.slice(pieceRows), try bRows.slice(pieceRows), try yFlat.slice(p)]
-            }
+            let connections = [(of: flat, positions: p), (of: aRows, positions: pieceRows), (of: bRows, positions: pieceRows), (of: yFlat, positions: p)]
             for positions in CoefficientInput.wrapped(pieceRows, modulo: coefficients) {
                 cost.read(aOwners, positions, on: piece.tile)
                 cost.read(bOwners, positions, on: piece.tile)
             }
             let codelet = SegmentAffineCodelet(elementType: x.elementType, rowLength: rowLength, offset: p.lowerBound % rowLength)
-            try addNormVertex(cs, codelet, tile: piece.tile, connections, cost: &cost, op: op)
+            try addNormVertex(cs, codelet, tile: piece.tile, slices: connections, cost: &cost, op: op)
         }
         appendNormStep(cs, cost, to: &steps)
         return y

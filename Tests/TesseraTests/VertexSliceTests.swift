@@ -1,0 +1,43 @@
+import Testing
+import TesseraGraph
+import TesseraTestSupport
+
+/// A vertex connected to slices of one-dimensional views stores exactly the runs, sizes and
+/// estimate of one connected to the slices' tensors.
+@Suite struct VertexSliceTests {
+    @Test(arguments: [0..<12, 2..<9, 5..<6, 3..<3])
+    func slicesConnectLikeTheirTensors(positions: Range<Int>) throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let x = graph.addVariable(.float32, [3, 4], name: "x")
+        let y = graph.addVariable(.float32, [12], name: "y")
+        // A transposed view: one run per column, so a slice crosses run boundaries.
+        let view = try x.transpose().flatten()
+        let codelet = ScaleCodelet(factor: 2), fields = codelet.fields
+        let cs = graph.addComputeSet("scale")
+        let bySlices = try graph.addVertex(cs, codelet, tile: 1, fields: fields,
+                                           slices: [(of: view, positions: positions), (of: y, positions: positions)])
+        let byTensors = try graph.addVertex(cs, codelet, tile: 1, fields: fields, [try view.slice(positions), try y.slice(positions)])
+        for (a, b) in zip(graph.vertices[bySlices.index].connections, graph.vertices[byTensors.index].connections) {
+            #expect(Array(graph.runs(ofConnection: a)) == Array(graph.runs(ofConnection: b)))
+            #expect(graph.connections[a].count == graph.connections[b].count)
+            #expect(graph.connections[a].direction == graph.connections[b].direction)
+            #expect(graph.connections[a].elementBytes == 4 && !graph.connections[a].isScalar)
+        }
+        #expect(graph.estimatedCycles(ofVertex: bySlices.index) == codelet.estimateCycles(fieldSizes: [positions.count, positions.count], target: graph.target))
+        #expect(graph.estimatedCycles(ofVertex: bySlices.index) == graph.estimatedCycles(ofVertex: byTensors.index))
+    }
+
+    @Test func outOfRangeSliceThrowsAsTheTensorSliceDoes() throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let x = graph.addVariable(.float32, [8], name: "x")
+        let codelet = ScaleCodelet(factor: 2)
+        let cs = graph.addComputeSet("scale")
+        #expect(throws: GraphError.self) {
+            try graph.addVertex(cs, codelet, tile: 0, fields: codelet.fields, slices: [(of: x, positions: 4..<10), (of: x, positions: 0..<6)])
+        }
+        #expect(throws: GraphError.badConnection(vertex: "ScaleCodelet #0 in 'scale'", field: "*", detail: "in has 4 elements, out has 2")) {
+            try graph.addVertex(cs, codelet, tile: 0, fields: codelet.fields, slices: [(of: x, positions: 0..<4), (of: x, positions: 4..<6)])
+        }
+        #expect(graph.connections.isEmpty && graph.connectionRuns.isEmpty)
+    }
+}
