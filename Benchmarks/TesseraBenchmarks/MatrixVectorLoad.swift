@@ -18,7 +18,7 @@ enum MatrixVectorExampleForBenchmark {
         let computeSet = graph.addComputeSet("increment")
         for row in 0..<rows { try graph.addVertex(computeSet, Increment(), tile: row / rowsPerTile, ["x": y.slice(row..<(row + 1)).reshape([])]) }
         let executable = try Compiler.compile(graph, program: .execute(computeSet))
-        let engine = try Engine(executable, options: EngineOptions(hugePages: false))
+        let engine = try Engine(executable)
         try engine.write(a, [Float](repeating: 1, count: rows * columns))
         try engine.run()
         return (executable.memory.totalBytes, HostMemory.residentBytes() - before)

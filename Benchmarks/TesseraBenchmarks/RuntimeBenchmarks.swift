@@ -86,5 +86,5 @@ func runtimeBenchmarks(target: Target) throws {
     let load = try MatrixVectorExampleForBenchmark.run(target: target)
     print("host RSS growth while y = A·x is loaded: \(format(Double(load.hostGrowth) / 1e6, 1)) MB for "
         + "\(format(Double(load.simulated) / 1e6, 1)) MB of simulated memory in use "
-        + "(\(format(Double(load.hostGrowth) / Double(load.simulated))) ×; the arenas reserve \(format(Double(target.totalBytes) / 1e6)) MB, committed on touch in 4 KiB pages)")
+        + "(\(format(Double(load.hostGrowth) / Double(load.simulated))) ×; the arenas reserve \(format(Double(target.totalBytes) / 1e6)) MB, committed on touch)")
 }

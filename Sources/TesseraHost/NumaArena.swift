@@ -18,28 +18,21 @@ public final class NumaArena: @unchecked Sendable {
     public let node: Int
     /// Whether the pages are bound to `node` by libnuma (false: anonymous `mmap` fallback).
     public let isNumaBacked: Bool
-    /// Whether the kernel was asked to back the arena with transparent huge pages.
-    public let hugePages: Bool
 
     /// `numa_available()` must be called before any other libnuma function; once is enough.
     private static let numaAvailable = numa_available() >= 0
 
     /// Reserves `bytes` bytes (≥ 0) on NUMA node `node`, zero-filled and committed lazily.
-    ///
-    /// With `hugePages` the kernel is asked (`madvise(MADV_HUGEPAGE)`) to back the arena with
-    /// 2 MiB pages where it can: exchange copies then reach all over the arena without a TLB miss
-    /// each, but touching one byte commits a whole huge page, so nearly the whole arena becomes
-    /// resident. Where the kernel has transparent huge pages disabled the request has no effect.
-    public convenience init(bytes: Int, node: Int, hugePages: Bool = false) throws(HostError) {
-        try self.init(bytes: bytes, node: node, useNuma: Self.numaAvailable, hugePages: hugePages)
+    public convenience init(bytes: Int, node: Int) throws(HostError) {
+        try self.init(bytes: bytes, node: node, useNuma: Self.numaAvailable)
     }
 
     /// Reserves the arena with the anonymous `mmap` fallback even where libnuma is available.
     @_spi(Testing) public convenience init(anonymousBytes bytes: Int, node: Int) throws(HostError) {
-        try self.init(bytes: bytes, node: node, useNuma: false, hugePages: false)
+        try self.init(bytes: bytes, node: node, useNuma: false)
     }
 
-    private init(bytes: Int, node: Int, useNuma: Bool, hugePages: Bool) throws(HostError) {
+    private init(bytes: Int, node: Int, useNuma: Bool) throws(HostError) {
         func failure(_ reason: String) -> HostError {
             .arenaAllocationFailed(bytes: bytes, node: node, reason: reason)
         }
@@ -55,7 +48,6 @@ public final class NumaArena: @unchecked Sendable {
         self.byteCount = bytes
         self.node = node
         self.isNumaBacked = useNuma
-        self.hugePages = hugePages
         if bytes == 0 {
             base = UnsafeMutableRawPointer(bitPattern: Int(getpagesize()))!
         } else if useNuma {
@@ -70,8 +62,6 @@ public final class NumaArena: @unchecked Sendable {
             }
             base = pointer
         }
-        // Advice only: a kernel without transparent huge pages refuses it, and 4 KiB pages still work.
-        if hugePages && bytes > 0 { _ = madvise(base, bytes, MADV_HUGEPAGE) }
     }
 
     deinit {

@@ -2,7 +2,7 @@ import TesseraCompiler
 import TesseraGraph
 import TesseraHost
 
-/// How an engine runs: how many host threads, whether they are pinned, how tile memory is paged.
+/// How an engine runs: how many host threads and whether they are pinned.
 public struct EngineOptions: Sendable, Hashable {
     /// Host worker threads; nil means one per core hwloc reports. Results do not depend on it.
     public var threads: Int?
@@ -10,16 +10,12 @@ public struct EngineOptions: Sendable, Hashable {
     public var pinThreads: Bool
     /// Executed steps kept in the trace of a run.
     public var traceLimit: Int
-    /// Back tile memory with transparent huge pages (see ``NumaArena/init(bytes:node:hugePages:)``):
-    /// faster exchange, but the whole arena becomes resident rather than only the bytes in use.
-    public var hugePages: Bool
 
-    /// Options with one pinned thread per core and huge pages by default.
-    public init(threads: Int? = nil, pinThreads: Bool = true, traceLimit: Int = 1_000_000, hugePages: Bool = true) {
+    /// Options with one pinned thread per core by default.
+    public init(threads: Int? = nil, pinThreads: Bool = true, traceLimit: Int = 1_000_000) {
         self.threads = threads
         self.pinThreads = pinThreads
         self.traceLimit = traceLimit
-        self.hugePages = hugePages
     }
 }
 
@@ -59,7 +55,7 @@ public final class Engine {
             let workers = pool.threadCount
             workerTiles = (0..<workers).map { ($0 * tiles / workers)..<(($0 + 1) * tiles / workers) }
             arenas = try workerTiles.enumerated().map { worker, tiles throws(HostError) in
-                try NumaArena(bytes: tiles.count * target.bytesPerTile, node: pool.pinnings[worker].numaNode, hugePages: options.hugePages)
+                try NumaArena(bytes: tiles.count * target.bytesPerTile, node: pool.pinnings[worker].numaNode)
             }
         } catch {
             throw .host(error)

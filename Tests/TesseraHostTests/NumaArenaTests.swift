@@ -55,14 +55,3 @@ import Testing
     }
 }
 
-@Suite struct NumaArenaHugePageTests {
-    @Test func hugePageArenaIsZeroFilledAndWritable() throws {
-        let arena = try NumaArena(bytes: 4 << 20, node: 0, hugePages: true)
-        #expect(arena.hugePages)
-        let words = arena.base.bindMemory(to: UInt64.self, capacity: arena.byteCount / 8)
-        let buffer = UnsafeMutableBufferPointer(start: words, count: arena.byteCount / 8)
-        #expect(buffer.allSatisfy { $0 == 0 })
-        for index in buffer.indices { buffer[index] = UInt64(index) &* 0x9E37_79B9_7F4A_7C15 }
-        #expect(buffer.indices.allSatisfy { buffer[$0] == UInt64($0) &* 0x9E37_79B9_7F4A_7C15 })
-    }
-}
