@@ -56,15 +56,7 @@ extension ConvVertexGeometry {
     /// (and so for columns) when it has used rows.
     package init(_ p: ConvParameters, batch: Range<Int>, groups: Range<Int>, outputChannels: Range<Int>, inputChannels: Range<Int>,
                  rows: Range<Int>, columns: Range<Int>) {
-        /// Field rows, used rows, window offset of the field and window size along `dim` for outputs `outputs`.
-        func window(_ outputs: Range<Int>, _ dim: Int, before: Int) -> (field: Range<Int>, used: Int, offset: Int, size: Int) {
-            let start = outputs.lowerBound * p.stride[dim]
-            let end = (outputs.upperBound - 1) * p.stride[dim] + p.dilatedKernel[dim]
-            let first = max(0, start - before), last = min(p.inputField[dim], end - before)
-            guard last > first else { return (0..<1, 0, 0, end - start) }
-            return (first..<last, last - first, first + before - start, end - start)
-        }
-        let r = window(rows, 0, before: p.padding.top), c = window(columns, 1, before: p.padding.left)
+        let r = p.inputWindow(of: rows, dimension: 0), c = p.inputWindow(of: columns, dimension: 1)
         self.batch = batch.count
         self.groups = groups.count
         inputChannelsPerGroup = inputChannels.count
@@ -187,5 +179,19 @@ public struct ConvPartialCodelet: Codelet {
 
     private func compute<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, _: In.Type, _: Out.Type) {
         ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: hasBias ? 3 : 2, In.self, Out.self)
+    }
+}
+
+extension ConvParameters {
+    /// The input a part with outputs `outputs` along `dimension` (0: rows, 1: columns) reads: the
+    /// field's input rows (a one-row placeholder when it reads only padding), how many of them it
+    /// uses, the field's offset in the part's window, and the window's size.
+    package func inputWindow(of outputs: Range<Int>, dimension: Int) -> (field: Range<Int>, used: Int, offset: Int, size: Int) {
+        let before = dimension == 0 ? padding.top : padding.left
+        let start = outputs.lowerBound * stride[dimension]
+        let end = (outputs.upperBound - 1) * stride[dimension] + dilatedKernel[dimension]
+        let first = max(0, start - before), last = min(inputField[dimension], end - before)
+        guard last > first else { return (0..<1, 0, 0, end - start) }
+        return (first..<last, last - first, first + before - start, end - start)
     }
 }

@@ -107,20 +107,8 @@ extension OpBuilder {
                                output: Tensor, box: [Range<Int>], i: Range<Int>) throws(GraphError) {
         let p = plan.parameters
         let (n, g, o, r, c) = (box[0], box[1], box[2], box[3], box[4])
-        /// Field rows, used rows, window offset of the field and window size along `dim` for outputs `outputs`.
-        func window(_ outputs: Range<Int>, _ dim: Int, before: Int) -> (field: Range<Int>, used: Int, offset: Int, size: Int) {
-            let start = outputs.lowerBound * p.stride[dim]
-            let end = (outputs.upperBound - 1) * p.stride[dim] + p.dilatedKernel[dim]
-            let first = max(0, start - before), last = min(p.inputField[dim], end - before)
-            guard last > first else { return (0..<1, 0, 0, end - start) }
-            return (first..<last, last - first, first + before - start, end - start)
-        }
-        let rows = window(r, 0, before: p.padding.top), columns = window(c, 1, before: p.padding.left)
-        let geometry = ConvVertexGeometry(
-            batch: n.count, groups: g.count, inputChannelsPerGroup: i.count, outputChannelsPerGroup: o.count,
-            fieldRows: rows.field.count, fieldColumns: columns.field.count, usedRows: rows.used, usedColumns: columns.used,
-            rowOffset: rows.offset, columnOffset: columns.offset, windowRows: rows.size, windowColumns: columns.size,
-            outputRows: r.count, outputColumns: c.count, kernel: p.kernel, stride: p.stride, dilation: p.dilation)
+        let rows = p.inputWindow(of: r, dimension: 0), columns = p.inputWindow(of: c, dimension: 1)
+        let geometry = ConvVertexGeometry(p, batch: n, groups: g, outputChannels: o, inputChannels: i, rows: r, columns: c)
         let codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
                                          inputType: p.elementType, outputType: output.elementType, hasBias: bias != nil)
         var fields: [String: Tensor] = [
