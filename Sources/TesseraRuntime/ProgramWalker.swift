@@ -76,19 +76,10 @@ struct ProgramWalker {
                         let source = tileBase[base + Int(op.sourceTile)] + Int(op.sourceOffset)
                         let destination = tileBase[base + Int(op.destinationTile)] + Int(op.destinationOffset)
                         let sourceRowStride = Int(op.sourceRowStride), destinationRowStride = Int(op.destinationRowStride)
-                        let elementBytes = Int(op.elementBytes), count = Int(op.count)
-                        let sourceStride = Int(op.sourceStride), destinationStride = Int(op.destinationStride)
-                        if sourceStride == elementBytes && destinationStride == elementBytes {
-                            for row in 0..<Int(op.rows) {
-                                copyBytes(from: source + row * sourceRowStride, to: destination + row * destinationRowStride,
-                                          count: count * elementBytes)
-                            }
-                        } else {
-                            for row in 0..<Int(op.rows) {
-                                stridedCopy(from: source + row * sourceRowStride, stride: sourceStride,
-                                            to: destination + row * destinationRowStride, stride: destinationStride,
-                                            count: count, elementBytes: elementBytes)
-                            }
+                        for row in 0..<Int(op.rows) {
+                            stridedCopy(from: source + row * sourceRowStride, stride: Int(op.sourceStride),
+                                        to: destination + row * destinationRowStride, stride: Int(op.destinationStride),
+                                        count: Int(op.count), elementBytes: Int(op.elementBytes))
                         }
                     }
                 }

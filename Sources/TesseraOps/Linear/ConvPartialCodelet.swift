@@ -181,17 +181,3 @@ public struct ConvPartialCodelet: Codelet {
         ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: hasBias ? 3 : 2, In.self, Out.self)
     }
 }
-
-extension ConvParameters {
-    /// The input a part with outputs `outputs` along `dimension` (0: rows, 1: columns) reads: the
-    /// field's input rows (a one-row placeholder when it reads only padding), how many of them it
-    /// uses, the field's offset in the part's window, and the window's size.
-    package func inputWindow(of outputs: Range<Int>, dimension: Int) -> (field: Range<Int>, used: Int, offset: Int, size: Int) {
-        let before = dimension == 0 ? padding.top : padding.left
-        let start = outputs.lowerBound * stride[dimension]
-        let end = (outputs.upperBound - 1) * stride[dimension] + dilatedKernel[dimension]
-        let first = max(0, start - before), last = min(inputField[dimension], end - before)
-        guard last > first else { return (0..<1, 0, 0, end - start) }
-        return (first..<last, last - first, first + before - start, end - start)
-    }
-}
