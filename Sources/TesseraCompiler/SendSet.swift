@@ -1,32 +1,21 @@
-/// The distinct sends of one exchange phase, for counting each region put on the exchange once.
-///
-/// A phase can hold hundreds of thousands of copies, so this is an open-addressing table of copy
-/// indices with a cheap multiplicative hash rather than a `Set` of sends (whose seeded hashing
-/// dominated the phases that count sends). Equal sends are told apart by comparing every field.
+/// The distinct sends of one exchange phase, for counting each region put on the exchange once:
+/// an ``IndexTable`` of copy indices, equal sends told apart by comparing every field.
 struct SendSet {
     private let copies: [PlannedCopy]
-    /// Per slot, one plus the index of the copy whose send it holds; 0 when empty.
-    private var slots: [Int32]
-    private let mask: Int
+    private var table: IndexTable
 
     /// An empty set for the sends of `copies`.
     init(_ copies: [PlannedCopy]) {
         self.copies = copies
-        var size = 16
-        while size < 2 * copies.count { size *= 2 }
-        slots = [Int32](repeating: 0, count: size)
-        mask = size - 1
+        table = IndexTable(capacity: copies.count)
     }
 
     /// Adds the send of copy `index`; true when no earlier copy added made the same send.
     mutating func insert(copyAt index: Int) -> Bool {
         let send = copies[index].send
-        var slot = SendSet.hash(send) & mask
-        while slots[slot] != 0 {
-            if copies[Int(slots[slot]) - 1].send == send { return false }
-            slot = (slot + 1) & mask
-        }
-        slots[slot] = Int32(index + 1)
+        let found = table.find(hash: SendSet.hash(send)) { copies[$0].send == send }
+        guard found.index == nil else { return false }
+        table.store(index, at: found.slot) { [copies] in SendSet.hash(copies[$0].send) }
         return true
     }
 
