@@ -219,7 +219,7 @@ final class Lowering {
     }
 
     /// The slot of a field connected to `elements` (`field.count` view positions): the elements
-    /// themselves when they are one contiguous run on `tile`, else a buffer on `tile` with the
+    /// themselves when `tile` stores them one after another in one allocation, else a buffer on `tile` with the
     /// copies that fill it (inputs) or empty it (outputs).
     private func slot(for elements: ArraySlice<ElementRun>, field: Connection, tile: Int, position: Int) -> SymbolicSlot {
         let count = field.count
@@ -231,8 +231,8 @@ final class Lowering {
         }
         fieldPieces.removeAll(keepingCapacity: true)
         pieces(of: elements, into: &fieldPieces)
-        if fieldPieces.count == 1, fieldPieces[0].tile == tile, fieldPieces[0].stride == 1 {
-            return SymbolicSlot(allocation: fieldPieces[0].allocation, offset: fieldPieces[0].element * elementBytes, count: count)
+        if let direct = Self.consecutivePlace(of: fieldPieces, on: tile) {
+            return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }
         let runs = elements.startIndex..<elements.endIndex
         if !field.direction.writes, let shared = sharedBuffers.buffer(tile: tile, runs: runs, of: stepRuns) {
@@ -256,6 +256,18 @@ final class Lowering {
             element += piece.count
         }
         return SymbolicSlot(allocation: buffer, offset: 0, count: count)
+    }
+
+    /// Where `pieces` start when they lie on `tile` one after another in one allocation (a field
+    /// covering several regions that its tile stores consecutively, connected there directly), else nil.
+    private static func consecutivePlace(of pieces: [Piece], on tile: Int) -> (allocation: Int, element: Int)? {
+        guard let first = pieces.first else { return nil }
+        var next = first.element
+        for piece in pieces {
+            guard piece.tile == tile, piece.allocation == first.allocation, piece.stride == 1, piece.element == next else { return nil }
+            next += piece.count
+        }
+        return (first.allocation, first.element)
     }
 
     private func noteWrite(_ run: ElementRun, vertex: Int) {

@@ -139,6 +139,18 @@ package final class ElementRunList: Sendable {
         return low
     }
 
+    /// The variable and element that view positions `range` start at when they are consecutive
+    /// elements of one variable (inside one run), else nil; `hint` is the run to try first, and is
+    /// left at the run holding `range`'s first position.
+    package func consecutiveElements(_ range: Range<Int>, hint: inout Int) -> (data: Int, start: Int)? {
+        guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else { return nil }
+        let index = runs.count == 1 ? 0 : runIndex(containing: range.lowerBound, hint: hint)
+        hint = index
+        let run = runs[index], runBegin = index == 0 ? 0 : ends[index - 1]
+        guard range.upperBound <= end(of: index), run.stride == 1 || range.count == 1 else { return nil }
+        return (run.data, run.element(range.lowerBound - runBegin))
+    }
+
     /// Appends the elements at view positions `first, first + stride, …` (`count` of them).
     package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder) {
         var hint = 0

@@ -255,6 +255,26 @@ public final class Graph {
     }
 
     /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
+    /// True when `tile` holds no element `elements` of variable `data`: the gap between two regions
+    /// of a field, which the tile then stores one right after the other (the compiler keeps a
+    /// variable's elements on a tile in element order). False also when telling takes more than
+    /// `limit` mapped intervals.
+    package func tileHoldsNone(of data: Int, in elements: Range<Int>, tile: Int, limit: Int = 64) -> Bool {
+        guard !elements.isEmpty else { return true }
+        let intervals = resolvedMapping(data)
+        var low = 0, high = intervals.count
+        while low < high {
+            let mid = (low + high) / 2
+            if intervals[mid].end <= elements.lowerBound { low = mid + 1 } else { high = mid }
+        }
+        var index = low
+        while index < intervals.count && intervals[index].begin < elements.upperBound {
+            guard intervals[index].tile != tile, index - low < limit else { return false }
+            index += 1
+        }
+        return true
+    }
+
     package func resolvedMapping(_ index: Int) -> [TileInterval] {
         if let cached = resolvedMappings[index] { return cached }
         let resolved = TileMappingIndex.resolve(data[index].assignedMapping)
@@ -319,21 +339,41 @@ public final class Graph {
     @discardableResult
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
                            slices: [(of: Tensor, positions: Range<Int>)]) throws(GraphError) -> Vertex {
-        guard slices.allSatisfy({ $0.of.rank == 1 && $0.positions.lowerBound >= 0 && $0.positions.upperBound <= $0.of.elementCount }) else {
+        try addVertex(computeSet, codelet, tile: tile, fields: fields, regions: slices.map { ($0.of, [$0.positions]) })
+    }
+
+    /// Adds a vertex as ``addVertex(_:_:tile:fields:slices:)`` does, field `k` connected to the
+    /// positions `regions[k].positions` of the one-dimensional tensor `regions[k].of`, range after
+    /// range: a field that covers several regions of its tile at once (the compiler connects it to
+    /// the tile's memory directly when they lie there one after another).
+    @discardableResult
+    package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
+                           regions: [(of: Tensor, positions: [Range<Int>])]) throws(GraphError) -> Vertex {
+        let inBounds = regions.allSatisfy { region in
+            region.of.rank == 1 && region.positions.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= region.of.elementCount }
+        }
+        guard inBounds else {
             var tensors: [Tensor] = []
-            for slice in slices { tensors.append(try slice.of.slice(slice.positions)) }
+            for region in regions {
+                var parts: [Tensor] = []
+                for range in region.positions { parts.append(try region.of.slice(range)) }
+                tensors.append(parts.count == 1 ? parts[0] : try Tensor.concatenate(parts))
+            }
             return try addVertex(computeSet, codelet, tile: tile, fields: fields, tensors)
         }
-        try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: slices.count)
-        for (field, slice) in zip(fields, slices) { try checkConnection(field, slice.of, count: slice.positions.count, codelet, computeSet) }
-        let sizes = slices.map { $0.positions.count }
+        try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: regions.count)
+        let sizes = regions.map { $0.positions.reduce(0) { $0 + $1.count } }
+        for (k, (field, region)) in zip(fields, regions).enumerated() { try checkConnection(field, region.of, count: sizes[k], codelet, computeSet) }
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
         let first = connections.count, firstRun = connectionRuns.count
-        for (field, slice) in zip(fields, slices) {
+        for (k, (field, region)) in zip(fields, regions).enumerated() {
             let start = connectionRuns.count
-            slice.of.elements.appendElements(first: slice.positions.lowerBound, stride: 1, count: slice.positions.count, to: &runBuilder)
+            var hint = 0
+            for range in region.positions {
+                region.of.elements.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
+            }
             runBuilder.finish(appendingTo: &connectionRuns)
             guard connectionRuns.count - start <= Connection.maximumRuns else {
                 let runs = connectionRuns.count - start
@@ -342,7 +382,7 @@ public final class Graph {
                 throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
                                      detail: "\(runs) element runs, more than the \(Connection.maximumRuns) a field can hold")
             }
-            connections.append(Connection(runs: start..<connectionRuns.count, count: slice.positions.count, field: field))
+            connections.append(Connection(runs: start..<connectionRuns.count, count: sizes[k], field: field))
         }
         return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
     }

@@ -1,5 +1,5 @@
 import Testing
-import TesseraGraph
+import Tessera
 import TesseraTestSupport
 
 /// A vertex connected to slices of one-dimensional views stores exactly the runs, sizes and
@@ -25,6 +25,30 @@ import TesseraTestSupport
         }
         #expect(graph.estimatedCycles(ofVertex: bySlices.index) == codelet.estimateCycles(fieldSizes: [positions.count, positions.count], target: graph.target))
         #expect(graph.estimatedCycles(ofVertex: bySlices.index) == graph.estimatedCycles(ofVertex: byTensors.index))
+    }
+
+    /// A field over two regions that its tile stores one after the other is connected to tile
+    /// memory directly; taken in the other order they are gathered into a buffer and scattered back.
+    @Test(arguments: [false, true])
+    func regionsStoredOneAfterAnotherNeedNoCopies(reversed: Bool) throws {
+        let graph = Graph(target: testTarget(tiles: 2))
+        let x = graph.addVariable(.float32, [12], name: "x"), y = graph.addVariable(.float32, [12], name: "y")
+        for tensor in [x, y] {
+            try graph.setTileMapping(tensor, positions: [0..<3, 6..<9], tile: 0)
+            try graph.setTileMapping(tensor, positions: [3..<6, 9..<12], tile: 1)
+            try graph.makeHostVisible(tensor)
+        }
+        let regions = reversed ? [6..<9, 0..<3] : [0..<3, 6..<9]
+        let codelet = ScaleCodelet(factor: 2)
+        let cs = graph.addComputeSet("scale")
+        try graph.addVertex(cs, codelet, tile: 0, fields: codelet.fields, regions: [(of: x, positions: regions), (of: y, positions: regions)])
+        let executable = try Compiler.compile(graph, program: .execute(cs))
+        #expect(executable.steps[0].onTileCopyBytes == (reversed ? 2 * 6 * 4 : 0))
+        let engine = try Engine(executable)
+        try engine.write(x, (0..<12).map(Float.init))
+        try engine.write(y, [Float](repeating: -1, count: 12))
+        try engine.run()
+        #expect(try engine.read(y, as: Float.self) == [0, 2, 4, -1, -1, -1, 12, 14, 16, -1, -1, -1])
     }
 
     @Test func outOfRangeSliceThrowsAsTheTensorSliceDoes() throws {

@@ -34,6 +34,29 @@ enum NormCost {
         return (0..<parts).map { count * $0 / parts..<count * ($0 + 1) / parts }
     }
 
+    /// The slowest worker share's cost of a vertex over `segments` (their elements one after
+    /// another in its fields): the elements cut into ``workerShares(_:minimum:workers:)`` of at least
+    /// ``minimumShare``, each charged ``vector(elements:rows:type:instructions:target:)`` for the
+    /// rows it touches, a segment's rows apart from the next segment's.
+    static func segmentShareCycles(_ segments: [NormSegment], rowLength: Int, type: ElementType, instructions: Int, target: Target) -> Int {
+        let total = segments.reduce(0) { $0 + $1.count }
+        var slowest = 0, segment = 0, segmentStart = 0
+        for share in workerShares(total, minimum: minimumShare, workers: target.workerContexts) {
+            var rows = 0, k = segment, start = segmentStart
+            while k < segments.count && start < share.upperBound {
+                let end = start + segments[k].count
+                let overlap = max(start, share.lowerBound)..<min(end, share.upperBound)
+                if !overlap.isEmpty { rows += segments[k].rows(overlap.lowerBound - start..<overlap.upperBound - start, rowLength: rowLength) }
+                guard end <= share.upperBound else { break }
+                k += 1
+                start = end
+                (segment, segmentStart) = (k, start)
+            }
+            slowest = max(slowest, vector(elements: share.count, rows: rows, type: type, instructions: instructions, target: target))
+        }
+        return slowest
+    }
+
     /// A tile's `count` items (channels, statistics) cut into at most `workers` equal shares.
     static func itemShares(_ count: Int, workers: Int) -> [Range<Int>] {
         let parts = max(1, min(workers, count))
@@ -234,12 +257,13 @@ extension OpBuilder {
         cost.add(tile: tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
     }
 
-    /// ``addNormVertex(_:_:tile:_:cost:op:)`` with field `k` connected to positions
-    /// `slices[k].positions` of the one-dimensional tensor `slices[k].of`, without making the slices.
-    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, slices: [(of: Tensor, positions: Range<Int>)],
+    /// ``addNormVertex(_:_:tile:_:cost:op:)`` with field `k` connected to the positions
+    /// `regions[k].positions` (ranges in order) of the one-dimensional tensor `regions[k].of`,
+    /// without making the slices.
+    func addNormVertex(_ cs: ComputeSet, _ codelet: any Codelet, tile: Int, regions: [(of: Tensor, positions: [Range<Int>])],
                        cost: inout NormStepCost, op: String) throws(OpError) {
         let fields = codelet.fields
-        let vertex = try building(op) { () throws(GraphError) in try graph.addVertex(cs, codelet, tile: tile, fields: fields, slices: slices) }
+        let vertex = try building(op) { () throws(GraphError) in try graph.addVertex(cs, codelet, tile: tile, fields: fields, regions: regions) }
         cost.add(tile: tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
     }
 

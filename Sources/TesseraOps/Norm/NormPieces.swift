@@ -22,7 +22,53 @@ struct NormPiece {
     }
 }
 
+/// One run of a multi-region vertex's field: `count` elements in consecutive rows of `rowLength`,
+/// starting `offset` elements into their first row, whose rows use per-row values (coefficients)
+/// from index `first` of the vertex's coefficient fields on, one per row.
+struct NormSegment: Sendable {
+    var count: Int
+    var offset: Int
+    var first: Int
+
+    /// Rows of `rowLength` that elements `range` of this segment touch.
+    func rows(_ range: Range<Int>, rowLength: Int) -> Int { NormCost.rows(range, offset: offset, rowLength: rowLength) }
+
+    /// Rows of `rowLength` that the segment touches.
+    func rows(rowLength: Int) -> Int { rows(0..<count, rowLength: rowLength) }
+}
+
+/// The vertices of a normalisation step that follows a tensor: each vertex takes consecutive
+/// regions of one tile (all of them, when they lie one after another in the tile's memory).
+struct NormRegionGroup {
+    /// The tile holding the regions and running the vertex.
+    var tile: Int
+    /// Flattened positions, in order.
+    var regions: [Range<Int>]
+}
+
 extension OpBuilder {
+    /// The positions of `tensor` in vertex groups: a tile's consecutive regions in one group while
+    /// each is consecutive elements of one variable following the last (with no element of that
+    /// variable on the tile between them), as the compiler stores a variable's elements on a tile
+    /// one after another, so that a field covering the group is connected to tile memory directly
+    /// (regions of a view that are not would be gathered into a buffer). Throws when some element
+    /// of `tensor` is not mapped.
+    func normRegionGroups(of tensor: Tensor, op: String) throws(OpError) -> [NormRegionGroup] {
+        var groups: [NormRegionGroup] = []
+        var next: (data: Int, element: Int)? = nil, hint = 0
+        for piece in try normPieces(of: tensor, op: op) {
+            let start = tensor.elements.consecutiveElements(piece.positions, hint: &hint)
+            if let start, let next, let last = groups.last, last.tile == piece.tile, next.data == start.data, next.element <= start.start,
+               graph.tileHoldsNone(of: start.data, in: next.element..<start.start, tile: piece.tile) {
+                groups[groups.count - 1].regions.append(piece.positions)
+            } else {
+                groups.append(NormRegionGroup(tile: piece.tile, regions: [piece.positions]))
+            }
+            next = start.map { ($0.data, $0.start + piece.positions.count) }
+        }
+        return groups
+    }
+
     /// The positions of `tensor` as one piece per contiguous tile region: one vertex per tile
     /// (per region), whose codelet splits the work over the worker contexts itself. Throws when
     /// some element of `tensor` is not mapped.

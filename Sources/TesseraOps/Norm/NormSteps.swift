@@ -43,17 +43,17 @@ extension OpBuilder {
         var cost = NormStepCost(target: graph.target)
         for piece in pieces {
             let range = piece.positions
-            var views: [(of: Tensor, positions: Range<Int>)] = []
+            var views: [(of: Tensor, positions: [Range<Int>])] = []
             for input in inputs {
                 let width = input.view.elementCount / rows
-                views.append((input.view, width * range.lowerBound..<width * range.upperBound))
+                views.append((input.view, [width * range.lowerBound..<width * range.upperBound]))
             }
-            for (_, tensor) in outputs { views.append((tensor, range)) }
+            for (_, tensor) in outputs { views.append((tensor, [range])) }
             let connections = fieldOrder.map { views[$0] }
             for (input, owner) in zip(inputs, owners) {
                 for positions in input.positions(range) { cost.read(owner, positions, on: piece.tile) }
             }
-            try addNormVertex(cs, codelet, tile: piece.tile, slices: connections, cost: &cost, op: op)
+            try addNormVertex(cs, codelet, tile: piece.tile, regions: connections, cost: &cost, op: op)
         }
         appendNormStep(cs, cost, to: &steps)
         let perTile = (rows + max(1, cost.tiles.count) - 1) / max(1, cost.tiles.count)
@@ -64,30 +64,25 @@ extension OpBuilder {
     /// Adds the normalisation step `<name>/normalise`: `y = a[row]·x + b[row]` with rows of
     /// `rowLength` elements of flattened `x`; `a` and `b` are float32 `[R]` coefficient vectors and
     /// row `r` uses coefficient `r mod R` (R = C for batch norm's per-channel coefficients read
-    /// through the batch, R = N·C for group norm). `y` has the type, shape and tile mapping of `x`;
-    /// each tile receives the coefficients of the rows it holds once.
+    /// through the batch, R = N·C for group norm). `y` has the type, shape and tile mapping of `x`.
+    /// A tile's vertex takes its regions of `x` together (``normRegionGroups(of:op:)``) while the
+    /// coefficients they use are one range, which the tile receives once.
     func normApply(_ x: Tensor, rowLength: Int, a: Tensor, b: Tensor, name: String, op: String, steps: inout NormSteps) throws(OpError) -> Tensor {
         let flat = x.flatten()
-        let rows = flat.elementCount / rowLength, coefficients = a.elementCount
-        let (aRows, bRows) = try building(op) { () throws(GraphError) in
-            (try a.reshape([1, coefficients]).broadcast(to: [rows / coefficients, coefficients]).flatten(),
-             try b.reshape([1, coefficients]).broadcast(to: [rows / coefficients, coefficients]).flatten())
-        }
         let aOwners = try normOwners(a, &steps), bOwners = try normOwners(b, &steps)
         let y = try variable(like: x, name: name)
         let yFlat = y.flatten()
         let cs = graph.addComputeSet("\(name)/normalise")
         var cost = NormStepCost(target: graph.target)
-        for piece in try normPieces(of: flat, op: op) {
-            let p = piece.positions
-            let pieceRows = (p.lowerBound / rowLength)..<((p.upperBound - 1) / rowLength + 1)
-            let connections = [(of: flat, positions: p), (of: aRows, positions: pieceRows), (of: bRows, positions: pieceRows), (of: yFlat, positions: p)]
-            for positions in CoefficientInput.wrapped(pieceRows, modulo: coefficients) {
-                cost.read(aOwners, positions, on: piece.tile)
-                cost.read(bOwners, positions, on: piece.tile)
+        for group in try normRegionGroups(of: flat, op: op) {
+            for vertex in AffineVertex.split(group.regions, rowLength: rowLength, coefficients: a.elementCount) {
+                cost.read(aOwners, vertex.coefficients, on: group.tile)
+                cost.read(bOwners, vertex.coefficients, on: group.tile)
+                let codelet = SegmentAffineCodelet(elementType: x.elementType, rowLength: rowLength, segments: vertex.segments)
+                let connections = [(of: flat, positions: vertex.regions), (of: a, positions: [vertex.coefficients]),
+                                   (of: b, positions: [vertex.coefficients]), (of: yFlat, positions: vertex.regions)]
+                try addNormVertex(cs, codelet, tile: group.tile, regions: connections, cost: &cost, op: op)
             }
-            let codelet = SegmentAffineCodelet(elementType: x.elementType, rowLength: rowLength, offset: p.lowerBound % rowLength)
-            try addNormVertex(cs, codelet, tile: piece.tile, slices: connections, cost: &cost, op: op)
         }
         appendNormStep(cs, cost, to: &steps)
         return y

@@ -1,32 +1,34 @@
 import TesseraGraph
 
-/// `out = a[row] · in + b[row]` over one contiguous piece of a flattened activation whose rows
-/// have `rowLength` elements; `a` and `b` (float32) hold one coefficient per row the piece
-/// touches, in order, and the piece starts `offset` elements into its first row. One vertex per
-/// tile: the work is shared over the worker contexts and the estimate is the slowest worker's share.
+/// `out = a[row] · in + b[row]` over regions of one tile of a flattened activation whose rows have
+/// `rowLength` elements. `in` and `out` hold the regions one after another, as `segments` lists
+/// them; `a` and `b` (float32) hold the coefficients the vertex's rows use, a segment's rows
+/// taking consecutive coefficients from its `first` on. One vertex per tile (as poplibs' 2-D
+/// MultiVertex codelets): the elements are shared over the worker contexts and the estimate is
+/// the slowest worker's share.
 struct SegmentAffineCodelet: Codelet {
     var elementType: ElementType
     var rowLength: Int
-    var offset: Int
+    var segments: [NormSegment]
 
     var name: String { "segmentAffine<\(elementType)>" }
     var fields: [Field] { [.input("in", elementType), .input("a", .float32), .input("b", .float32), .output("out", elementType)] }
-    var stateBytes: Int { 8 }
-
-    /// Rows touched by a piece of `count` elements.
-    func rows(count: Int) -> Int { (offset + count + rowLength - 1) / rowLength }
+    /// The row length, and per segment its count, offset and first coefficient (32 bits each).
+    var stateBytes: Int { 8 + 12 * segments.count }
 
     func sizeProblem(fieldSizes: [Int]) -> String? {
-        let rows = rows(count: fieldSizes[0])
-        if fieldSizes[3] != fieldSizes[0] { return "in has \(fieldSizes[0]) elements, out has \(fieldSizes[3])" }
-        return fieldSizes[1] == rows && fieldSizes[2] == rows ? nil : "a and b have \(fieldSizes[1]) and \(fieldSizes[2]) coefficients for \(rows) rows"
+        let elements = segments.reduce(0) { $0 + $1.count }
+        if fieldSizes[0] != elements || fieldSizes[3] != elements {
+            return "in and out have \(fieldSizes[0]) and \(fieldSizes[3]) elements, the segments \(elements)"
+        }
+        let coefficients = segments.map { $0.first + $0.rows(rowLength: rowLength) }.max() ?? 0
+        return fieldSizes[1] >= coefficients && fieldSizes[2] >= coefficients
+            ? nil : "a and b have \(fieldSizes[1]) and \(fieldSizes[2]) coefficients, the segments' rows need \(coefficients)"
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        NormCost.workerShares(fieldSizes[0], minimum: NormCost.minimumShare, workers: target.workerContexts).map { share in
-            NormCost.vector(elements: share.count, rows: NormCost.rows(share, offset: offset, rowLength: rowLength), type: elementType,
-                            instructions: NormCost.affineInstructionsPerVector, target: target)
-        }.max() ?? 0
+        NormCost.segmentShareCycles(segments, rowLength: rowLength, type: elementType,
+                                    instructions: NormCost.affineInstructionsPerVector, target: target)
     }
 
     func compute(_ fields: VertexFields) {
@@ -37,22 +39,73 @@ struct SegmentAffineCodelet: Codelet {
         let input = fields.input(0, as: T.self), output = fields.output(3, as: T.self)
         let a = fields.input(1, as: Float.self), b = fields.input(2, as: Float.self)
         guard let source = input.baseAddress, let destination = output.baseAddress else { return }
-        var begin = 0, row = 0, length = rowLength - offset
-        while begin < input.count {
-            let end = begin + min(length, input.count - begin)
-            let scale = SIMD16<Float>(repeating: a[row]), shift = SIMD16<Float>(repeating: b[row])
-            var i = begin
-            while i + 16 <= end {
-                T.store16(T.load16(source + i) * scale + shift, destination + i)
-                i += 16
+        var start = 0
+        for segment in segments {
+            var begin = start, row = segment.first, length = rowLength - segment.offset
+            let segmentEnd = start + segment.count
+            while begin < segmentEnd {
+                let end = begin + min(length, segmentEnd - begin)
+                let scale = SIMD16<Float>(repeating: a[row]), shift = SIMD16<Float>(repeating: b[row])
+                var i = begin
+                while i + 16 <= end {
+                    T.store16(T.load16(source + i) * scale + shift, destination + i)
+                    i += 16
+                }
+                while i < end {
+                    destination[i] = T(float: source[i].float * a[row] + b[row])
+                    i += 1
+                }
+                begin = end
+                row += 1
+                length = rowLength
             }
-            while i < end {
-                destination[i] = T(float: source[i].float * a[row] + b[row])
-                i += 1
-            }
-            begin = end
-            row += 1
-            length = rowLength
+            start = segmentEnd
         }
+    }
+}
+
+/// One `normalise` vertex: consecutive regions of one tile and the coefficient range their rows use.
+struct AffineVertex {
+    /// Flattened positions of `x` (and `y`), in order.
+    var regions: [Range<Int>] = []
+    /// The regions as codelet segments, their coefficients counted from `coefficients.lowerBound`.
+    var segments: [NormSegment] = []
+    /// Coefficients (of `a`, `b`) the rows use.
+    var coefficients: Range<Int> = 0..<0
+
+    /// The vertices of one tile's `regions` (consecutive in its memory) when row `r` of
+    /// `rowLength` elements uses coefficient `r mod coefficients`: the regions are cut where the
+    /// coefficient index wraps round to 0, and the pieces joined while the coefficients they use
+    /// stay one range (for an `[N, C, H, W]` tile box, all of them).
+    static func split(_ regions: [Range<Int>], rowLength: Int, coefficients: Int) -> [AffineVertex] {
+        var vertices: [AffineVertex] = []
+        var current = AffineVertex(), firsts: [Int] = []
+        func finish() {
+            guard !current.regions.isEmpty else { return }
+            current.segments = zip(current.regions, firsts).map { range, first in
+                NormSegment(count: range.count, offset: range.lowerBound % rowLength, first: first - current.coefficients.lowerBound)
+            }
+            vertices.append(current)
+            current = AffineVertex()
+            firsts = []
+        }
+        for region in regions {
+            var begin = region.lowerBound
+            while begin < region.upperBound {
+                let row = begin / rowLength, first = row % coefficients
+                let end = min(region.upperBound, (row - first + coefficients) * rowLength)
+                let used = first..<first + NormCost.rows(0..<end - begin, offset: begin % rowLength, rowLength: rowLength)
+                if !current.regions.isEmpty && (used.lowerBound > current.coefficients.upperBound || used.upperBound < current.coefficients.lowerBound) {
+                    finish()
+                }
+                current.coefficients = current.regions.isEmpty ? used
+                    : min(used.lowerBound, current.coefficients.lowerBound)..<max(used.upperBound, current.coefficients.upperBound)
+                current.regions.append(begin..<end)
+                firsts.append(first)
+                begin = end
+            }
+        }
+        finish()
+        return vertices
     }
 }

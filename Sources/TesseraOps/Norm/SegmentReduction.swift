@@ -2,7 +2,7 @@ import TesseraGraph
 
 extension OpBuilder {
     /// Reduces the rows of `x` (flattened, rows of `rowLength` elements) into `statistics` results
-    /// in two steps: each piece of `x` sums its rows on its own tile into a partial entry per row
+    /// in two steps: each tile's vertex sums the rows of its regions of `x` into a partial entry per row and region
     /// (step `<name>/partialSums`), then each statistic's entries are gathered by exchange onto one
     /// tile and added (step `<name>/reduce`). Row `r` feeds statistic `statisticOfRow(r)`.
     ///
@@ -13,32 +13,36 @@ extension OpBuilder {
         let flat = x.flatten()
         let squares = output == .sums
         let width = squares ? 2 : 1
-        let pieces = try normPieces(of: flat, op: op)
+        let groups = try normRegionGroups(of: flat, op: op)
 
-        var firstEntry: [Int] = []
+        // Entries of `partials`: one per row each region touches, group after group.
+        var firstEntry: [Int] = [], segments: [[NormSegment]] = []
         var entriesByStatistic = [[Int]](repeating: [], count: statistics)
         var entryCount = 0
-        for piece in pieces {
+        for group in groups {
             firstEntry.append(entryCount)
-            let firstRow = piece.positions.lowerBound / rowLength, endRow = (piece.positions.upperBound - 1) / rowLength + 1
-            for row in firstRow..<endRow {
-                entriesByStatistic[statisticOfRow(row)].append(entryCount)
-                entryCount += 1
+            var groupSegments: [NormSegment] = []
+            for region in group.regions {
+                groupSegments.append(NormSegment(count: region.count, offset: region.lowerBound % rowLength, first: entryCount - firstEntry[firstEntry.count - 1]))
+                for row in (region.lowerBound / rowLength)..<((region.upperBound - 1) / rowLength + 1) {
+                    entriesByStatistic[statisticOfRow(row)].append(entryCount)
+                    entryCount += 1
+                }
             }
+            segments.append(groupSegments)
         }
         let partials = graph.addVariable(.float32, [entryCount * width], name: "\(name)/partials")
         var partialBytes: [Int: Int] = [:]
         let sumsSet = graph.addComputeSet("\(name)/partialSums")
         var sumsCost = NormStepCost(target: graph.target)
-        for (index, piece) in pieces.enumerated() {
-            let end = index + 1 < pieces.count ? firstEntry[index + 1] : entryCount
-            let out = try building(op) { () throws(GraphError) in try partials.slice(firstEntry[index] * width..<end * width) }
-            try building(op) { () throws(GraphError) in try graph.setTileMapping(out, tile: piece.tile) }
-            partialBytes[piece.tile, default: 0] += out.byteCount
-            let codelet = SegmentSumsCodelet(elementType: x.elementType, rowLength: rowLength,
-                                             offset: piece.positions.lowerBound % rowLength, squares: squares)
-            let input = try building(op) { () throws(GraphError) in try flat.slice(piece.positions) }
-            try addNormVertex(sumsSet, codelet, tile: piece.tile, [input, out], cost: &sumsCost, op: op)
+        for (index, group) in groups.enumerated() {
+            let end = index + 1 < groups.count ? firstEntry[index + 1] : entryCount
+            let entries = firstEntry[index] * width..<end * width
+            try building(op) { () throws(GraphError) in try graph.setTileMapping(partials, positions: [entries], tile: group.tile) }
+            partialBytes[group.tile, default: 0] += entries.count * 4
+            let codelet = SegmentSumsCodelet(elementType: x.elementType, rowLength: rowLength, segments: segments[index], squares: squares)
+            try addNormVertex(sumsSet, codelet, tile: group.tile, regions: [(of: flat, positions: group.regions), (of: partials, positions: [entries])],
+                              cost: &sumsCost, op: op)
         }
         appendNormStep(sumsSet, sumsCost, to: &steps)
         steps.temporaryBytesPerTile = max(steps.temporaryBytesPerTile, partialBytes.values.max() ?? 0)

@@ -1,36 +1,35 @@
 import TesseraGraph
 
-/// Per-row sums of one tile's contiguous piece of a flattened activation whose rows have `rowLength`
-/// elements (a channel's H·W, a group's C/G·H·W): for every row the piece touches, in order, Σx —
-/// and Σx² when `squares` — accumulated in float32. The piece starts `offset` elements into its first row.
+/// Per-row sums of regions of one tile of a flattened activation whose rows have `rowLength`
+/// elements (a channel's H·W, a group's C/G·H·W): `in` holds the regions one after another, as
+/// `segments` lists them, and `out` gets for every row a segment touches, segment after segment,
+/// Σx — and Σx² when `squares` — accumulated in float32 (a segment's first row at entry `first`).
 /// One vertex per tile: the work is shared over the worker contexts (`NormCost.workerShares`) and
 /// the estimate is the slowest worker's share.
 struct SegmentSumsCodelet: Codelet {
     var elementType: ElementType
     var rowLength: Int
-    var offset: Int
+    var segments: [NormSegment]
     var squares: Bool
 
     var name: String { "segmentSums<\(elementType)>\(squares ? "WithSquares" : "")" }
     var fields: [Field] { [.input("in", elementType), .output("out", .float32)] }
-    var stateBytes: Int { 12 }
+    /// The row length and flags, and per segment its count, offset and first entry (32 bits each).
+    var stateBytes: Int { 12 + 12 * segments.count }
 
     /// Values per row in `out`: Σx, or Σx and Σx².
     var width: Int { squares ? 2 : 1 }
 
-    /// Rows touched by a piece of `count` elements.
-    func rows(count: Int) -> Int { (offset + count + rowLength - 1) / rowLength }
-
     func sizeProblem(fieldSizes: [Int]) -> String? {
-        let expected = rows(count: fieldSizes[0]) * width
-        return fieldSizes[1] == expected ? nil : "out has \(fieldSizes[1]) elements, \(fieldSizes[0]) inputs from offset \(offset) in rows of \(rowLength) need \(expected)"
+        let elements = segments.reduce(0) { $0 + $1.count }
+        let expected = (segments.map { $0.first + $0.rows(rowLength: rowLength) }.max() ?? 0) * width
+        if fieldSizes[0] != elements { return "in has \(fieldSizes[0]) elements, the segments \(elements)" }
+        return fieldSizes[1] == expected ? nil : "out has \(fieldSizes[1]) elements, the segments' rows in rows of \(rowLength) need \(expected)"
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        NormCost.workerShares(fieldSizes[0], minimum: NormCost.minimumShare, workers: target.workerContexts).map { share in
-            NormCost.vector(elements: share.count, rows: NormCost.rows(share, offset: offset, rowLength: rowLength), type: elementType,
-                            instructions: squares ? NormCost.sumInstructionsPerVector : 1, target: target)
-        }.max() ?? 0
+        NormCost.segmentShareCycles(segments, rowLength: rowLength, type: elementType,
+                                    instructions: squares ? NormCost.sumInstructionsPerVector : 1, target: target)
     }
 
     func compute(_ fields: VertexFields) {
@@ -40,15 +39,20 @@ struct SegmentSumsCodelet: Codelet {
     private func run<T: NormScalar>(_ fields: VertexFields, _: T.Type) {
         let input = fields.input(0, as: T.self), output = fields.output(1, as: Float.self)
         guard let base = input.baseAddress else { return }
-        var begin = 0, row = 0, length = rowLength - offset
-        while begin < input.count {
-            let count = min(length, input.count - begin)
-            let (sum, square) = Self.sums(base + begin, count)
-            output[row * width] = sum
-            if squares { output[row * width + 1] = square }
-            begin += count
-            row += 1
-            length = rowLength
+        var start = 0
+        for segment in segments {
+            var begin = start, row = segment.first, length = rowLength - segment.offset
+            let segmentEnd = start + segment.count
+            while begin < segmentEnd {
+                let count = min(length, segmentEnd - begin)
+                let (sum, square) = Self.sums(base + begin, count)
+                output[row * width] = sum
+                if squares { output[row * width + 1] = square }
+                begin += count
+                row += 1
+                length = rowLength
+            }
+            start = segmentEnd
         }
     }
 

@@ -56,10 +56,10 @@ extension OpBuilder {
         for piece in try normPieces(of: yFlat, op: op) {
             let inputs = g.inputPositions(ofOutputs: piece.positions)
             cost.read(owners, inputs, on: piece.tile)
-            let connections = [(of: flat, positions: inputs), (of: yFlat, positions: piece.positions)]
+            let connections = [(of: flat, positions: [inputs]), (of: yFlat, positions: [piece.positions])]
             let codelet = PoolCodelet(function: function, elementType: x.elementType, geometry: g,
                                       firstOutput: piece.positions.lowerBound, firstInput: inputs.lowerBound)
-            try addNormVertex(cs, codelet, tile: piece.tile, slices: connections, cost: &cost, op: op)
+            try addNormVertex(cs, codelet, tile: piece.tile, regions: connections, cost: &cost, op: op)
         }
         appendNormStep(cs, cost, to: &steps)
         try finishNorm(name, op: op, kind: kind, partition: "\(s.n)×\(s.c) planes \(s.h)×\(s.w) → \(g.outputH)×\(g.outputW), output rows by window centre", steps)
