@@ -69,9 +69,8 @@ extension OpBuilder {
         return groups
     }
 
-    /// The positions of `tensor` as one piece per contiguous tile region: one vertex per tile
-    /// (per region), whose codelet splits the work over the worker contexts itself. Throws when
-    /// some element of `tensor` is not mapped.
+    /// The positions of `tensor` as one piece per contiguous tile region, tile after tile (a
+    /// pooling step's vertices). Throws when some element of `tensor` is not mapped.
     func normPieces(of tensor: Tensor, op: String) throws(OpError) -> [NormPiece] {
         let regions = try tileRegions(of: tensor)
         let mapped = regions.reduce(0) { $0 + $1.ranges.reduce(0) { $0 + $1.count } }
