@@ -50,6 +50,31 @@ private func reference(_ activation: Activation, _ x: Double) -> Double {
         #expect(ewWorstError(results[1], values.map { 3 * $0 }, absolute: 1e-6, relative: 1e-6) <= 1)
     }
 
+    /// Rows dealt round-robin to the tiles: each tile holds many regions, stored one after another,
+    /// so each vertex connects one field per operand and nothing is copied on the tile.
+    @Test func regionsStoredOneAfterAnotherShareOneField() throws {
+        let graph = Graph(target: testTarget(tiles: 8))
+        let ops = OpBuilder(graph)
+        let x = graph.addVariable(.float32, [4, 6, 8], name: "x")
+        let flat = x.flatten()
+        for row in 0..<24 { try graph.setTileMapping(flat.slice(row * 8..<(row + 1) * 8), tile: row % 8) }
+        let y = try ops.relu(x, name: "relu")
+        let z = try ops.add(x, y, name: "add")
+        try ops.activationInPlace(z, .tanh, name: "tanh")
+        for name in ["relu", "add", "tanh"] {
+            let set = try #require(graph.computeSets.first { $0.name == name })
+            let vertices = graph.computeSetVertices[set.index]
+            #expect(vertices.count == 8)
+            #expect(vertices.allSatisfy { graph.vertices[$0].connections.count == (name == "add" ? 3 : name == "relu" ? 2 : 1) }, "\(name)")
+        }
+        let executable = try Compiler.compile(graph, program: ops.program)
+        #expect(executable.steps.allSatisfy { $0.onTileCopyBytes == 0 && $0.exchangedBytes == 0 })
+        var random = EWRandom(seed: 4)
+        let values = random.values(x.elementCount)
+        let results = try ewRun(ops, inputs: [(x, values)], outputs: [z])
+        #expect(ewWorstError(results[0], values.map { Foundation.tanh($0 + max($0, 0)) }, absolute: 1e-6, relative: 1e-6) <= 1)
+    }
+
     /// Shapes of `a`, `b` and their broadcast result.
     static let broadcastCases: [([Int], [Int])] = [
         ([2, 3, 5, 7], [3, 1, 1]), ([37, 13], [1]), ([37, 13], [13]), ([5, 1], [1, 7]),

@@ -81,34 +81,40 @@ extension OpBuilder {
         var model = ElementwiseStepModel(target: graph.target)
         var temporary: [Int: Int] = [:]
         var fieldCache = RegionFieldCache()
+        // Without broadcasting every operand reads the output's positions, so the tile's regions
+        // are joined into the runs that all three store one after another; with it, a region each.
+        let unbroadcast = a.shape == shape && b.shape == shape
         for tile in work {
-            let ranges = (0..<2).map { k in mergedOperandRanges(tile.regions.map { patterns[k].operandRange(of: $0) }) }
-            let shareRuns = split.shares(tile.regions.map(\.count)).map { share in
-                let begin = tile.regions[share.region].lowerBound
-                return broadcastRunCount((begin + share.offsets.lowerBound)..<(begin + share.offsets.upperBound), patterns)
+            let regions = unbroadcast ? storedRuns(tile.regions, of: operands + (inPlace ? [] : [flatOut]), tile: tile.tile) : tile.regions.map { [$0] }
+            // Region `r` as the codelet sees it: output positions from `starts[r]`, `counts[r]` of them.
+            let starts = regions.map { $0[0].lowerBound }, counts = regions.map { $0.reduce(0) { $0 + $1.count } }
+            let spans = zip(starts, counts).map { $0..<($0 + $1) }
+            let ranges = (0..<2).map { k in unbroadcast ? spans : mergedOperandRanges(spans.map { patterns[k].operandRange(of: $0) }) }
+            let shareRuns = split.shares(counts).map { share in
+                broadcastRunCount((starts[share.region] + share.offsets.lowerBound)..<(starts[share.region] + share.offsets.upperBound), patterns)
             }
             let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
-                                        regionStarts: tile.regions.map(\.lowerBound),
-                                        bases: tile.regions.indices.map { r in [inPlace ? tile.regions[r].lowerBound : ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
+                                        regionStarts: starts, bases: regions.indices.map { r in [ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
                                         split: split, shareRuns: shareRuns)
             // In field order: `a<r>`, `b<r>` and (unless in place) `out<r>` of each region.
-            var connections: [Tensor] = []
+            var connections: [(of: Tensor, positions: [Range<Int>])] = []
             var received: Set<[Int]> = []
-            for (r, region) in tile.regions.enumerated() {
-                let views = try building(name) { () throws(GraphError) in
-                    try (0..<2).map { (k: Int) throws(GraphError) -> Tensor in try operands[k].slice(ranges[k][r]) }
-                }
-                let out = try building(name) { () throws(GraphError) in try flatOut.slice(region) }
-                connections += inPlace ? [out, views[1]] : [views[0], views[1], out]
+            for (r, region) in regions.enumerated() {
+                let operandPositions = (0..<2).map { k in unbroadcast ? region : [ranges[k][r]] }
+                connections += inPlace ? [(flatOut, region), (operands[1], operandPositions[1])]
+                    : [(operands[0], operandPositions[0]), (operands[1], operandPositions[1]), (flatOut, region)]
                 for k in 0..<2 where k != localOperand && received.insert([k, ranges[k][r].lowerBound, ranges[k][r].upperBound]).inserted {
-                    let bytes = try bytesToReceive(of: views[k], on: tile.tile)
-                    model.receive(tile: tile.tile, bytes: bytes)
-                    temporary[tile.tile, default: 0] += bytes
+                    for positions in operandPositions[k] {
+                        let view = try building(name) { () throws(GraphError) in try operands[k].slice(positions) }
+                        let bytes = try bytesToReceive(of: view, on: tile.tile)
+                        model.receive(tile: tile.tile, bytes: bytes)
+                        temporary[tile.tile, default: 0] += bytes
+                    }
                 }
             }
-            let fields = fieldCache.fields(of: codelet, regions: tile.regions.count)
+            let fields = fieldCache.fields(of: codelet, regions: regions.count)
             let vertex = try building(name) { () throws(GraphError) in
-                try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: fields, connections)
+                try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: fields, regions: connections)
             }
             model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
         }

@@ -82,16 +82,18 @@ extension OpBuilder {
         var fieldCache = RegionFieldCache()
         try building(name) { () throws(GraphError) in
             for tile in work {
-                let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: tile.regions.count,
+                // The codelet's regions: runs of the tile's regions that it stores one after another.
+                let regions = storedRuns(tile.regions, of: [flatIn, flatOut].compactMap { $0 }, tile: tile.tile)
+                let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: regions.count,
                                            split: WorkerSplit(graph.target, output.elementType))
                 // In field order: `in<r>`, `out<r>` (or `inOut<r>`) of each region.
-                var connections: [(of: Tensor, positions: Range<Int>)] = []
-                for region in tile.regions {
+                var connections: [(of: Tensor, positions: [Range<Int>])] = []
+                for region in regions {
                     if let flatIn { connections.append((flatIn, region)) }
                     connections.append((flatOut, region))
                 }
                 let vertex = try graph.addVertex(computeSet, codelet, tile: tile.tile,
-                                                 fields: fieldCache.fields(of: codelet, regions: tile.regions.count), slices: connections)
+                                                 fields: fieldCache.fields(of: codelet, regions: regions.count), regions: connections)
                 model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
             }
         }

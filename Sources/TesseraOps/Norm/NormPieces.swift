@@ -37,8 +37,8 @@ struct NormSegment: Sendable {
     func rows(rowLength: Int) -> Int { rows(0..<count, rowLength: rowLength) }
 }
 
-/// The vertices of a normalisation step that follows a tensor: each vertex takes consecutive
-/// regions of one tile (all of them, when they lie one after another in the tile's memory).
+/// The vertices of a normalisation step that follows a tensor: each vertex takes regions of one
+/// tile that the tile stores one after another.
 struct NormRegionGroup {
     /// The tile holding the regions and running the vertex.
     var tile: Int
@@ -47,24 +47,21 @@ struct NormRegionGroup {
 }
 
 extension OpBuilder {
-    /// The positions of `tensor` in vertex groups: a tile's consecutive regions in one group while
-    /// each is consecutive elements of one variable following the last (with no element of that
-    /// variable on the tile between them), as the compiler stores a variable's elements on a tile
-    /// one after another, so that a field covering the group is connected to tile memory directly
-    /// (regions of a view that are not would be gathered into a buffer). Throws when some element
-    /// of `tensor` is not mapped.
+    /// The positions of `tensor` in vertex groups: each tile's regions joined into the runs the
+    /// tile stores one after another (``storedRuns(_:of:tile:)``), a group each. Throws when some
+    /// element of `tensor` is not mapped.
     func normRegionGroups(of tensor: Tensor, op: String) throws(OpError) -> [NormRegionGroup] {
+        let pieces = try normPieces(of: tensor, op: op)
         var groups: [NormRegionGroup] = []
-        var next: (data: Int, element: Int)? = nil, hint = 0
-        for piece in try normPieces(of: tensor, op: op) {
-            let start = tensor.elements.consecutiveElements(piece.positions, hint: &hint)
-            if let start, let next, let last = groups.last, last.tile == piece.tile, next.data == start.data, next.element <= start.start,
-               graph.tileHoldsNone(of: start.data, in: next.element..<start.start, tile: piece.tile) {
-                groups[groups.count - 1].regions.append(piece.positions)
-            } else {
-                groups.append(NormRegionGroup(tile: piece.tile, regions: [piece.positions]))
+        var start = 0
+        while start < pieces.count {
+            let tile = pieces[start].tile
+            var end = start + 1
+            while end < pieces.count && pieces[end].tile == tile { end += 1 }
+            for run in storedRuns(pieces[start..<end].map(\.positions), of: [tensor], tile: tile) {
+                groups.append(NormRegionGroup(tile: tile, regions: run))
             }
-            next = start.map { ($0.data, $0.start + piece.positions.count) }
+            start = end
         }
         return groups
     }

@@ -1,0 +1,32 @@
+import TesseraGraph
+
+extension OpBuilder {
+    /// `ranges` (flattened positions held by `tile`, in increasing order) joined into runs that
+    /// every tensor of `tensors` (all of one element count) stores one after another on `tile`:
+    /// a range joins the run before it when, in each tensor, it is consecutive elements of one
+    /// variable following the run's last range with no element of that variable on the tile
+    /// between them. The compiler keeps a variable's elements on a tile in element order, so a
+    /// field over a run is connected to tile memory directly, as popops' vertices take a tile's
+    /// contiguous regions of a tensor rather than its mapped intervals.
+    func storedRuns(_ ranges: [Range<Int>], of tensors: [Tensor], tile: Int) -> [[Range<Int>]] {
+        var runs: [[Range<Int>]] = []
+        var next = [(data: Int, element: Int)?](repeating: nil, count: tensors.count)
+        var hints = [Int](repeating: 0, count: tensors.count)
+        for range in ranges {
+            var joins = !runs.isEmpty
+            for (k, tensor) in tensors.enumerated() {
+                let start = tensor.elements.consecutiveElements(range, hint: &hints[k])
+                if joins {
+                    if let start, let last = next[k], last.data == start.data, last.element <= start.start {
+                        joins = graph.tileHoldsNone(of: start.data, in: last.element..<start.start, tile: tile)
+                    } else {
+                        joins = false
+                    }
+                }
+                next[k] = start.map { ($0.data, $0.start + range.count) }
+            }
+            if joins { runs[runs.count - 1].append(range) } else { runs.append([range]) }
+        }
+        return runs
+    }
+}
