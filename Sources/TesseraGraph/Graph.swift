@@ -230,12 +230,12 @@ public final class Graph {
     /// mapped interval holds along one run, in position order.
     private func forEachMappedPiece(of tensor: Tensor, _ body: (Int, Range<Int>) -> Void) {
         var position = 0
-        var cachedData = -1, intervals: [TileInterval] = [], hint = 0
+        var cachedData = -1, intervals: [TileInterval] = [], hint = IntervalHint()
         for run in tensor.elements.runs {
             if run.data != cachedData {
                 intervals = resolvedMapping(run.data)
                 cachedData = run.data
-                hint = 0
+                hint = IntervalHint()
             }
             var element = run.start, done = 0
             while done < run.count {

@@ -55,19 +55,19 @@ package enum TileMappingIndex {
         return low
     }
 
-    /// ``index(containing:in:)``, trying interval `hint` and the one after it first (as a walk
-    /// through the elements in increasing order finds them) and leaving the index found in `hint`.
-    package static func index(containing element: Int, in intervals: [TileInterval], hint: inout Int) -> Int? {
-        if hint < intervals.count, intervals[hint].begin <= element {
-            if element < intervals[hint].end { return hint }
-            if hint + 1 < intervals.count, element < intervals[hint + 1].end {
-                guard intervals[hint + 1].begin <= element else { return nil }
-                hint += 1
-                return hint
-            }
+    /// ``index(containing:in:)``, trying first interval `hint.index`, the one after it and the one
+    /// `hint.step` after it (as walks through the elements in increasing order or along a box
+    /// view's rows find them), and leaving the index found, and its distance from the last, in `hint`.
+    package static func index(containing element: Int, in intervals: [TileInterval], hint: inout IntervalHint) -> Int? {
+        let last = hint.index
+        func holds(_ candidate: Int) -> Bool {
+            candidate >= 0 && candidate < intervals.count && intervals[candidate].begin <= element && element < intervals[candidate].end
         }
-        guard let found = index(containing: element, in: intervals) else { return nil }
-        hint = found
+        if holds(last) { return last }
+        let guess = holds(last + 1) ? last + 1 : holds(last + hint.step) ? last + hint.step : nil
+        guard let found = guess ?? index(containing: element, in: intervals) else { return nil }
+        hint.step = found - last
+        hint.index = found
         return found
     }
 
@@ -75,4 +75,14 @@ package enum TileMappingIndex {
     package static func interval(containing element: Int, in intervals: [TileInterval]) -> TileInterval? {
         index(containing: element, in: intervals).map { intervals[$0] }
     }
+}
+
+/// Where a walk through a mapping's intervals last was: the interval found last and its distance
+/// from the one before, so that a walk with a regular stride (a box view's rows, channel after
+/// channel) finds its next interval without a binary search.
+package struct IntervalHint {
+    package var index = 0
+    package var step = 0
+
+    package init() {}
 }
