@@ -255,26 +255,6 @@ public final class Graph {
     }
 
     /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
-    /// True when `tile` holds no element `elements` of variable `data`: the gap between two regions
-    /// of a field, which the tile then stores one right after the other (the compiler keeps a
-    /// variable's elements on a tile in element order). False also when telling takes more than
-    /// `limit` mapped intervals.
-    package func tileHoldsNone(of data: Int, in elements: Range<Int>, tile: Int, limit: Int = 64) -> Bool {
-        guard !elements.isEmpty else { return true }
-        let intervals = resolvedMapping(data)
-        var low = 0, high = intervals.count
-        while low < high {
-            let mid = (low + high) / 2
-            if intervals[mid].end <= elements.lowerBound { low = mid + 1 } else { high = mid }
-        }
-        var index = low
-        while index < intervals.count && intervals[index].begin < elements.upperBound {
-            guard intervals[index].tile != tile, index - low < limit else { return false }
-            index += 1
-        }
-        return true
-    }
-
     package func resolvedMapping(_ index: Int) -> [TileInterval] {
         if let cached = resolvedMappings[index] { return cached }
         let resolved = TileMappingIndex.resolve(data[index].assignedMapping)
@@ -369,10 +349,10 @@ public final class Graph {
         }
         let first = connections.count, firstRun = connectionRuns.count
         for (k, (field, region)) in zip(fields, regions).enumerated() {
-            let start = connectionRuns.count
+            let start = connectionRuns.count, elements = region.of.elements
             var hint = 0
             for range in region.positions {
-                region.of.elements.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
+                elements.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
             }
             runBuilder.finish(appendingTo: &connectionRuns)
             guard connectionRuns.count - start <= Connection.maximumRuns else {

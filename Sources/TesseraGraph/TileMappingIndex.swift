@@ -86,3 +86,41 @@ package struct IntervalHint {
 
     package init() {}
 }
+
+/// A walk through one variable's tile mapping that tells, for gaps met in increasing order,
+/// whether a tile holds none of a gap's elements: the gap between two regions of a field, which
+/// the tile then stores one right after the other (the compiler keeps a variable's elements on a
+/// tile in element order).
+package struct TileGapWalk {
+    private var data = -1
+    private var intervals: [TileInterval] = []
+    private var hint = IntervalHint()
+
+    package init() {}
+
+    /// True when `tile` holds no element `elements` of variable `data` of `graph`; false also when
+    /// telling takes more than `limit` mapped intervals.
+    package mutating func tileHoldsNone(of data: Int, in elements: Range<Int>, tile: Int, graph: Graph, limit: Int = 64) -> Bool {
+        guard !elements.isEmpty else { return true }
+        if data != self.data {
+            self.data = data
+            intervals = graph.resolvedMapping(data)
+            hint = IntervalHint()
+        }
+        // The first interval ending after the gap's first element (the gap's first element may be unmapped).
+        var index = TileMappingIndex.index(containing: elements.lowerBound, in: intervals, hint: &hint) ?? {
+            var low = 0, high = intervals.count
+            while low < high {
+                let mid = (low + high) / 2
+                if intervals[mid].end <= elements.lowerBound { low = mid + 1 } else { high = mid }
+            }
+            return low
+        }()
+        let first = index
+        while index < intervals.count && intervals[index].begin < elements.upperBound {
+            guard intervals[index].tile != tile, index - first < limit else { return false }
+            index += 1
+        }
+        return true
+    }
+}

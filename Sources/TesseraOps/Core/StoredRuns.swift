@@ -10,15 +10,17 @@ extension OpBuilder {
     /// contiguous regions of a tensor rather than its mapped intervals.
     func storedRuns(_ ranges: [Range<Int>], of tensors: [Tensor], tile: Int) -> [[Range<Int>]] {
         var runs: [[Range<Int>]] = []
+        let elements = tensors.map(\.elements)
         var next = [(data: Int, element: Int)?](repeating: nil, count: tensors.count)
         var hints = [Int](repeating: 0, count: tensors.count)
+        var gaps = [TileGapWalk](repeating: TileGapWalk(), count: tensors.count)
         for range in ranges {
             var joins = !runs.isEmpty
-            for (k, tensor) in tensors.enumerated() {
-                let start = tensor.elements.consecutiveElements(range, hint: &hints[k])
+            for k in tensors.indices {
+                let start = elements[k].consecutiveElements(range, hint: &hints[k])
                 if joins {
                     if let start, let last = next[k], last.data == start.data, last.element <= start.start {
-                        joins = graph.tileHoldsNone(of: start.data, in: last.element..<start.start, tile: tile)
+                        joins = gaps[k].tileHoldsNone(of: start.data, in: last.element..<start.start, tile: tile, graph: graph)
                     } else {
                         joins = false
                     }
