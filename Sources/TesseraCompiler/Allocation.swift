@@ -67,7 +67,7 @@ final class DataLayout {
     /// The one piece holding `run` when its elements are consecutive and all lie in one interval
     /// on `tile` (a field connected there directly), else nil; `hint` is the interval to try
     /// first, and is left at the interval holding the run's first element.
-    func contiguousPiece(_ run: ElementRun, on tile: Int, hint: inout IntervalHint) -> (allocation: Int, element: Int)? {
+    func contiguousPiece(_ run: ElementRun, on tile: Int, hint: inout SearchHint) -> (allocation: Int, element: Int)? {
         guard run.stride == 1 || run.count == 1,
               let index = TileMappingIndex.index(containing: run.start, in: intervals, hint: &hint) else { return nil }
         let interval = intervals[index]
@@ -77,7 +77,7 @@ final class DataLayout {
 
     /// The pieces of the run `start, start + stride, …` (`count` elements), in order; `hint` is
     /// the interval to try first, and is left at the last interval used.
-    func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece], hint: inout IntervalHint) {
+    func pieces(start: Int, count: Int, stride: Int, into pieces: inout [Piece], hint: inout SearchHint) {
         var element = start
         var remaining = count
         while remaining > 0 {

@@ -68,7 +68,7 @@ final class Lowering {
         accesses = Array(repeating: [], count: graph.data.count)
         programsUsing = Array(repeating: [], count: graph.data.count)
         lastProgramUsing = Array(repeating: -1, count: graph.data.count)
-        intervalHints = Array(repeating: IntervalHint(), count: graph.data.count)
+        intervalHints = Array(repeating: SearchHint(), count: graph.data.count)
         writtenRanges = Array(repeating: [], count: graph.data.count)
         // Room for about one block per variable, two field buffers per vertex and the fixed
         // items of every tile, so the list seldom grows; capacity never written costs no memory.
@@ -176,7 +176,7 @@ final class Lowering {
     private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
     /// The mapped interval of each variable last found holding a field's elements: consecutive
     /// vertices of a step mostly read neighbouring intervals, so the search starts there.
-    private var intervalHints: [IntervalHint]
+    private var intervalHints: [SearchHint]
     /// The pieces of the field being lowered, and the merger of its copies, kept from field to
     /// field so that their capacity is reused.
     private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()

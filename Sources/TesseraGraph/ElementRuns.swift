@@ -126,26 +126,36 @@ package final class ElementRunList: Sendable {
     /// One past the last view position covered by run `index`.
     private func end(of index: Int) -> Int { ends.isEmpty ? count : ends[index] }
 
-    /// Index of the run holding view position `position`; `hint` (a run index) is tried first,
-    /// then the run after it, as a walk through the view in increasing order finds them.
-    package func runIndex(containing position: Int, hint: Int = 0) -> Int {
-        if hint < runs.count, position < ends[hint], hint == 0 || ends[hint - 1] <= position { return hint }
-        if hint + 1 < runs.count, position < ends[hint + 1], ends[hint] <= position { return hint + 1 }
-        var low = 0, high = runs.count - 1
-        while low < high {
-            let mid = (low + high) / 2
-            if ends[mid] > position { high = mid } else { low = mid + 1 }
+    /// Index of the run holding view position `position` (of a list of several runs); the runs
+    /// `hint.index`, the one after it and the one `hint.step` after it are tried first, as a walk
+    /// through the view in increasing order or with a regular stride finds them, and `hint` is
+    /// left at the run found.
+    package func runIndex(containing position: Int, hint: inout SearchHint) -> Int {
+        let last = hint.index
+        func holds(_ index: Int) -> Bool {
+            index >= 0 && index < runs.count && position < ends[index] && (index == 0 || ends[index - 1] <= position)
         }
-        return low
+        if holds(last) { return last }
+        var found = holds(last + 1) ? last + 1 : holds(last + hint.step) ? last + hint.step : -1
+        if found < 0 {
+            var low = 0, high = runs.count - 1
+            while low < high {
+                let mid = (low + high) / 2
+                if ends[mid] > position { high = mid } else { low = mid + 1 }
+            }
+            found = low
+        }
+        hint.step = found - last
+        hint.index = found
+        return found
     }
 
     /// The variable and element that view positions `range` start at when they are consecutive
-    /// elements of one variable (inside one run), else nil; `hint` is the run to try first, and is
-    /// left at the run holding `range`'s first position.
-    package func consecutiveElements(_ range: Range<Int>, hint: inout Int) -> (data: Int, start: Int)? {
+    /// elements of one variable (inside one run), else nil; `hint` is the run search's hint
+    /// (``runIndex(containing:hint:)``).
+    package func consecutiveElements(_ range: Range<Int>, hint: inout SearchHint) -> (data: Int, start: Int)? {
         guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else { return nil }
-        let index = runs.count == 1 ? 0 : runIndex(containing: range.lowerBound, hint: hint)
-        hint = index
+        let index = runs.count == 1 ? 0 : runIndex(containing: range.lowerBound, hint: &hint)
         let run = runs[index], runBegin = index == 0 ? 0 : ends[index - 1]
         guard range.upperBound <= end(of: index), run.stride == 1 || range.count == 1 else { return nil }
         return (run.data, run.element(range.lowerBound - runBegin))
@@ -153,13 +163,13 @@ package final class ElementRunList: Sendable {
 
     /// Appends the elements at view positions `first, first + stride, …` (`count` of them).
     package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder) {
-        var hint = 0
+        var hint = SearchHint()
         appendElements(first: first, stride: stride, count: count, to: &builder, hint: &hint)
     }
 
-    /// ``appendElements(first:stride:count:to:)``, starting the run search at `hint` and leaving
-    /// there the index of the last run read, for a caller walking the view in increasing order.
-    package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder, hint: inout Int) {
+    /// ``appendElements(first:stride:count:to:)`` with the run search's hint
+    /// (``runIndex(containing:hint:)``), for a caller walking the view in order.
+    package func appendElements(first: Int, stride: Int, count: Int, to builder: inout ElementRunBuilder, hint: inout SearchHint) {
         if runs.count == 1 {
             guard count > 0 else { return }
             let run = runs[0]
@@ -169,8 +179,7 @@ package final class ElementRunList: Sendable {
         var position = first
         var remaining = count
         while remaining > 0 {
-            let index = runIndex(containing: position, hint: hint)
-            hint = index
+            let index = runIndex(containing: position, hint: &hint)
             let run = runs[index]
             let runBegin = index == 0 ? 0 : ends[index - 1]
             let taken = progressionCount(from: position, stride: stride, limit: remaining, within: runBegin..<end(of: index))
@@ -192,7 +201,7 @@ package final class ElementRunList: Sendable {
         if runs.count == 1 { return singleRunView(shape: shape, offset: offset, strides: strides, builder: &builder) }
         let outerRank = shape.count - 1
         var index = [Int](repeating: 0, count: outerRank)
-        var start = offset, hint = 0
+        var start = offset, hint = SearchHint()
         while true {
             appendElements(first: start, stride: innerStride, count: inner, to: &builder, hint: &hint)
             var dim = outerRank - 1

@@ -230,12 +230,12 @@ public final class Graph {
     /// mapped interval holds along one run, in position order.
     private func forEachMappedPiece(of tensor: Tensor, _ body: (Int, Range<Int>) -> Void) {
         var position = 0
-        var cachedData = -1, intervals: [TileInterval] = [], hint = IntervalHint()
+        var cachedData = -1, intervals: [TileInterval] = [], hint = SearchHint()
         for run in tensor.elements.runs {
             if run.data != cachedData {
                 intervals = resolvedMapping(run.data)
                 cachedData = run.data
-                hint = IntervalHint()
+                hint = SearchHint()
             }
             var element = run.start, done = 0
             while done < run.count {
@@ -350,7 +350,7 @@ public final class Graph {
         let first = connections.count, firstRun = connectionRuns.count
         for (k, (field, region)) in zip(fields, regions).enumerated() {
             let start = connectionRuns.count, elements = region.of.elements
-            var hint = 0
+            var hint = SearchHint()
             for range in region.positions {
                 elements.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
             }

@@ -105,7 +105,7 @@ extension Tensor {
         let outer = first.shape[..<dimension].reduce(1, *)
         var builder = ElementRunBuilder()
         let chunks = tensors.map { $0.shape[dimension...].reduce(1, *) }
-        var hints = [Int](repeating: 0, count: tensors.count)
+        var hints = [SearchHint](repeating: SearchHint(), count: tensors.count)
         for block in 0..<outer {
             for (k, tensor) in tensors.enumerated() {
                 tensor.elements.appendElements(first: block * chunks[k], stride: 1, count: chunks[k], to: &builder, hint: &hints[k])

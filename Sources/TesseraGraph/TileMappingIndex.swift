@@ -58,7 +58,7 @@ package enum TileMappingIndex {
     /// ``index(containing:in:)``, trying first interval `hint.index`, the one after it and the one
     /// `hint.step` after it (as walks through the elements in increasing order or along a box
     /// view's rows find them), and leaving the index found, and its distance from the last, in `hint`.
-    package static func index(containing element: Int, in intervals: [TileInterval], hint: inout IntervalHint) -> Int? {
+    package static func index(containing element: Int, in intervals: [TileInterval], hint: inout SearchHint) -> Int? {
         let last = hint.index
         func holds(_ candidate: Int) -> Bool {
             candidate >= 0 && candidate < intervals.count && intervals[candidate].begin <= element && element < intervals[candidate].end
@@ -80,7 +80,7 @@ package enum TileMappingIndex {
 /// Where a walk through a mapping's intervals last was: the interval found last and its distance
 /// from the one before, so that a walk with a regular stride (a box view's rows, channel after
 /// channel) finds its next interval without a binary search.
-package struct IntervalHint {
+package struct SearchHint {
     package var index = 0
     package var step = 0
 
@@ -94,7 +94,7 @@ package struct IntervalHint {
 package struct TileGapWalk {
     private var data = -1
     private var intervals: [TileInterval] = []
-    private var hint = IntervalHint()
+    private var hint = SearchHint()
 
     package init() {}
 
@@ -105,7 +105,7 @@ package struct TileGapWalk {
         if data != self.data {
             self.data = data
             intervals = graph.resolvedMapping(data)
-            hint = IntervalHint()
+            hint = SearchHint()
         }
         // The first interval ending after the gap's first element (the gap's first element may be unmapped).
         var index = TileMappingIndex.index(containing: elements.lowerBound, in: intervals, hint: &hint) ?? {

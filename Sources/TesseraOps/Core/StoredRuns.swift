@@ -12,7 +12,7 @@ extension OpBuilder {
         var runs: [[Range<Int>]] = []
         let elements = tensors.map(\.elements)
         var next = [(data: Int, element: Int)?](repeating: nil, count: tensors.count)
-        var hints = [Int](repeating: 0, count: tensors.count)
+        var hints = [SearchHint](repeating: SearchHint(), count: tensors.count)
         var gaps = [TileGapWalk](repeating: TileGapWalk(), count: tensors.count)
         for range in ranges {
             var joins = !runs.isEmpty
