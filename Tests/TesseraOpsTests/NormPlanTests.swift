@@ -43,6 +43,30 @@ import TesseraTestSupport
         #expect(normalise.vertices == 8)
     }
 
+    /// 96 channels over 16 tiles: the coefficients go in blocks of at least 32 channels, so 3
+    /// tiles compute them and each tile normalising a channel range gathers it from at most 2.
+    @Test func coefficientsGoInBlocksOfThirtyTwoChannels() throws {
+        let graph = Graph(target: testTarget(tiles: 16))
+        let x = graph.addVariable(.float32, [1, 96, 4, 4], name: "x")
+        try normMap(graph, x, .linear)
+        let p = graph.addVariable(.float32, [96], name: "p")
+        try graph.mapLinearly(p, grainSize: 1, minElementsPerTile: 1)
+        let ops = OpBuilder(graph)
+        _ = try ops.batchNormInference(x, scale: p, shift: p, mean: p, variance: p, name: "bn")
+        let executable = try Compiler.compile(graph, program: ops.program)
+        let coefficients = try #require(executable.steps.first { $0.name == "bn/coefficients" })
+        let normalise = try #require(executable.steps.first { $0.name == "bn/normalise" })
+        #expect(coefficients.vertices == 3 && coefficients.activeTiles == 3)
+        // Each tile holds 6 channels (96 elements) and receives their a and b at most once.
+        #expect(normalise.exchangedBytes <= 16 * 6 * 2 * 4)
+        let normaliseIndex = try #require(executable.steps.firstIndex { $0.name == "bn/normalise" })
+        let copies = executable.supersteps[normaliseIndex].exchangeIn
+        for group in copies.tiles.indices {
+            let sources = Set(copies.items[copies.tileStart[group]..<copies.tileStart[group + 1]].map(\.sourceTile))
+            #expect(sources.count <= 2 * 2, "tile \(copies.tiles[group]) gathers a and b from \(sources.count) tiles")
+        }
+    }
+
     /// With one region per tile, every step of every operation runs one vertex per tile (its codelet
     /// shares the work over the worker contexts) instead of one per worker context.
     @Test func linearMappingGivesOneVertexPerTilePerStep() throws {

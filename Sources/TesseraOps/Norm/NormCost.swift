@@ -68,6 +68,9 @@ enum NormCost {
         range.isEmpty ? 0 : (offset + range.upperBound - 1) / rowLength - (offset + range.lowerBound) / rowLength + 1
     }
 
+    /// Fewest items (channels, statistics) of a coefficient or reduction block on one tile: 128
+    /// bytes of float32, the least Poplar's linear mapping puts on a tile.
+    static let minimumBlockItems = 32
     /// Minimum elements of a worker's share of a normalisation step.
     static let minimumShare = 16
     /// Minimum outputs of a worker's share of a pooling step.

@@ -78,12 +78,16 @@ extension OpBuilder {
     }
 
     /// `count` items (channels, statistics, output rows) spread in equal consecutive blocks over
-    /// the tiles that hold `tensor`, one block (one vertex) per tile.
+    /// tiles spaced evenly among those that hold `tensor`, one block (one vertex) per tile, with at
+    /// least ``NormCost/minimumBlockItems`` items a block (as Poplar's linear mapping keeps 128
+    /// bytes on a tile): the tiles reading the results then gather them from a few tiles.
     func normBlockPieces(count: Int, over tensor: Tensor) throws(OpError) -> [NormPiece] {
         let tiles = try tileRegions(of: tensor).map(\.tile)
         guard !tiles.isEmpty, count > 0 else { return [] }
-        let used = min(tiles.count, count)
-        return (0..<used).map { k in NormPiece(tile: tiles[k], positions: (count * k / used)..<(count * (k + 1) / used)) }
+        let used = min(tiles.count, max(1, count / NormCost.minimumBlockItems))
+        return (0..<used).map { k in
+            NormPiece(tile: tiles[k * tiles.count / used], positions: (count * k / used)..<(count * (k + 1) / used))
+        }
     }
 
     /// Maps `flat` (a one-dimensional view) piece by piece.
