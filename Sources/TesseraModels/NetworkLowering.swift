@@ -20,7 +20,8 @@ public struct LoweredNetwork {
 }
 
 /// Builds a ``Network`` into a graph with the kernel library: every node becomes its operation,
-/// every weight a host-visible variable spread linearly over the tiles.
+/// every weight a host-visible variable, convolution weights mapped where their plan reads them
+/// and the others spread linearly over the tiles.
 public enum NetworkLowering {
     /// Lowers `network` for `target` with elements of `elementType`, calling `progress(done, total)`
     /// after each node (for a progress line on long builds).
@@ -30,9 +31,15 @@ public enum NetworkLowering {
         let ops = OpBuilder(graph, options: options)
         var values: [Tensor] = []
         var weights: [String: Tensor] = [:]
-        func weight(_ name: String, _ shape: [Int]) throws -> Tensor {
-            let tensor = graph.addVariable(elementType, shape, name: name)
-            try graph.mapLinearly(tensor)
+        /// A host-visible weight, spread linearly over the tiles unless `make` creates and maps it.
+        func weight(_ name: String, _ shape: [Int], make: (() throws -> Tensor)? = nil) throws -> Tensor {
+            let tensor: Tensor
+            if let make {
+                tensor = try make()
+            } else {
+                tensor = graph.addVariable(elementType, shape, name: name)
+                try graph.mapLinearly(tensor)
+            }
             try graph.makeHostVisible(tensor)
             weights[name] = tensor
             return tensor
@@ -53,7 +60,9 @@ public enum NetworkLowering {
                     inputField: [x.shape[2], x.shape[3]], kernel: [kernel, kernel], stride: [stride, stride],
                     padding: ConvPadding(top: padding, bottom: padding, left: padding, right: padding),
                     elementType: elementType, hasBias: bias)
-                let w = try weight("\(name).weight", [out, x.shape[1] / groups, kernel, kernel])
+                let w = try weight("\(name).weight", [out, x.shape[1] / groups, kernel, kernel]) {
+                    try ops.createConvWeights(parameters: parameters, name: "\(name).weight")
+                }
                 let b = bias ? try weight("\(name).bias", [out]) : nil
                 value = try ops.conv2d(x, weights: w, bias: b, parameters: parameters, name: name)
             case let .batchNorm(epsilon):

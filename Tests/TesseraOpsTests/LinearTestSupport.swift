@@ -52,6 +52,14 @@ final class LinearFixture {
         return (tensor, values)
     }
 
+    /// `tensor` (already mapped) made host-written with random values.
+    func written(_ tensor: Tensor, seed: UInt64) throws -> [Double] {
+        try graph.makeHostVisible(tensor)
+        let values = linearValues(tensor.elementCount, seed: seed, type: tensor.elementType)
+        writes.append((tensor, values))
+        return values
+    }
+
     /// Compiles, writes the inputs, runs with `threads` host threads and reads `output` as Doubles.
     func run(_ output: Tensor, threads: Int = 1) throws -> [Double] {
         try graph.makeHostVisible(output)

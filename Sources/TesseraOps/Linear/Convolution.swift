@@ -66,10 +66,7 @@ extension OpBuilder {
         let reduceSet = stages > 1 ? graph.addComputeSet("\(name)/reduce") : nil
         let axes: [ConvAxis] = [.batch, .group, .outputChannel, .row, .column]
         let parts = axes.map { plan.parts($0) }, inputChannelParts = plan.parts(.inputChannel)
-        // Boxes spread evenly over the whole chip, each on `stages` neighbouring tiles: a plan using
-        // fewer tiles than the target has leaves its idle tiles scattered, not in one block at the
-        // end, so the host threads (which own contiguous blocks of tiles) get equal shares of work.
-        let boxes = parts.map(\.count).reduce(1, *), groupsOfStages = graph.target.tiles / stages
+        let boxes = parts.map(\.count).reduce(1, *)
         var boxIndex = 0, offset = 0
         /// The output view of the parts under `prefix` (ranges of the first `prefix.count` axes), made box by box in tile order.
         func assemble(_ prefix: [Range<Int>]) throws(GraphError) -> Tensor {
@@ -77,7 +74,7 @@ extension OpBuilder {
                 return try Tensor.concatenate(parts[prefix.count].map { (part: Range<Int>) throws(GraphError) in try assemble(prefix + [part]) },
                                               dimension: prefix.count)
             }
-            let tile = boxIndex * groupsOfStages / boxes * stages
+            let tile = plan.firstTile(ofBox: boxIndex, of: boxes, target: graph.target)
             boxIndex += 1
             let box = prefix, shape = box.map(\.count), count = shape.reduce(1, *)
             let out = try storage.slice(offset..<(offset + count))
@@ -121,7 +118,7 @@ extension OpBuilder {
     }
 
     /// The reduction of output `box`'s partials (`partials [stages, box elements]`, in the box's order)
-    /// into `output` (the box's contiguous block): its elements cut into one chunk per tile of `tiles`,
+    /// into `output` (the box's contiguous block): its rows cut into one chunk per tile of `tiles`,
     /// each chunk mapped to and summed on its tile by one vertex whose work the worker contexts share.
     private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>],
                               partials: Tensor, bias: Tensor?, output: Tensor) throws(GraphError) {
@@ -130,7 +127,11 @@ extension OpBuilder {
         let biasView = try bias.map { (bias: Tensor) throws(GraphError) in
             try bias.slice([box[1], box[2]]).reshape([1, shape[1], shape[2], 1, 1]).broadcast(to: shape).flatten()
         }
-        for (stage, chunk) in ConvPlan.cut(0..<output.elementCount, into: stages).enumerated() {
+        // Chunks of whole output rows, so that the next operations' windows and regions meet the
+        // tiles' parts along rows (a row cut between two tiles splits every copy that reads it).
+        let rowLength = shape[shape.count - 1]
+        let chunks = ConvPlan.cut(0..<(output.elementCount / rowLength), into: stages).map { $0.lowerBound * rowLength..<$0.upperBound * rowLength }
+        for (stage, chunk) in chunks.enumerated() {
             let tile = tiles.lowerBound + stage
             try graph.setTileMapping(output.slice(chunk), tile: tile)
             var fields: [String: Tensor] = [
