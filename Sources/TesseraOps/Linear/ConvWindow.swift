@@ -69,24 +69,37 @@ struct ConvWindow {
         // Field rows that are whole window rows of a unit-stride window are copied as one run.
         let fullRows = rowStride * columnStride == 1 && g.usedColumns == g.windowColumns && g.fieldColumns == g.windowColumns
         let runs = fullRows ? 1 : g.usedRows, runLength = fullRows ? g.usedRows * columns : g.usedColumns
-        for n in 0..<g.batch {
-            for channel in 0..<pixel {
-                for r in 0..<runs {
-                    let row = g.rowOffset + r, rowSlot = rowSlots[row % rowStride]
-                    guard rowSlot >= 0 else { continue }
-                    let source = input + ((n * pixel + channel) * g.fieldRows + r) * g.fieldColumns
-                    let rowStart = values + rowSlot * keptColumns * phaseStride + channel * channelStride + n * plane
-                        + row / rowStride * columns
-                    if columnStride == 1 {
-                        let target = rowStart + g.columnOffset
-                        for c in 0..<runLength { target[c] = source[c].widened }
-                    } else if columnStride == 2 {
-                        splitPairs(source, count: runLength, to: rowStart)
-                    } else {
-                        splitColumns(source, count: runLength, to: rowStart)
+        // Where each run's window row starts in its image of a channel (of the first kept phase), -1 for a row no tap reads.
+        let rowStarts = (0..<runs).map { r in
+            let row = g.rowOffset + r, slot = rowSlots[row % rowStride]
+            return slot < 0 ? -1 : slot * keptColumns * phaseStride + row / rowStride * columns + (columnStride == 1 ? g.columnOffset : 0)
+        }
+        rowStarts.withUnsafeBufferPointer { rowStarts in
+            for n in 0..<g.batch {
+                for channel in 0..<pixel {
+                    let image = values + channel * channelStride + n * plane, rows = input + (n * pixel + channel) * g.fieldRows * g.fieldColumns
+                    for r in 0..<runs where rowStarts[r] >= 0 {
+                        let source = rows + r * g.fieldColumns, rowStart = image + rowStarts[r]
+                        if columnStride == 1 {
+                            Self.widen(source, count: runLength, to: rowStart)
+                        } else if columnStride == 2 {
+                            splitPairs(source, count: runLength, to: rowStart)
+                        } else {
+                            splitColumns(source, count: runLength, to: rowStart)
+                        }
                     }
                 }
             }
+        }
+    }
+
+    /// `count` elements from `source` to `target`, widened: float32 ones copied as bytes.
+    @inline(__always)
+    private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to target: UnsafeMutablePointer<Float>) {
+        if In.self == Float.self {
+            UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: 4 * count)
+        } else {
+            for c in 0..<count { target[c] = source[c].widened }
         }
     }
 
