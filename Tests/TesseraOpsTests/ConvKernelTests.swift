@@ -42,6 +42,11 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
                                                   kernel: [3, 3], stride: [1, 2], padding: .symmetric(1), elementType: .float16)),
         // 1 × 1 over more k than one chunk (200 > 192) and a 3 × 3 one (25 · 9 = 225), whole rows.
         ConvKernelCase(parameters: ConvParameters(batch: 4, inputChannels: 200, outputChannels: 17, inputField: [3, 7], kernel: [1, 1])),
+        // A last block of 7 over two chunks, and one of 6: whole-block loops whose spare rows repeat the last weights.
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 200, outputChannels: 15, inputField: [3, 9], kernel: [1, 1],
+                                                  hasBias: true)),
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 4, outputChannels: 14, inputField: [6, 12], kernel: [3, 3],
+                                                  padding: .symmetric(1))),
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 25, outputChannels: 10, inputField: [4, 40], kernel: [3, 3],
                                                   padding: .symmetric(1), hasBias: true)),
         // A part of images, input channels and rows whose window rows are partly or wholly padding.

@@ -8,8 +8,9 @@ import TesseraGraph
 /// in tile memory and may be rewritten). The input is rearranged once per run into a ``ConvWindow``,
 /// in which the 32 output positions of a panel read 32 consecutive floats for every `k`, at
 /// `position + offsets[k]`. Eight output channels × 32 positions accumulate in sixteen `SIMD16<Float>`
-/// registers over `k` (``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)``; one or four
-/// channels for a last block of fewer than five, 16 positions for a panel with none in its second half) into a staging row
+/// registers over `k` (``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``, also for a
+/// last block of five to seven; ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one
+/// or four channels for a last block of fewer, 16 positions for a panel with none in its second half) into a staging row
 /// per output channel, whose output positions then go to the channel-first output field with the bias. Panels cover
 /// only window rows that hold outputs (``panels(geometry:window:)``).
 enum ConvDenseKernel {
@@ -98,9 +99,9 @@ enum ConvDenseKernel {
                             staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                         }
                         let weights = operands.weights + channel * depth + chunkStart
-                        if rows == rowBlock && !narrow {
-                            multiplyFull(weights: weights, depth: depth, count: chunk, source: source + first, offsets: offsets + chunkStart,
-                                         sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
+                        if rows > 4 && !narrow {
+                            multiplyFull(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
+                                         offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
                         } else {
                             // One copy of the edge blocks, whose loop tests its rows and lanes: six copies inlined with
                             // constants measured slower here (code size), the tests being predictable.
@@ -164,22 +165,22 @@ enum ConvDenseKernel {
         return panels
     }
 
-    /// The whole block (eight rows, 32 lanes) of ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)``,
-    /// with nothing tested in its loop: row `r`'s sums go to `sums + r · sumStride` (32 floats, unaligned), on from those
-    /// there with `accumulate`.
+    /// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` of eight rows and 32 lanes,
+    /// with nothing tested in its loop: rows from `rows` (1 … 8) on repeat the last one's weights and are not stored.
+    /// Row `r`'s sums go to `sums + r · sumStride` floats (32 floats, unaligned), on from those there with `accumulate`.
     @inline(never)
-    static func multiplyFull(weights: UnsafePointer<Float>, depth: Int, count: Int, source: UnsafePointer<Float>,
+    static func multiplyFull(weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int, source: UnsafePointer<Float>,
                              offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer, sumStride: Int, accumulate: Bool) {
         let rowBytes = 4 * sumStride
         @inline(__always) func initial(_ row: Int, _ half: Int) -> SIMD16<Float> {
-            accumulate ? sums.loadUnaligned(fromByteOffset: row * rowBytes + 64 * half, as: SIMD16<Float>.self) : .zero
+            accumulate && row < rows ? sums.loadUnaligned(fromByteOffset: row * rowBytes + 64 * half, as: SIMD16<Float>.self) : .zero
         }
         var a0 = initial(0, 0), b0 = initial(0, 1), a1 = initial(1, 0), b1 = initial(1, 1)
         var a2 = initial(2, 0), b2 = initial(2, 1), a3 = initial(3, 0), b3 = initial(3, 1)
         var a4 = initial(4, 0), b4 = initial(4, 1), a5 = initial(5, 0), b5 = initial(5, 1)
         var a6 = initial(6, 0), b6 = initial(6, 1), a7 = initial(7, 0), b7 = initial(7, 1)
-        let w0 = weights, w1 = w0 + depth, w2 = w1 + depth, w3 = w2 + depth
-        let w4 = w3 + depth, w5 = w4 + depth, w6 = w5 + depth, w7 = w6 + depth
+        @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
+        let w0 = weights, w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
         for k in 0..<count {
             let x = UnsafeRawPointer(source + offsets[k])
             let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
@@ -205,8 +206,14 @@ enum ConvDenseKernel {
             sums.storeBytes(of: low, toByteOffset: row * rowBytes, as: SIMD16<Float>.self)
             sums.storeBytes(of: high, toByteOffset: row * rowBytes + 64, as: SIMD16<Float>.self)
         }
-        store(0, a0, b0); store(1, a1, b1); store(2, a2, b2); store(3, a3, b3)
-        store(4, a4, b4); store(5, a5, b5); store(6, a6, b6); store(7, a7, b7)
+        store(0, a0, b0)
+        if rows > 1 { store(1, a1, b1) }
+        if rows > 2 { store(2, a2, b2) }
+        if rows > 3 { store(3, a3, b3) }
+        if rows > 4 { store(4, a4, b4) }
+        if rows > 5 { store(5, a5, b5) }
+        if rows > 6 { store(6, a6, b6) }
+        if rows > 7 { store(7, a7, b7) }
     }
 
     /// `start(row) + Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows
