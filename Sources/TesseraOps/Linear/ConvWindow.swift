@@ -93,10 +93,11 @@ struct ConvWindow {
         }
     }
 
-    /// `count` elements from `source` to `target`, widened: float32 ones copied as bytes.
+    /// `count` elements from `source` to `target`, widened: float32 runs of 32 or more copied as bytes (a shorter one
+    /// costs less than the call).
     @inline(__always)
     private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to target: UnsafeMutablePointer<Float>) {
-        if In.self == Float.self {
+        if In.self == Float.self && count >= 32 {
             UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: 4 * count)
         } else {
             for c in 0..<count { target[c] = source[c].widened }
