@@ -87,7 +87,7 @@ private func onnxRuntimeSeconds(_ shapes: [ConvolutionShape], repeats: Int) thro
     return Dictionary(uniqueKeysWithValues: timings.map { ($0.name, $0.seconds) })
 }
 
-/// Each layer's largest vertex alone: its sizes and host GFLOP/s on one core (thread CPU time, so other
+/// Each layer's largest vertex alone: its sizes and host GFLOP/s on one core (the best of 25 short trials in thread CPU time, so other
 /// processes on the machine count little).
 private func vertexBenchmarks(_ shapes: [ConvolutionShape], target: Target) throws {
     print("convolution vertices, float32: each layer's largest part (GFLOP/s of one core)")
@@ -127,9 +127,9 @@ private func kernelSeconds(_ shape: ConvolutionShape, target: Target) throws -> 
     return slots.withUnsafeBufferPointer { slots in
         let fields = VertexFields(memory: memory, slots: slots.baseAddress!)
         codelet.compute(fields)
-        let runs = max(1, 100_000_000 / g.macs)
+        let runs = max(1, 20_000_000 / g.macs)
         var best = Double.infinity
-        for _ in 0..<5 { best = min(best, threadSeconds { for _ in 0..<runs { codelet.compute(fields) } } / Double(runs)) }
+        for _ in 0..<25 { best = min(best, threadSeconds { for _ in 0..<runs { codelet.compute(fields) } } / Double(runs)) }
         return (best, plan.tilesUsed, g)
     }
 }
