@@ -4,15 +4,17 @@ import Tessera
 /// Host throughput of every distinct ResNet-50 and EfficientNet-B0 convolution (batch 8, float32) in
 /// Tessera and in ONNX Runtime, in the same run (scripts/onnx_conv_reference.py times ONNX Runtime).
 /// `conv [filter] [repeats]` times only the layers whose name contains `filter`, `repeats` times each;
-/// `conv vertices [filter]` times only each layer's largest vertex, alone on one core.
+/// `conv vertices [filter]` times only each layer's largest vertex, alone on one core;
+/// `conv work [filter] [repeats]` times only Tessera, on one host thread, in CPU seconds (what a run costs, however busy the machine).
 func convolutionBenchmarks(target: Target, batch: Int = 8) throws {
     var options = CommandLine.arguments.dropFirst(2)
-    let verticesOnly = options.first == "vertices"
-    if verticesOnly { options = options.dropFirst() }
+    let mode = options.first == "vertices" || options.first == "work" ? options.first! : ""
+    if !mode.isEmpty { options = options.dropFirst() }
     let filter = options.first ?? "", repeats = options.dropFirst().first.flatMap { Int($0) } ?? 3
     let shapes = (resNet50Convolutions(batch: batch) + efficientNetB0Convolutions(batch: batch))
         .filter { filter.isEmpty || $0.name.contains(filter) }
-    if verticesOnly { return try vertexBenchmarks(shapes, target: target) }
+    if mode == "vertices" { return try vertexBenchmarks(shapes, target: target) }
+    if mode == "work" { return try workBenchmarks(shapes, target: target, repeats: repeats) }
     let reference = try onnxRuntimeSeconds(shapes, repeats: repeats)
     print("convolution throughput, batch \(batch), float32 (host GFLOP/s; ratio = Tessera time / ONNX Runtime time)")
     var ratios: [(flops: Int, ratio: Double)] = []
@@ -33,6 +35,37 @@ func convolutionBenchmarks(target: Target, batch: Int = 8) throws {
 
 /// Median host seconds of one Tessera run of the convolution.
 private func tesseraSeconds(_ shape: ConvolutionShape, target: Target, repeats: Int) throws -> Double {
+    let engine = try convolutionEngine(shape, target: target, options: EngineOptions())
+    try engine.run()
+    var times: [Double] = []
+    for _ in 0..<repeats { times.append(try seconds { try engine.run() }) }
+    return times.sorted()[times.count / 2]
+}
+
+/// Each layer's fastest of `repeats` Tessera runs on one host thread, in process CPU seconds, with the geometric mean
+/// over the layers of ≥ 1 GFLOP.
+private func workBenchmarks(_ shapes: [ConvolutionShape], target: Target, repeats: Int) throws {
+    print("convolution work, batch 8, float32: CPU milliseconds of one Tessera run on one host thread")
+    var large: [Double] = []
+    for shape in shapes {
+        let engine = try convolutionEngine(shape, target: target, options: EngineOptions(threads: 1))
+        try engine.run()
+        var best = Double.infinity
+        for _ in 0..<repeats {
+            let start = cpuSeconds(CLOCK_PROCESS_CPUTIME_ID)
+            try engine.run()
+            best = min(best, cpuSeconds(CLOCK_PROCESS_CPUTIME_ID) - start)
+        }
+        if shape.flops >= 1_000_000_000 { large.append(best) }
+        print("  \(shape.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(format(1e3 * best, 2)) ms  "
+            + "\(format(Double(shape.flops) / best / 1e9, 1)) GFLOP/s")
+    }
+    let geometricMean = exp(large.map { log($0) }.reduce(0, +) / Double(max(large.count, 1)))
+    print("  geometric-mean time over the \(large.count) layers of ≥ 1 GFLOP: \(format(1e3 * geometricMean, 2)) ms")
+}
+
+/// An engine that runs the layer once (its input and weights mapped linearly, no bias).
+private func convolutionEngine(_ shape: ConvolutionShape, target: Target, options: EngineOptions) throws -> Engine {
     let graph = Graph(target: target)
     let ops = OpBuilder(graph)
     let parameters = ConvParameters(batch: shape.batch, inputChannels: shape.inputChannels, outputChannels: shape.outputChannels,
@@ -43,11 +76,7 @@ private func tesseraSeconds(_ shape: ConvolutionShape, target: Target, repeats: 
     try graph.mapLinearly(input)
     try graph.mapLinearly(weights)
     _ = try ops.conv2d(input, weights: weights, parameters: parameters, name: shape.name)
-    let engine = try Engine(try Compiler.compile(graph, program: ops.program))
-    try engine.run()
-    var times: [Double] = []
-    for _ in 0..<repeats { times.append(try seconds { try engine.run() }) }
-    return times.sorted()[times.count / 2]
+    return try Engine(try Compiler.compile(graph, program: ops.program), options: options)
 }
 
 /// ONNX Runtime's median seconds per layer, by layer name.
@@ -58,7 +87,7 @@ private func onnxRuntimeSeconds(_ shapes: [ConvolutionShape], repeats: Int) thro
     return Dictionary(uniqueKeysWithValues: timings.map { ($0.name, $0.seconds) })
 }
 
-/// Each layer's largest vertex alone: its sizes and host GFLOP/s on one core (thread CPU time, so other
+/// Each layer's largest vertex alone: its sizes and host GFLOP/s on one core (the best of 25 short trials in thread CPU time, so other
 /// processes on the machine count little).
 private func vertexBenchmarks(_ shapes: [ConvolutionShape], target: Target) throws {
     print("convolution vertices, float32: each layer's largest part (GFLOP/s of one core)")
@@ -98,21 +127,23 @@ private func kernelSeconds(_ shape: ConvolutionShape, target: Target) throws -> 
     return slots.withUnsafeBufferPointer { slots in
         let fields = VertexFields(memory: memory, slots: slots.baseAddress!)
         codelet.compute(fields)
-        let runs = max(1, 100_000_000 / g.macs)
+        let runs = max(1, 20_000_000 / g.macs)
         var best = Double.infinity
-        for _ in 0..<5 { best = min(best, threadSeconds { for _ in 0..<runs { codelet.compute(fields) } } / Double(runs)) }
+        for _ in 0..<25 { best = min(best, threadSeconds { for _ in 0..<runs { codelet.compute(fields) } } / Double(runs)) }
         return (best, plan.tilesUsed, g)
     }
 }
 
 /// CPU seconds the calling thread spends in `body`.
 private func threadSeconds(_ body: () -> Void) -> Double {
-    func now() -> Double {
-        var time = timespec()
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &time)
-        return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
-    let start = now()
+    let start = cpuSeconds(CLOCK_THREAD_CPUTIME_ID)
     body()
-    return now() - start
+    return cpuSeconds(CLOCK_THREAD_CPUTIME_ID) - start
+}
+
+/// The CPU seconds `clock` reads (a thread's or the process's CPU time).
+private func cpuSeconds(_ clock: clockid_t) -> Double {
+    var time = timespec()
+    clock_gettime(clock, &time)
+    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
 }

@@ -42,12 +42,28 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
                                                   kernel: [3, 3], stride: [1, 2], padding: .symmetric(1), elementType: .float16)),
         // 1 × 1 over more k than one chunk (200 > 192) and a 3 × 3 one (25 · 9 = 225), whole rows.
         ConvKernelCase(parameters: ConvParameters(batch: 4, inputChannels: 200, outputChannels: 17, inputField: [3, 7], kernel: [1, 1])),
+        // A last block of 7 over two chunks, and one of 6: whole-block loops whose spare rows repeat the last weights.
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 200, outputChannels: 15, inputField: [3, 9], kernel: [1, 1],
+                                                  hasBias: true)),
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 4, outputChannels: 14, inputField: [6, 12], kernel: [3, 3],
+                                                  padding: .symmetric(1))),
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 25, outputChannels: 10, inputField: [4, 40], kernel: [3, 3],
                                                   padding: .symmetric(1), hasBias: true)),
         // A part of images, input channels and rows whose window rows are partly or wholly padding.
         ConvKernelCase(parameters: ConvParameters(batch: 3, inputChannels: 7, outputChannels: 5, inputField: [3, 5], kernel: [2, 2],
                                                   padding: .symmetric(3)),
                        batch: 1..<3, inputChannels: 2..<6, rows: 0..<3),
+        // Taps that read only some stride phases: 1 × 1 of stride 2 (one phase of four, even or odd field columns
+        // first, more than sixteen per row), dilation 2 of stride 2 (one phase), 2 × 2 of stride 3 (four of nine).
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 5, outputChannels: 7, inputField: [5, 37], kernel: [1, 1],
+                                                  stride: [2, 2], padding: .symmetric(1), hasBias: true)),
+        ConvKernelCase(parameters: ConvParameters(batch: 3, inputChannels: 4, outputChannels: 9, inputField: [6, 40], kernel: [1, 1],
+                                                  stride: [2, 2], elementType: .float16),
+                       columns: 3..<19),
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 3, outputChannels: 5, inputField: [11, 23], kernel: [3, 3],
+                                                  stride: [2, 2], padding: .symmetric(2), dilation: [2, 2])),
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 3, outputChannels: 4, inputField: [10, 14], kernel: [2, 2],
+                                                  stride: [3, 3], padding: .symmetric(1), hasBias: true)),
         // One output position, and one output row of 33 (a narrow last panel after a full one).
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 3, outputChannels: 2, inputField: [3, 3], kernel: [3, 3])),
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 2, outputChannels: 4, inputField: [1, 33], kernel: [1, 1],

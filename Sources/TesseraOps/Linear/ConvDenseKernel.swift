@@ -8,8 +8,9 @@ import TesseraGraph
 /// in tile memory and may be rewritten). The input is rearranged once per run into a ``ConvWindow``,
 /// in which the 32 output positions of a panel read 32 consecutive floats for every `k`, at
 /// `position + offsets[k]`. Eight output channels × 32 positions accumulate in sixteen `SIMD16<Float>`
-/// registers over `k` (``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)``; one or four
-/// channels for a last block of fewer than five, 16 positions for a panel with none in its second half) into a staging row
+/// registers over `k` (``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``, also for a
+/// last block of five to seven; ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one
+/// or four channels for a last block of fewer, 16 positions for a panel with none in its second half) into a staging row
 /// per output channel, whose output positions then go to the channel-first output field with the bias. Panels cover
 /// only window rows that hold outputs (``panels(geometry:window:)``).
 enum ConvDenseKernel {
@@ -61,14 +62,14 @@ enum ConvDenseKernel {
         defer { operands.deallocate() }
         let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!)
         defer { window.deallocate() }
-        // Window offset of every k = (input channel, tap) of a group, from its first channel.
+        // Window offset of every k = (input channel, tap) of a group, from its first channel: the taps' offsets
+        // in channel 0, then a channel stride on for each channel.
         let offsets = UnsafeMutablePointer<Int>.allocate(capacity: depth)
         defer { offsets.deallocate() }
-        for c in 0..<cg {
-            for kh in 0..<g.kernel[0] {
-                for kw in 0..<g.kernel[1] { offsets[(c * g.kernel[0] + kh) * g.kernel[1] + kw] = window.offset(channel: c, kh: kh, kw: kw) }
-            }
+        for kh in 0..<g.kernel[0] {
+            for kw in 0..<g.kernel[1] { offsets[kh * g.kernel[1] + kw] = window.offset(channel: 0, kh: kh, kw: kw) }
         }
+        for k in g.taps..<depth { offsets[k] = offsets[k - g.taps] + window.channelStride }
         let panels = panels(geometry: g, window: window)
         // Staging row of a channel: every panel's 32 positions, and 16 spare for the output's last vector.
         let stagingStride = (panels.last?.first ?? 0) + panelWidth
@@ -98,13 +99,18 @@ enum ConvDenseKernel {
                             staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                         }
                         let weights = operands.weights + channel * depth + chunkStart
-                        // One copy of the block whose loop tests its rows and lanes: six copies inlined with constants
-                        // measured slower here (code size), the tests being predictable.
-                        func block(_ blockRows: Int, _ narrow: Bool) {
-                            multiply(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first, offsets: offsets + chunkStart,
-                                     blockRows: blockRows, narrow: narrow, start: start, store: store)
+                        if rows > 4 && !narrow {
+                            multiplyFull(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
+                                         offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
+                        } else {
+                            // One copy of the edge blocks, whose loop tests its rows and lanes: six copies inlined with
+                            // constants measured slower here (code size), the tests being predictable.
+                            func block(_ blockRows: Int, _ narrow: Bool) {
+                                multiply(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
+                                         offsets: offsets + chunkStart, blockRows: blockRows, narrow: narrow, start: start, store: store)
+                            }
+                            block(rows == 1 ? 1 : rows <= 4 ? 4 : 8, narrow)
                         }
-                        block(rows == 1 ? 1 : rows <= 4 ? 4 : 8, narrow)
                         o += rowBlock
                     }
                 }
@@ -157,6 +163,57 @@ enum ConvDenseKernel {
             covered = max(covered, first)
         }
         return panels
+    }
+
+    /// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` of eight rows and 32 lanes,
+    /// with nothing tested in its loop: rows from `rows` (1 … 8) on repeat the last one's weights and are not stored.
+    /// Row `r`'s sums go to `sums + r · sumStride` floats (32 floats, unaligned), on from those there with `accumulate`.
+    @inline(never)
+    static func multiplyFull(weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int, source: UnsafePointer<Float>,
+                             offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer, sumStride: Int, accumulate: Bool) {
+        let rowBytes = 4 * sumStride
+        @inline(__always) func initial(_ row: Int, _ half: Int) -> SIMD16<Float> {
+            accumulate && row < rows ? sums.loadUnaligned(fromByteOffset: row * rowBytes + 64 * half, as: SIMD16<Float>.self) : .zero
+        }
+        var a0 = initial(0, 0), b0 = initial(0, 1), a1 = initial(1, 0), b1 = initial(1, 1)
+        var a2 = initial(2, 0), b2 = initial(2, 1), a3 = initial(3, 0), b3 = initial(3, 1)
+        var a4 = initial(4, 0), b4 = initial(4, 1), a5 = initial(5, 0), b5 = initial(5, 1)
+        var a6 = initial(6, 0), b6 = initial(6, 1), a7 = initial(7, 0), b7 = initial(7, 1)
+        @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
+        let w0 = weights, w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
+        for k in 0..<count {
+            let x = UnsafeRawPointer(source + offsets[k])
+            let low = x.loadUnaligned(as: SIMD16<Float>.self), high = x.loadUnaligned(fromByteOffset: 64, as: SIMD16<Float>.self)
+            // Each sum a named register, as in `multiply`.
+            var w = SIMD16<Float>(repeating: w0[k])
+            a0.addProduct(w, low); b0.addProduct(w, high)
+            w = SIMD16(repeating: w1[k])
+            a1.addProduct(w, low); b1.addProduct(w, high)
+            w = SIMD16(repeating: w2[k])
+            a2.addProduct(w, low); b2.addProduct(w, high)
+            w = SIMD16(repeating: w3[k])
+            a3.addProduct(w, low); b3.addProduct(w, high)
+            w = SIMD16(repeating: w4[k])
+            a4.addProduct(w, low); b4.addProduct(w, high)
+            w = SIMD16(repeating: w5[k])
+            a5.addProduct(w, low); b5.addProduct(w, high)
+            w = SIMD16(repeating: w6[k])
+            a6.addProduct(w, low); b6.addProduct(w, high)
+            w = SIMD16(repeating: w7[k])
+            a7.addProduct(w, low); b7.addProduct(w, high)
+        }
+        @inline(__always) func store(_ row: Int, _ low: SIMD16<Float>, _ high: SIMD16<Float>) {
+            sums.storeBytes(of: low, toByteOffset: row * rowBytes, as: SIMD16<Float>.self)
+            sums.storeBytes(of: high, toByteOffset: row * rowBytes + 64, as: SIMD16<Float>.self)
+        }
+        store(0, a0, b0)
+        if rows > 1 { store(1, a1, b1) }
+        if rows > 2 { store(2, a2, b2) }
+        if rows > 3 { store(3, a3, b3) }
+        if rows > 4 { store(4, a4, b4) }
+        if rows > 5 { store(5, a5, b5) }
+        if rows > 6 { store(6, a6, b6) }
+        if rows > 7 { store(7, a7, b7) }
     }
 
     /// `start(row) + Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows

@@ -1,6 +1,7 @@
 /// A dense convolution part's input as ``ConvDenseKernel`` reads it: the zero-padded window, widened
 /// to Float and split into its `stride[0] × stride[1]` phases (window row `r` is row `r / stride[0]` of
-/// phase row `r % stride[0]`, and so for columns), laid out `[phase][channel][n][rows][columns]`.
+/// phase row `r % stride[0]`, and so for columns), laid out `[phase][channel][n][rows][columns]`. Only the
+/// phases some tap reads are kept (a 1 × 1 kernel of stride 2 reads one of four), in phase order.
 ///
 /// In its phase, output (`n`, `oh`, `ow`) and tap (`kh`, `kw`) read position
 /// ``position(image:row:column:)`` of (`n`, `oh`, `ow`) plus ``offset(channel:kh:kw:)``: the stride
@@ -19,6 +20,12 @@ struct ConvWindow {
     let phaseStride: Int
     /// Positions from the first output to one past the last.
     let span: Int
+    /// Index among the kept phase rows of every phase row (of `stride[0]`), -1 for one no tap reads.
+    private let rowSlots: [Int]
+    /// Index among the kept phase columns of every phase column (of `stride[1]`), -1 for one no tap reads.
+    private let columnSlots: [Int]
+    /// Phase columns kept.
+    private let keptColumns: Int
     private let geometry: ConvVertexGeometry
 
     /// The window of `geometry` from its input field `input` (`[n][channel][fieldRows][fieldColumns]`).
@@ -31,52 +38,54 @@ struct ConvWindow {
         channelStride = g.batch * plane
         phaseStride = pixel * channelStride
         span = (g.batch - 1) * plane + (g.outputRows - 1) * columns + g.outputColumns
-        let phases = rowStride * columnStride, spare = 2 * ConvDenseKernel.panelWidth
+        rowSlots = Self.slots(kernel: g.kernel[0], dilation: g.dilation[0], stride: rowStride)
+        columnSlots = Self.slots(kernel: g.kernel[1], dilation: g.dilation[1], stride: columnStride)
+        keptColumns = columnSlots.count { $0 >= 0 }
+        let phases = rowSlots.count { $0 >= 0 } * keptColumns, spare = 2 * ConvDenseKernel.panelWidth
         values = .allocate(capacity: phases * phaseStride + spare)
-        if phases == 1 && g.usedRows == g.windowRows && g.usedColumns == g.windowColumns {
+        if rowStride * columnStride == 1 && g.usedRows == g.windowRows && g.usedColumns == g.windowColumns {
             (values + phaseStride).initialize(repeating: 0, count: spare)
         } else {
             values.initialize(repeating: 0, count: phases * phaseStride + spare)
         }
+        fill(from: input)
+    }
+
+    /// Index among the phases some tap of `kernel` taps `dilation` apart reads of every phase of `stride`, -1 for the others.
+    private static func slots(kernel: Int, dilation: Int, stride: Int) -> [Int] {
+        var read = [Bool](repeating: false, count: stride)
+        for tap in 0..<kernel { read[tap * dilation % stride] = true }
+        var next = 0
+        return read.map { read in
+            guard read else { return -1 }
+            next += 1
+            return next - 1
+        }
+    }
+
+    /// Copies the field's used rows and columns into the kept phases, widened.
+    private func fill<In: ElementLane>(from input: UnsafePointer<In>) {
+        let g = geometry, pixel = g.groups * g.inputChannelsPerGroup, rowStride = g.stride[0], columnStride = g.stride[1]
         // Field rows that are whole window rows of a unit-stride window are copied as one run.
-        let fullRows = phases == 1 && g.usedColumns == g.windowColumns && g.fieldColumns == g.windowColumns
+        let fullRows = rowStride * columnStride == 1 && g.usedColumns == g.windowColumns && g.fieldColumns == g.windowColumns
         let runs = fullRows ? 1 : g.usedRows, runLength = fullRows ? g.usedRows * columns : g.usedColumns
-        for n in 0..<g.batch {
-            for channel in 0..<pixel {
-                for r in 0..<runs {
-                    let source = input + ((n * pixel + channel) * g.fieldRows + r) * g.fieldColumns
-                    let row = g.rowOffset + r
-                    let rowStart = values + (row % rowStride) * columnStride * phaseStride + channel * channelStride + n * plane
-                        + row / rowStride * columns
-                    if columnStride == 1 {
-                        let target = rowStart + g.columnOffset
-                        for c in 0..<runLength { target[c] = source[c].widened }
-                    } else if columnStride == 2 {
-                        // Even and odd field columns to their two phases, sixteen at a time.
-                        let even = rowStart + g.columnOffset % 2 * phaseStride + g.columnOffset / 2
-                        let odd = rowStart + (1 - g.columnOffset % 2) * phaseStride + (g.columnOffset + 1) / 2
-                        var c = 0
-                        while c + 16 <= runLength {
-                            let values = In.loadWidened16(source + c)
-                            UnsafeMutableRawPointer(even + c / 2).storeBytes(of: values.evenHalf, as: SIMD8<Float>.self)
-                            UnsafeMutableRawPointer(odd + c / 2).storeBytes(of: values.oddHalf, as: SIMD8<Float>.self)
-                            c += 16
-                        }
-                        while c < runLength {
-                            (c % 2 == 0 ? even : odd)[c / 2] = source[c].widened
-                            c += 1
-                        }
-                    } else {
-                        // Phase column by phase column: every columnStride-th field column, to consecutive columns.
-                        for phase in 0..<columnStride {
-                            let target = rowStart + phase * phaseStride
-                            var c = ((phase - g.columnOffset) % columnStride + columnStride) % columnStride
-                            var column = (g.columnOffset + c) / columnStride
-                            while c < runLength {
-                                target[column] = source[c].widened
-                                c += columnStride
-                                column += 1
-                            }
+        // Where each run's window row starts in its image of a channel (of the first kept phase), -1 for a row no tap reads.
+        let rowStarts = (0..<runs).map { r in
+            let row = g.rowOffset + r, slot = rowSlots[row % rowStride]
+            return slot < 0 ? -1 : slot * keptColumns * phaseStride + row / rowStride * columns + (columnStride == 1 ? g.columnOffset : 0)
+        }
+        rowStarts.withUnsafeBufferPointer { rowStarts in
+            for n in 0..<g.batch {
+                for channel in 0..<pixel {
+                    let image = values + channel * channelStride + n * plane, rows = input + (n * pixel + channel) * g.fieldRows * g.fieldColumns
+                    for r in 0..<runs where rowStarts[r] >= 0 {
+                        let source = rows + r * g.fieldColumns, rowStart = image + rowStarts[r]
+                        if columnStride == 1 {
+                            Self.widen(source, count: runLength, to: rowStart)
+                        } else if columnStride == 2 {
+                            splitPairs(source, count: runLength, to: rowStart)
+                        } else {
+                            splitColumns(source, count: runLength, to: rowStart)
                         }
                     }
                 }
@@ -84,10 +93,62 @@ struct ConvWindow {
         }
     }
 
+    /// `count` elements from `source` to `target`, widened: float32 runs of 32 or more copied as bytes (a shorter one
+    /// costs less than the call).
+    @inline(__always)
+    private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to target: UnsafeMutablePointer<Float>) {
+        if In.self == Float.self && count >= 32 {
+            UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: 4 * count)
+        } else {
+            for c in 0..<count { target[c] = source[c].widened }
+        }
+    }
+
+    /// The `count` field columns from `source` of a window row of column stride 2 to its kept phase columns from
+    /// `rowStart` (the row's start in the first kept phase): sixteen at a time, then the last few column by column.
+    @inline(__always)
+    private func splitPairs<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to rowStart: UnsafeMutablePointer<Float>) {
+        let offset = geometry.columnOffset
+        // Field columns c with c % 2 == 0 are window columns of phase `offset % 2`, from column `offset / 2`.
+        let evenSlot = columnSlots[offset % 2], oddSlot = columnSlots[1 - offset % 2]
+        let even = rowStart + max(evenSlot, 0) * phaseStride + offset / 2
+        let odd = rowStart + max(oddSlot, 0) * phaseStride + (offset + 1) / 2
+        var c = 0
+        while c + 16 <= count {
+            let values = In.loadWidened16(source + c)
+            if evenSlot >= 0 { UnsafeMutableRawPointer(even + c / 2).storeBytes(of: values.evenHalf, as: SIMD8<Float>.self) }
+            if oddSlot >= 0 { UnsafeMutableRawPointer(odd + c / 2).storeBytes(of: values.oddHalf, as: SIMD8<Float>.self) }
+            c += 16
+        }
+        if evenSlot >= 0 {
+            for column in stride(from: c, to: count, by: 2) { even[column / 2] = source[column].widened }
+        }
+        if oddSlot >= 0 {
+            for column in stride(from: c + 1, to: count, by: 2) { odd[column / 2] = source[column].widened }
+        }
+    }
+
+    /// The `count` field columns from `source` of a window row to its kept phase columns from `rowStart`, phase
+    /// column by phase column: every `stride[1]`-th field column, to consecutive columns.
+    private func splitColumns<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to rowStart: UnsafeMutablePointer<Float>) {
+        let columnStride = geometry.stride[1], offset = geometry.columnOffset
+        for phase in 0..<columnStride where columnSlots[phase] >= 0 {
+            let target = rowStart + columnSlots[phase] * phaseStride
+            var c = ((phase - offset) % columnStride + columnStride) % columnStride
+            var column = (offset + c) / columnStride
+            while c < count {
+                target[column] = source[c].widened
+                c += columnStride
+                column += 1
+            }
+        }
+    }
+
     /// Where tap (`kh`, `kw`) of input channel `channel` (of the whole part) is, from an output's position.
     func offset(channel: Int, kh: Int, kw: Int) -> Int {
         let g = geometry, row = kh * g.dilation[0], column = kw * g.dilation[1]
-        return (row % g.stride[0] * g.stride[1] + column % g.stride[1]) * phaseStride + channel * channelStride
+        let phase = rowSlots[row % g.stride[0]] * keptColumns + columnSlots[column % g.stride[1]]
+        return phase * phaseStride + channel * channelStride
             + row / g.stride[0] * columns + column / g.stride[1]
     }
 
