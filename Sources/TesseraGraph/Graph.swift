@@ -204,16 +204,14 @@ public final class Graph {
                 pieces.append((tile, range))
             }
         }
-        pieces.sort { ($0.tile, $0.range.lowerBound) < ($1.tile, $1.range.lowerBound) }
-        var regions: [(tile: Int, ranges: [Range<Int>])] = []
-        var start = 0
-        while start < pieces.count {
-            var end = start + 1
-            while end < pieces.count && pieces[end].tile == pieces[start].tile { end += 1 }
-            regions.append((pieces[start].tile, pieces[start..<end].map(\.range)))
-            start = end
-        }
-        return regions
+        // The pieces come in position order: bucketing them by tile, in order, sorts them by tile
+        // and then position without comparing.
+        var counts = [Int](repeating: 0, count: target.tiles)
+        for piece in pieces { counts[piece.tile] += 1 }
+        var buckets = [[Range<Int>]](repeating: [], count: target.tiles)
+        for tile in counts.indices where counts[tile] > 0 { buckets[tile].reserveCapacity(counts[tile]) }
+        for piece in pieces { buckets[piece.tile].append(piece.range) }
+        return buckets.indices.compactMap { tile in buckets[tile].isEmpty ? nil : (tile, buckets[tile]) }
     }
 
     /// Number of elements of `tensor` (counting repeated view positions) held by `tile`.
