@@ -19,9 +19,9 @@ public enum ConvolutionalNetworkExample {
         print("compiled in \(session.compileSeconds) s")
 
         // 4. One batch.
-        let input = ModelSession.syntheticInput(count: session.lowered.input.elementCount)
+        let input = ModelSession.syntheticInput(count: session.compiled.input.elementCount)
         let logits = try session.run(input: input)
-        let classes = session.lowered.output.shape[1]
+        let classes = session.compiled.output.shape[1]
         for (image, top) in ModelSession.top(5, of: logits, classes: classes).enumerated() {
             print("image \(image): " + top.map { "\($0.index) (\($0.probability))" }.joined(separator: ", "))
         }

@@ -15,7 +15,7 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
         guard let network = ModelCatalog.network(named: name, batch: batch, resolution: resolution) else { continue }
         let weights = NetworkWeights.random(for: network, seed: 0)
         let session = try ModelSession(network: network, weights: weights, target: target)
-        let input = ModelSession.syntheticInput(count: session.lowered.input.elementCount)
+        let input = ModelSession.syntheticInput(count: session.compiled.input.elementCount)
         var output: [Float] = []
         var times: [Double] = [], cpuTimes: [Double] = []
         for _ in 0...repeats {
@@ -32,8 +32,8 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
         defer { try? FileManager.default.removeItem(at: directory) }
         let files = ["model.onnx", "input.npy", "tessera.npy"].map { directory.appendingPathComponent($0) }
         try ONNXModel.export(network, weights: weights).write(to: files[0])
-        try NumPyArray(shape: session.lowered.input.shape, values: input).npyData.write(to: files[1])
-        try NumPyArray(shape: session.lowered.output.shape, values: output).npyData.write(to: files[2])
+        try NumPyArray(shape: session.compiled.input.shape, values: input).npyData.write(to: files[1])
+        try NumPyArray(shape: session.compiled.output.shape, values: output).npyData.write(to: files[2])
         let reference = try onnxRuntimeModel(files, repeats: repeats, threads: threads)
 
         let tesseraRate = Double(batch) / tesseraSeconds, ortRate = Double(batch) / reference.seconds

@@ -88,7 +88,7 @@ struct ModelCommand {
             wallSeconds = min(wallSeconds, (ContinuousClock.now - start).seconds)
             cpuSeconds = min(cpuSeconds, HostClock.processCPUSeconds() - cpuStart)
         }
-        let shape = session.lowered.output.shape
+        let shape = session.compiled.output.shape
         if shape.count == 2 {
             for (image, top) in ModelSession.top(5, of: output, classes: shape[1]).enumerated() {
                 let label = image < images.count ? images[image] : "image \(image)"
@@ -105,7 +105,7 @@ struct ModelCommand {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
             let file = URL(fileURLWithPath: report).appendingPathComponent("plans.json")
-            try encoder.encode(session.lowered.ops.plans).write(to: file)
+            try encoder.encode(session.compiled.plans).write(to: file)
             print("Operation plans written: \(file.path)")
         }
         let cycles = record.totalCycles(session.executable.steps)
@@ -114,11 +114,11 @@ struct ModelCommand {
             + "\(String(format: "%.0f", Double(batch) / seconds)) images/s on the simulated \(target.name)")
         print("Host: \(String(format: "%.3f", wallSeconds)) s per batch (\(String(format: "%.3f", cpuSeconds)) CPU s over all threads"
             + (repeats > 1 ? "; fastest of \(repeats) runs" : "") + ") = \(String(format: "%.1f", Double(batch) / wallSeconds)) images/s")
-        print(LayerTable.text(session.lowered.ops.plans))
+        print(LayerTable.text(session.compiled.plans))
     }
 
     private func inputBatch(_ session: ModelSession, images: [String], input: String?) throws -> [Float] {
-        let shape = session.lowered.input.shape
+        let shape = session.compiled.input.shape
         if let input {
             let array = try NumPyArray(contentsOf: URL(fileURLWithPath: input))
             guard array.shape == shape else {

@@ -24,8 +24,8 @@ public enum ModelCatalog {
 public final class ModelSession {
     /// The network.
     public let network: Network
-    /// The network built into a graph.
-    public let lowered: LoweredNetwork
+    /// The compiled network's tensors and plans (its graph is released once compiled).
+    public let compiled: CompiledNetwork
     /// The compiled program: memory profile and step cycles.
     public let executable: Executable
     /// The engine holding the weights.
@@ -53,16 +53,18 @@ public final class ModelSession {
                 progress: ((Progress) -> Void)? = nil) throws {
         let start = ContinuousClock.now
         self.network = network
-        lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options) { done, total in
-            progress?(.building(done: done, total: total))
-        }
-        buildSeconds = Self.seconds(since: start)
-        progress?(.compiling)
-        executable = try Compiler.compile(lowered.graph, program: lowered.program)
+        (compiled, executable, buildSeconds) = try {
+            let lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options) { done, total in
+                progress?(.building(done: done, total: total))
+            }
+            let buildSeconds = Self.seconds(since: start)
+            progress?(.compiling)
+            return (lowered.compiled, try Compiler.compile(lowered.graph, program: lowered.program), buildSeconds)
+        }()
         compileSeconds = Self.seconds(since: start)
         progress?(.loading)
         engine = try Engine(executable, options: engineOptions)
-        try lowered.write(weights: weights, to: engine)
+        try compiled.write(weights: weights, to: engine)
     }
 
     private static func seconds(since start: ContinuousClock.Instant) -> Double {
@@ -72,9 +74,9 @@ public final class ModelSession {
 
     /// Runs one batch (`[N, C, H, W]` float32 values) and returns the output, row-major.
     public func run(input: [Float]) throws -> [Float] {
-        try lowered.write(input: input, to: engine)
+        try compiled.write(input: input, to: engine)
         try engine.run()
-        return try lowered.readOutput(from: engine)
+        return try compiled.readOutput(from: engine)
     }
 
     /// What the last run did.

@@ -17,6 +17,22 @@ public struct LoweredNetwork {
     public let weights: [String: Tensor]
     /// One forward pass.
     public var program: Program { ops.program }
+    /// What the host needs of the network once it is compiled, without the graph.
+    public var compiled: CompiledNetwork { CompiledNetwork(input: input, output: output, weights: weights, plans: ops.plans) }
+}
+
+/// What the host keeps of a lowered network once it is compiled: the tensors it writes and reads
+/// and the plan of every operation, but not the graph (which a large model's vertex tables make
+/// the biggest thing in memory until the executable exists).
+public struct CompiledNetwork {
+    /// Input `[N, C, H, W]`, written by the host before each run.
+    public let input: Tensor
+    /// Output of the last node, readable by the host after a run.
+    public let output: Tensor
+    /// Weight tensors by parameter name.
+    public let weights: [String: Tensor]
+    /// The plan of every operation, in order.
+    public let plans: [OperationPlan]
 }
 
 /// Builds a ``Network`` into a graph with the kernel library: every node becomes its operation,
@@ -102,7 +118,7 @@ public enum NetworkLowering {
     }
 }
 
-extension LoweredNetwork {
+extension CompiledNetwork {
     /// Writes `weights` (by parameter name) into the engine's copy of the weight tensors, converting to
     /// the network's element type. Every weight tensor must be given.
     public func write(weights values: [String: NumPyArray], to engine: Engine) throws {

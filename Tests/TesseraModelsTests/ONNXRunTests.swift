@@ -14,10 +14,10 @@ import TesseraONNX
         let model = try ONNXModel(contentsOf: ONNXImportTests.fixture("\(fixture).onnx"), batch: input.shape[0])
         let lowered = try NetworkLowering.lower(model.network, target: Target(name: "test16", tiles: 16, bytesPerTile: 262_144))
         let engine = try Engine(try Compiler.compile(lowered.graph, program: lowered.program), options: EngineOptions(threads: 2))
-        try lowered.write(weights: model.weights, to: engine)
-        try lowered.write(input: input.values, to: engine)
+        try lowered.compiled.write(weights: model.weights, to: engine)
+        try lowered.compiled.write(input: input.values, to: engine)
         try engine.run()
-        let output = try lowered.readOutput(from: engine)
+        let output = try lowered.compiled.readOutput(from: engine)
         #expect(lowered.output.shape == expected.shape)
         let scale = expected.values.map(abs).max() ?? 1
         let error = zip(output, expected.values).map { abs($0 - $1) }.max() ?? 0
