@@ -92,9 +92,12 @@ public enum Compiler {
             for program in programs { try collectData(program, graph: graph, into: &used) }
         case let .execute(computeSet):
             guard computeSet.graphID == graph.id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
+            var runs: [ElementRun] = []
             for vertex in graph.computeSetVertices[computeSet.index] {
                 for connection in graph.vertices[vertex].connections {
-                    for run in graph.runs(ofConnection: connection) { used[run.data] = true }
+                    runs.removeAll(keepingCapacity: true)
+                    graph.appendRuns(ofConnection: connection, to: &runs)
+                    for run in runs { used[run.data] = true }
                 }
             }
         case let .copy(source, destination):

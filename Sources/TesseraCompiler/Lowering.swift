@@ -169,7 +169,8 @@ final class Lowering {
     // MARK: - Compute sets
 
     private var sharedBuffers = SharedBuffers()
-    /// The graph's connection runs, which the fields of the step being lowered are ranges of.
+    /// The element runs of the fields of the step being lowered, field after field (kept from
+    /// step to step so that its capacity is reused).
     private var stepRuns: [ElementRun] = []
     /// Copies of the compute step being lowered, kept from step to step so that their capacity
     /// is reused; each step keeps an exact-size copy.
@@ -191,16 +192,17 @@ final class Lowering {
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
         let members = graph.computeSetVertices[computeSet.index]
-        let connections = graph.connections, connectionRuns = graph.connectionRuns
-        stepRuns = connectionRuns
-        defer { stepRuns = [] }
+        let connections = graph.connections
+        stepRuns.removeAll(keepingCapacity: true)
         step.vertices.reserveCapacity(members.count)
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
             step.vertices.append((vertexIndex, step.slots.count))
             for connection in vertex.connections {
                 let field = connections[connection]
-                let elements = connectionRuns[field.runs]
+                let first = stepRuns.count
+                graph.appendRuns(ofConnection: connection, to: &stepRuns)
+                let elements = stepRuns[first...]
                 if field.direction.reads { record(elements, .read, at: position) }
                 if field.direction.writes {
                     record(elements, .write, at: position)

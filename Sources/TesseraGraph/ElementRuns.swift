@@ -193,12 +193,18 @@ package final class ElementRunList: Sendable {
     /// The elements of the affine view `position(i) = offset + Σ i[d] · strides[d]` over `shape`.
     package func affineView(shape: [Int], offset: Int, strides: [Int]) -> ElementRunList {
         var builder = ElementRunBuilder()
-        guard !shape.contains(0) else { return builder.build() }
+        appendAffineView(shape: shape, offset: offset, strides: strides, to: &builder)
+        return builder.build()
+    }
+
+    /// Appends the elements of the affine view `position(i) = offset + Σ i[d] · strides[d]` over `shape`.
+    package func appendAffineView(shape: [Int], offset: Int, strides: [Int], to builder: inout ElementRunBuilder) {
+        guard !shape.contains(0) else { return }
         guard let inner = shape.last, let innerStride = strides.last else {
             appendElements(first: offset, stride: 1, count: 1, to: &builder)
-            return builder.build()
+            return
         }
-        if runs.count == 1 { return singleRunView(shape: shape, offset: offset, strides: strides, builder: &builder) }
+        if runs.count == 1 { return appendSingleRunView(shape: shape, offset: offset, strides: strides, to: &builder) }
         let outerRank = shape.count - 1
         var index = [Int](repeating: 0, count: outerRank)
         var start = offset, hint = SearchHint()
@@ -215,16 +221,15 @@ package final class ElementRunList: Sendable {
             }
             if dim < 0 { break }
         }
-        return builder.build()
     }
 
-    /// ``affineView(shape:offset:strides:)`` of a list of one run, whose positions map to elements
+    /// ``appendAffineView(shape:offset:strides:to:)`` of a list of one run, whose positions map to elements
     /// affinely: dimensions of one element are skipped and dimensions that continue the one
     /// inside them are walked as one, so a 1×1 convolution's weights `[O, C, 1, 1]` take one
     /// append per output channel rather than per element. Each walk appends its first row (of
     /// `shape.last` positions) on its own and then the rest, which the builder merges exactly as
     /// it merges the rows appended one by one (a row after the first continues the one before it).
-    private func singleRunView(shape: [Int], offset: Int, strides: [Int], builder: inout ElementRunBuilder) -> ElementRunList {
+    private func appendSingleRunView(shape: [Int], offset: Int, strides: [Int], to builder: inout ElementRunBuilder) {
         let row = shape.last!
         var dims: [(size: Int, stride: Int)] = []
         for (size, stride) in zip(shape, strides).reversed() where size != 1 {
@@ -252,7 +257,6 @@ package final class ElementRunList: Sendable {
             }
             if dim == dims.count { break }
         }
-        return builder.build()
     }
 
     /// The elements at view positions `range`, in order.

@@ -16,6 +16,8 @@ public final class Graph {
     package private(set) var connections: [Connection] = []
     /// The element runs of every connection, connection after connection.
     package private(set) var connectionRuns: [ElementRun] = []
+    /// The boxes of tensors that connections made by ``addVertex(_:_:tile:fields:boxes:)`` hold.
+    package private(set) var connectionViews: [ConnectionView] = []
     /// Merges the runs of a connection given as a slice, kept so that its storage is reused.
     private var runBuilder = ElementRunBuilder()
     package private(set) var computeSets: [ComputeSet] = []
@@ -365,6 +367,36 @@ public final class Graph {
         return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
     }
 
+    /// Adds a vertex as ``addVertex(_:_:tile:fields:_:)`` does, field `k` connected to the box
+    /// `boxes[k].box` (a range per dimension) of `boxes[k].of`: the graph keeps the box, not its
+    /// element runs, and the compiler walks it when it places the field (a convolution's input
+    /// window would be hundreds of runs a vertex, thousands of vertices a layer).
+    @discardableResult
+    package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
+                           boxes: [(of: Tensor, box: [Range<Int>])]) throws(GraphError) -> Vertex {
+        try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: boxes.count)
+        var sizes: [Int] = []
+        for (field, box) in zip(fields, boxes) {
+            guard box.box.count == box.of.rank, zip(box.box, box.of.shape).allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= $1 }) else {
+                let ranges = box.box.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
+                throw .indexOutOfRange(operation: "addVertex", detail: "box [\(ranges)] of field '\(field.name)' is outside shape \(box.of.shape)")
+            }
+            sizes.append(box.box.reduce(1) { $0 * $1.count })
+            try checkConnection(field, box.of, count: sizes[sizes.count - 1], codelet, computeSet)
+        }
+        if let problem = codelet.sizeProblem(fieldSizes: sizes) {
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
+        }
+        let first = connections.count
+        for (k, (field, box)) in zip(fields, boxes).enumerated() {
+            let strides = Tensor.rowMajorStrides(box.of.shape)
+            let offset = zip(box.box, strides).reduce(0) { $0 + $1.0.lowerBound * $1.1 }
+            connectionViews.append(ConnectionView(elements: box.of.elements, shape: box.box.map(\.count), offset: offset, strides: strides))
+            connections.append(Connection(view: connectionViews.count - 1, count: sizes[k], field: field))
+        }
+        return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
+    }
+
     private func checkVertexPlace(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int) throws(GraphError) {
         guard computeSet.graphID == id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
         try checkTile(tile, object: "vertex \(vertexName(codelet, computeSet))")
@@ -439,7 +471,21 @@ public final class Graph {
     }
 
     /// The element runs of connection `index` (of ``connections``), in view order.
-    package func runs(ofConnection index: Int) -> ArraySlice<ElementRun> { connectionRuns[connections[index].runs] }
+    package func runs(ofConnection index: Int) -> [ElementRun] {
+        var runs: [ElementRun] = []
+        appendRuns(ofConnection: index, to: &runs)
+        return runs
+    }
+
+    /// Appends the element runs of connection `index` (of ``connections``), in view order, to `runs`.
+    package func appendRuns(ofConnection index: Int, to runs: inout [ElementRun]) {
+        let connection = connections[index]
+        guard let view = connection.view else { return runs.append(contentsOf: connectionRuns[connection.runs]) }
+        let box = connectionViews[view]
+        var builder = ElementRunBuilder()
+        box.elements.appendAffineView(shape: box.shape, offset: box.offset, strides: box.strides, to: &builder)
+        builder.finish(appendingTo: &runs)
+    }
 
     // MARK: - Host streams
 

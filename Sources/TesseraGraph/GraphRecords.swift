@@ -84,8 +84,8 @@ package struct VertexRecord: Sendable {
 /// fields again (their names are built on every call).
 package struct Connection: Sendable {
     private let storedFirstRun: Int32
-    /// The run count in the low 24 bits; above it the field's direction (2 bits), scalar flag and
-    /// element bytes (3 bits).
+    /// The run count in the low 24 bits; above it the field's direction (2 bits), scalar flag,
+    /// element bytes (3 bits) and whether `storedFirstRun` is a view's index.
     private let storedRunsAndField: UInt32
     private let storedCount: Int32
 
@@ -95,21 +95,34 @@ package struct Connection: Sendable {
 
     /// The connection of `field` to `runs`, covering `count` view positions (`runs.count` at most ``maximumRuns``).
     package init(runs: Range<Int>, count: Int, field: Field) {
+        storedFirstRun = Int32(runs.lowerBound)
+        storedRunsAndField = UInt32(runs.count) | Self.fieldBits(field)
+        storedCount = Int32(count)
+    }
+
+    /// The connection of `field` to view `view` of ``Graph/connectionViews``, covering `count` positions.
+    package init(view: Int, count: Int, field: Field) {
+        storedFirstRun = Int32(view)
+        storedRunsAndField = 1 << 30 | Self.fieldBits(field)
+        storedCount = Int32(count)
+    }
+
+    /// Direction, scalar flag and element bytes, above the run count.
+    private static func fieldBits(_ field: Field) -> UInt32 {
         let direction: UInt32 = switch field.direction {
         case .input: 0
         case .output: 1
         case .inOut: 2
         }
-        storedFirstRun = Int32(runs.lowerBound)
-        storedRunsAndField = UInt32(runs.count) | direction << 24 | (field.isScalar ? 1 : 0) << 26
-            | UInt32(field.elementType.byteSize) << 27
-        storedCount = Int32(count)
+        return direction << 24 | (field.isScalar ? 1 : 0) << 26 | UInt32(field.elementType.byteSize) << 27
     }
 
-    /// Indices of the connection's runs in ``Graph/connectionRuns``.
+    /// Indices of the connection's runs in ``Graph/connectionRuns`` (empty for a view).
     package var runs: Range<Int> {
         Int(storedFirstRun)..<(Int(storedFirstRun) + Int(storedRunsAndField & 0xFF_FFFF))
     }
+    /// The index of the connection's view in ``Graph/connectionViews``, or nil when it holds runs.
+    package var view: Int? { storedRunsAndField >> 30 & 1 == 1 ? Int(storedFirstRun) : nil }
     /// How the field uses its elements.
     package var direction: FieldDirection {
         switch storedRunsAndField >> 24 & 3 {
@@ -121,9 +134,19 @@ package struct Connection: Sendable {
     /// True for a one-element field.
     package var isScalar: Bool { storedRunsAndField >> 26 & 1 == 1 }
     /// Bytes per element of the field.
-    package var elementBytes: Int { Int(storedRunsAndField >> 27) }
+    package var elementBytes: Int { Int(storedRunsAndField >> 27 & 7) }
     /// Number of view positions (elements, counting a repeated one each time).
     package var count: Int { Int(storedCount) }
+}
+
+/// The elements of a field connected to a box of a tensor, kept as the box rather than as its
+/// runs (a convolution's input window is hundreds of runs a vertex): the positions
+/// `offset + Σ i[d] · strides[d]` of `elements` for `i` over `shape`.
+package struct ConnectionView: Sendable {
+    package let elements: ElementRunList
+    package let shape: [Int]
+    package let offset: Int
+    package let strides: [Int]
 }
 
 /// A handle to a vertex added to a graph.

@@ -18,13 +18,38 @@ import TesseraTestSupport
                                            slices: [(of: view, positions: positions), (of: y, positions: positions)])
         let byTensors = try graph.addVertex(cs, codelet, tile: 1, fields: fields, [try view.slice(positions), try y.slice(positions)])
         for (a, b) in zip(graph.vertices[bySlices.index].connections, graph.vertices[byTensors.index].connections) {
-            #expect(Array(graph.runs(ofConnection: a)) == Array(graph.runs(ofConnection: b)))
+            #expect(graph.runs(ofConnection: a) == graph.runs(ofConnection: b))
             #expect(graph.connections[a].count == graph.connections[b].count)
             #expect(graph.connections[a].direction == graph.connections[b].direction)
             #expect(graph.connections[a].elementBytes == 4 && !graph.connections[a].isScalar)
         }
         #expect(graph.estimatedCycles(ofVertex: bySlices.index) == codelet.estimateCycles(fieldSizes: [positions.count, positions.count], target: graph.target))
         #expect(graph.estimatedCycles(ofVertex: bySlices.index) == graph.estimatedCycles(ofVertex: byTensors.index))
+    }
+
+    /// A vertex connected to boxes of tensors stores the boxes, and gives the runs, sizes and
+    /// estimate of one connected to the boxes' slices; a box outside its tensor is a typed error.
+    @Test(arguments: [[0..<2, 1..<3, 0..<4], [1..<2, 0..<3, 2..<3], [0..<2, 0..<3, 0..<4]])
+    func boxesConnectLikeTheirSlices(box: [Range<Int>]) throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let x = graph.addVariable(.float32, [2, 3, 4], name: "x")
+        // A view of two runs per row, so a box walks several runs.
+        let view = try Tensor.concatenate([x.slice(0..<2, dimension: 2), x.slice(2..<4, dimension: 2)], dimension: 2)
+        let y = graph.addVariable(.float32, box.map(\.count), name: "y")
+        let codelet = ScaleCodelet(factor: 2), fields = codelet.fields
+        let cs = graph.addComputeSet("scale")
+        let byBoxes = try graph.addVertex(cs, codelet, tile: 2, fields: fields, boxes: [(of: view, box: box), (of: y, box: y.shape.map { 0..<$0 })])
+        let bySlices = try graph.addVertex(cs, codelet, tile: 2, fields: fields, [try view.slice(box), y])
+        #expect(graph.connectionViews.count == 2)
+        for (a, b) in zip(graph.vertices[byBoxes.index].connections, graph.vertices[bySlices.index].connections) {
+            #expect(graph.connections[a].view != nil && graph.connections[b].view == nil)
+            #expect(graph.runs(ofConnection: a) == graph.runs(ofConnection: b))
+            #expect(graph.connections[a].count == graph.connections[b].count && graph.connections[a].elementBytes == 4)
+        }
+        #expect(graph.estimatedCycles(ofVertex: byBoxes.index) == graph.estimatedCycles(ofVertex: bySlices.index))
+        #expect(throws: GraphError.indexOutOfRange(operation: "addVertex", detail: "box [0..<2, 0..<3, 3..<5] of field 'in' is outside shape [2, 3, 4]")) {
+            try graph.addVertex(cs, codelet, tile: 2, fields: fields, boxes: [(of: view, box: [0..<2, 0..<3, 3..<5]), (of: y, box: y.shape.map { 0..<$0 })])
+        }
     }
 
     /// A field over two regions that its tile stores one after the other is connected to tile

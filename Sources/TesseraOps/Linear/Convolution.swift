@@ -108,13 +108,11 @@ extension OpBuilder {
         let geometry = ConvVertexGeometry(p, batch: n, groups: g, outputChannels: o, inputChannels: i, rows: r, columns: c)
         let codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
                                          inputType: p.elementType, outputType: output.elementType, hasBias: bias != nil)
-        var fields: [String: Tensor] = [
-            "in": try input.slice([n, g, i, rows.field, columns.field]),
-            "weights": try weights.slice([g, o, i, 0..<p.kernel[0], 0..<p.kernel[1]]),
-            "out": output,
-        ]
-        if let bias { fields["bias"] = try bias.slice([g, o]) }
-        try graph.addVertex(computeSet, codelet, tile: tile, fields)
+        // The boxes of the fields, in the codelet's field order: the graph keeps them as boxes.
+        var boxes = [(of: input, box: [n, g, i, rows.field, columns.field]), (of: weights, box: [g, o, i, 0..<p.kernel[0], 0..<p.kernel[1]])]
+        if let bias { boxes.append((bias, [g, o])) }
+        boxes.append((output, output.shape.map { 0..<$0 }))
+        try graph.addVertex(computeSet, codelet, tile: tile, fields: codelet.fields, boxes: boxes)
     }
 
     /// The reduction of output `box`'s partials (`partials [stages, box elements]`, in the box's order)
