@@ -26,9 +26,16 @@ struct NormPiece {
 /// starting `offset` elements into their first row, whose rows use per-row values (coefficients)
 /// from index `first` of the vertex's coefficient fields on, one per row.
 struct NormSegment: Sendable {
-    var count: Int
-    var offset: Int
-    var first: Int
+    // Held in 32 bits each: a large model's normalisation vertices hold millions of segments.
+    private var storedCount: Int32, storedOffset: Int32, storedFirst: Int32
+
+    init(count: Int, offset: Int, first: Int) {
+        (storedCount, storedOffset, storedFirst) = (Int32(count), Int32(offset), Int32(first))
+    }
+
+    var count: Int { Int(storedCount) }
+    var offset: Int { Int(storedOffset) }
+    var first: Int { Int(storedFirst) }
 
     /// Rows of `rowLength` that elements `range` of this segment touch.
     func rows(_ range: Range<Int>, rowLength: Int) -> Int { NormCost.rows(range, offset: offset, rowLength: rowLength) }
