@@ -55,14 +55,20 @@ struct Piece {
 /// of times) retains one object rather than its three arrays.
 final class DataLayout {
     let intervals: [TileInterval]
-    let allocation: [Int]
-    let blockOffset: [Int]
+    /// Per interval, its allocation and the element offset of its first element there, in 32
+    /// bits (millions of intervals in a large model).
+    private let allocations: [Int32], blockOffsets: [Int32]
 
     init(intervals: [TileInterval], allocation: [Int], blockOffset: [Int]) {
         self.intervals = intervals
-        self.allocation = allocation
-        self.blockOffset = blockOffset
+        allocations = allocation.map { Int32($0) }
+        blockOffsets = blockOffset.map { Int32($0) }
     }
+
+    /// The allocation holding interval `index`.
+    func allocation(_ index: Int) -> Int { Int(allocations[index]) }
+    /// The element offset of interval `index`'s first element in its allocation.
+    func blockOffset(_ index: Int) -> Int { Int(blockOffsets[index]) }
 
     /// The one piece holding `run` when its elements are consecutive and all lie in one interval
     /// on `tile` (a field connected there directly), else nil; `hint` is the interval to try
@@ -72,7 +78,7 @@ final class DataLayout {
               let index = TileMappingIndex.index(containing: run.start, in: intervals, hint: &hint) else { return nil }
         let interval = intervals[index]
         guard interval.tile == tile, run.start + run.count <= interval.end else { return nil }
-        return (allocation[index], blockOffset[index] + run.start - interval.begin)
+        return (allocation(index), blockOffset(index) + run.start - interval.begin)
     }
 
     /// The pieces of the run `start, start + stride, …` (`count` elements), in order; `hint` is
@@ -84,8 +90,8 @@ final class DataLayout {
             let low = TileMappingIndex.index(containing: element, in: intervals, hint: &hint)!
             let interval = intervals[low]
             let taken = progressionCount(from: element, stride: stride, limit: remaining, within: interval.begin..<interval.end)
-            pieces.append(Piece(tile: interval.tile, allocation: allocation[low],
-                                element: blockOffset[low] + element - interval.begin,
+            pieces.append(Piece(tile: interval.tile, allocation: allocation(low),
+                                element: blockOffset(low) + element - interval.begin,
                                 count: taken, stride: taken == 1 ? 1 : stride))
             element += taken * stride
             remaining -= taken

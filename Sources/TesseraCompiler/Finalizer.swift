@@ -45,8 +45,8 @@ struct Finalizer {
         let data: [DataPlacement?] = graph.data.enumerated().map { index, record in
             guard let layout = lowering.layouts[index] else { return nil }
             let bytes = record.elementType.byteSize
-            let byteOffsets = layout.intervals.indices.map { offsets[layout.allocation[$0]] + layout.blockOffset[$0] * bytes }
-            let alwaysLive = layout.allocation.first.map { lowering.allocations[$0].alwaysLive } ?? true
+            let byteOffsets = layout.intervals.indices.map { offsets[layout.allocation($0)] + layout.blockOffset($0) * bytes }
+            let alwaysLive = layout.intervals.isEmpty ? true : lowering.allocations[layout.allocation(0)].alwaysLive
             return DataPlacement(name: record.name, elementType: record.elementType, intervals: layout.intervals,
                                  byteOffsets: byteOffsets, alwaysLive: alwaysLive, constantBytes: record.constantBytes,
                                  isReplicaIndex: record.isReplicaIndex)

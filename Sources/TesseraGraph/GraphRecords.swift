@@ -1,21 +1,47 @@
-/// A half-open interval of flat element indices mapped to one tile.
+/// A half-open interval of flat element indices mapped to one tile. Held in 32 bits a field
+/// (element indices stay below ``Graph/maximumElementsPerVariable``): a large model's graph and
+/// executable hold millions of them.
 public struct TileInterval: Sendable, Hashable, Codable {
+    private var storedBegin: Int32, storedEnd: Int32, storedTile: Int32
+
     /// First element.
-    public var begin: Int
+    public var begin: Int {
+        get { Int(storedBegin) }
+        set { storedBegin = Int32(newValue) }
+    }
     /// One past the last element.
-    public var end: Int
+    public var end: Int {
+        get { Int(storedEnd) }
+        set { storedEnd = Int32(newValue) }
+    }
     /// The tile holding the elements.
-    public var tile: Int
+    public var tile: Int {
+        get { Int(storedTile) }
+        set { storedTile = Int32(newValue) }
+    }
 
     /// Elements `begin..<end` on `tile`.
     public init(begin: Int, end: Int, tile: Int) {
-        self.begin = begin
-        self.end = end
-        self.tile = tile
+        (storedBegin, storedEnd, storedTile) = (Int32(begin), Int32(end), Int32(tile))
     }
 
     /// Number of elements.
     public var count: Int { end - begin }
+
+    private enum CodingKeys: String, CodingKey { case begin, end, tile }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(begin: try container.decode(Int.self, forKey: .begin), end: try container.decode(Int.self, forKey: .end),
+                  tile: try container.decode(Int.self, forKey: .tile))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(begin, forKey: .begin)
+        try container.encode(end, forKey: .end)
+        try container.encode(tile, forKey: .tile)
+    }
 }
 
 /// The storage behind tensors: one variable or constant, with its tile mapping as assigned.
