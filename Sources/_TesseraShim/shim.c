@@ -2,6 +2,7 @@
 #include "TesseraShim.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -46,9 +47,36 @@ long tessera_resident_bytes(void) {
 }
 
 long tessera_peak_resident_bytes(void) {
+    // VmHWM of /proc/self/status, which tessera_reset_peak_resident resets; getrusage's
+    // ru_maxrss (which nothing resets) where /proc is not readable.
+    FILE *status = fopen("/proc/self/status", "r");
+    if (status != NULL) {
+        char line[256];
+        long kilobytes = -1;
+        while (fgets(line, sizeof(line), status) != NULL) {
+            if (sscanf(line, "VmHWM: %ld kB", &kilobytes) == 1) {
+                break;
+            }
+        }
+        fclose(status);
+        if (kilobytes >= 0) {
+            return kilobytes * 1024L;
+        }
+    }
     struct rusage usage;
     if (getrusage(RUSAGE_SELF, &usage) != 0) {
         return -1;
     }
     return usage.ru_maxrss * 1024L;
+}
+
+int tessera_reset_peak_resident(void) {
+    malloc_trim(0);
+    FILE *refs = fopen("/proc/self/clear_refs", "w");
+    if (refs == NULL) {
+        return -errno;
+    }
+    int written = fputs("5", refs);
+    int closed = fclose(refs);
+    return written < 0 || closed != 0 ? -EIO : 0;
 }

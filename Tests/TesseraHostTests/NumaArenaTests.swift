@@ -53,5 +53,20 @@ import Testing
         let touched = HostMemory.residentBytes()
         #expect(touched - reserved >= 32 << 20, "touching 64 MiB grew RSS by only \(touched - reserved) bytes")
     }
+
+    /// The peak covers a touched arena until it is reset after the arena is gone.
+    @Test func peakStartsOverAfterReset() throws {
+        let size = 128 << 20
+        do {
+            let arena = try NumaArena(bytes: size, node: 0)
+            for offset in stride(from: 0, to: size, by: 4096) { arena.base.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self) }
+            #expect(HostMemory.peakResidentBytes() >= HostMemory.residentBytes())
+        }
+        let peakWithArena = HostMemory.peakResidentBytes()
+        #expect(peakWithArena >= size)
+        #expect(HostMemory.resetPeak())
+        let peakAfter = HostMemory.peakResidentBytes()
+        #expect(peakAfter < peakWithArena - size / 2, "peak \(peakWithArena) → \(peakAfter) bytes after the 128 MiB arena was freed")
+    }
 }
 

@@ -14,8 +14,15 @@ int tessera_current_thread_affinity(int *cpus, int capacity);
 /// Resident set size of this process in bytes (/proc/self/statm × page size), or -1.
 long tessera_resident_bytes(void);
 
-/// The largest resident set size this process has had, in bytes (getrusage's ru_maxrss), or -1.
+/// The largest resident set size this process has had since it started or since
+/// tessera_reset_peak_resident, in bytes (VmHWM of /proc/self/status; getrusage's ru_maxrss
+/// when that cannot be read), or -1.
 long tessera_peak_resident_bytes(void);
+
+/// Returns freed heap memory to the system (malloc_trim) and resets the peak resident set size
+/// to the current one (writing 5 to /proc/self/clear_refs, Linux 4.0 and later; proc(5)).
+/// Returns 0, or -errno.
+int tessera_reset_peak_resident(void);
 
 /// A spin-wait hint to the CPU (x86 `pause`, Arm `yield`): cheaper for the sibling
 /// hyper-thread and for the memory system than a bare busy loop.
