@@ -95,9 +95,7 @@ public enum Compiler {
             var runs: [ElementRun] = []
             for vertex in graph.computeSetVertices[computeSet.index] {
                 for connection in graph.vertices[vertex].connections {
-                    runs.removeAll(keepingCapacity: true)
-                    graph.appendRuns(ofConnection: connection, to: &runs)
-                    for run in runs { used[run.data] = true }
+                    graph.forEachData(ofConnection: connection, scratch: &runs) { used[$0] = true }
                 }
             }
         case let .copy(source, destination):

@@ -110,9 +110,13 @@ package final class ElementRunList: Sendable {
     private let ends: [Int]
     /// Number of view positions.
     package let count: Int
+    /// The one variable (or constant) every run reads, or nil when they read several (or none).
+    package let onlyData: Int?
 
     package init(_ runs: [ElementRun]) {
         self.runs = runs
+        let first = runs.first?.data
+        onlyData = runs.allSatisfy { $0.data == first } ? first : nil
         if runs.count > 1 {
             var total = 0
             ends = runs.map { total += $0.count; return total }

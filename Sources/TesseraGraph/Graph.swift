@@ -477,6 +477,15 @@ public final class Graph {
         return runs
     }
 
+    /// Calls `body` with the variable (or constant) of every run of connection `index`, without
+    /// walking a view whose tensor reads one variable only.
+    package func forEachData(ofConnection index: Int, scratch runs: inout [ElementRun], _ body: (Int) -> Void) {
+        if let view = connections[index].view, let data = connectionViews[view].elements.onlyData { return body(data) }
+        runs.removeAll(keepingCapacity: true)
+        appendRuns(ofConnection: index, to: &runs)
+        for run in runs { body(run.data) }
+    }
+
     /// Appends the element runs of connection `index` (of ``connections``), in view order, to `runs`.
     package func appendRuns(ofConnection index: Int, to runs: inout [ElementRun]) {
         let connection = connections[index]
