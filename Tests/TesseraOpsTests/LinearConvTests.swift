@@ -46,12 +46,21 @@ struct LinearConvCase: CustomTestStringConvertible, Sendable {
 
 /// Convolutions against the float64 reference, determinism across threads, typed errors.
 @Suite struct LinearConvTests {
-    @Test(arguments: LinearConvCase.all)
-    func convolutionMatchesTheFloat64Reference(_ test: LinearConvCase) throws {
+    /// Each case with weights spread linearly and with weights created for the plan
+    /// (``OpBuilder/createConvWeights(parameters:options:name:)``, which maps every element).
+    @Test(arguments: LinearConvCase.all, [false, true])
+    func convolutionMatchesTheFloat64Reference(_ test: LinearConvCase, createdWeights: Bool) throws {
         let p = test.parameters
         let fixture = LinearFixture(tiles: test.tiles)
         let (input, x) = try fixture.input(p.inputShape, p.elementType, name: "x", seed: 1)
-        let (weights, w) = try fixture.input(p.weightsShape, p.elementType, name: "w", seed: 2)
+        let weights: Tensor, w: [Double]
+        if createdWeights {
+            weights = try fixture.ops.createConvWeights(parameters: p, name: "w")
+            #expect(try fixture.graph.tileMapping(of: weights).reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } } == weights.elementCount)
+            w = try fixture.written(weights, seed: 2)
+        } else {
+            (weights, w) = try fixture.input(p.weightsShape, p.elementType, name: "w", seed: 2)
+        }
         let bias = p.hasBias ? try fixture.input([p.outputChannels], p.elementType, name: "b", seed: 3) : nil
         let output = try fixture.ops.conv2d(input, weights: weights, bias: bias?.0, parameters: p, name: "conv")
         #expect(output.shape == p.outputShape && output.elementType == p.elementType)

@@ -2,25 +2,9 @@ import Testing
 import Tessera
 import TesseraTestSupport
 
-/// Weights created for a convolution's plan: mapped where the plan reads them, in few chunks.
+/// Weights created for a convolution's plan are gathered in few copies (their results are checked
+/// with every case of ``LinearConvTests``).
 @Suite struct LinearConvWeightsTests {
-    /// Every case of the convolution tests with created weights against the float64 reference.
-    @Test(arguments: LinearConvCase.all)
-    func createdWeightsGiveTheReferenceResult(_ test: LinearConvCase) throws {
-        let p = test.parameters
-        let fixture = LinearFixture(tiles: test.tiles)
-        let (input, x) = try fixture.input(p.inputShape, p.elementType, name: "x", seed: 1)
-        let weights = try fixture.ops.createConvWeights(parameters: p, name: "w")
-        #expect(weights.shape == p.weightsShape && weights.elementType == p.elementType)
-        let mapped = try fixture.graph.tileMapping(of: weights).reduce(0) { $0 + $1.reduce(0) { $0 + $1.count } }
-        #expect(mapped == weights.elementCount)
-        let w = try fixture.written(weights, seed: 2)
-        let (bias, b) = p.hasBias ? try fixture.input([p.outputChannels], p.elementType, name: "b", seed: 3) : (nil, nil)
-        let y = try fixture.ops.conv2d(input, weights: weights, bias: bias, parameters: p, name: "conv")
-        let result = try fixture.run(y)
-        #expect(linearWorstError(result, linearReferenceConv(p, input: x, weights: w, bias: b), type: p.elementType) <= 1)
-    }
-
     /// A 3×3 convolution split over 64 tiles gathers its weights in fewer copies than from a linear
     /// mapping.
     @Test func createdWeightsNeedFewerCopiesThanALinearMapping() throws {
