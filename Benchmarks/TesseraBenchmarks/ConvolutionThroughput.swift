@@ -64,7 +64,8 @@ private func workBenchmarks(_ shapes: [ConvolutionShape], target: Target, repeat
     print("  geometric-mean time over the \(large.count) layers of ≥ 1 GFLOP: \(format(1e3 * geometricMean, 2)) ms")
 }
 
-/// An engine that runs the layer once (its input and weights mapped linearly, no bias).
+/// An engine that runs the layer once (its input mapped linearly, its weights created for its
+/// plan as the model builders create them, no bias).
 private func convolutionEngine(_ shape: ConvolutionShape, target: Target, options: EngineOptions) throws -> Engine {
     let graph = Graph(target: target)
     let ops = OpBuilder(graph)
@@ -72,9 +73,8 @@ private func convolutionEngine(_ shape: ConvolutionShape, target: Target, option
                                     groups: shape.groups, inputField: [shape.height, shape.width], kernel: [shape.kernel, shape.kernel],
                                     stride: [shape.stride, shape.stride], padding: .symmetric(shape.padding))
     let input = graph.addVariable(.float32, parameters.inputShape, name: "input")
-    let weights = graph.addVariable(.float32, parameters.weightsShape, name: "weights")
+    let weights = try ops.createConvWeights(parameters: parameters, name: "weights")
     try graph.mapLinearly(input)
-    try graph.mapLinearly(weights)
     _ = try ops.conv2d(input, weights: weights, parameters: parameters, name: shape.name)
     return try Engine(try Compiler.compile(graph, program: ops.program), options: options)
 }
