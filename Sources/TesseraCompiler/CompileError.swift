@@ -24,6 +24,8 @@ public enum CompileError: Error, CustomStringConvertible {
     case badCollective(collective: String, detail: String)
     /// Some tiles need more memory than they have; the memory profile of the attempt is attached.
     case outOfMemory(OutOfMemory)
+    /// The graph was compiled before with its connection tables released, so it cannot be compiled again.
+    case connectionsReleased
 
     public var description: String {
         switch self {
@@ -40,6 +42,7 @@ public enum CompileError: Error, CustomStringConvertible {
         case let .badRepeat(count): "repeat: count \(count) is negative"
         case let .badCollective(collective, detail): "\(collective): \(detail)"
         case let .outOfMemory(failure): failure.description
+        case .connectionsReleased: "the graph was compiled once with its connection tables released; build it again to compile it"
         }
     }
 }

@@ -18,6 +18,11 @@ public struct CompileOptions: Sendable, Hashable {
     public var vectorFieldCountBytes = 4
     /// Alignment of every placed block, in bytes.
     public var alignment = 8
+    /// Drop the graph's vertex connection tables once the compiler no longer needs them (before
+    /// placement), for a caller that compiles the graph once and then lets it go (a model
+    /// session): the largest part of a big graph is then not held beside the executable being
+    /// built. The graph cannot be compiled again.
+    package var releasesConnections = false
 
     /// The documented defaults.
     public init() {}

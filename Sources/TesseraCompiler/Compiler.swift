@@ -12,6 +12,7 @@ public enum Compiler {
     /// Compiles `graph` with several programs, run by index on the engine. Variables used by more
     /// than one program are always live.
     public static func compile(_ graph: Graph, programs: [Program], options: CompileOptions = .init()) throws(CompileError) -> Executable {
+        guard !graph.connectionsReleased else { throw .connectionsReleased }
         if let problem = targetProblem(graph.target) { throw .badTarget(name: graph.target.name, detail: problem) }
         if let bad = graph.data.first(where: { $0.shapeProblem != nil }) {
             throw .badVariable(name: bad.name, detail: bad.shapeProblem!)
@@ -33,6 +34,10 @@ public enum Compiler {
         }
         let liveSteps = statistics.time("liveness") { Liveness.assign(lowering) }
         statistics.time("overheads") { TileOverheads.add(to: lowering, options: options) }
+        if options.releasesConnections {
+            lowering.keepEstimates()
+            graph.releaseConnections()
+        }
         let placement = statistics.time("place") {
             Placement(allocations: lowering.allocations, tiles: graph.target.tiles, alignment: options.alignment)
         }

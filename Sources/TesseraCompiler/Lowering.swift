@@ -75,9 +75,18 @@ final class Lowering {
         allocations.reserveCapacity(graph.data.count + 2 * graph.vertices.count + 8 * target.tiles)
     }
 
+    /// Every vertex's estimate, once ``keepEstimates()`` has taken them from the graph.
+    private var keptEstimates: [Int]?
+
     /// Modelled cycles of vertex `index` (safe to call from concurrent tasks).
     func estimate(vertex index: Int) -> Int {
-        graph.estimatedCycles(ofVertex: index)
+        keptEstimates?[index] ?? graph.estimatedCycles(ofVertex: index)
+    }
+
+    /// Takes every vertex's estimate from the graph (some are computed from its connections), so
+    /// that the graph's connection tables can be released.
+    func keepEstimates() {
+        keptEstimates = graph.vertices.indices.map { graph.estimatedCycles(ofVertex: $0) }
     }
 
     // MARK: - Programs

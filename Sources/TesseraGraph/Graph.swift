@@ -18,6 +18,8 @@ public final class Graph {
     package private(set) var connectionRuns: [ElementRun] = []
     /// The boxes of tensors that connections made by ``addVertex(_:_:tile:fields:boxes:)`` hold.
     package private(set) var connectionViews: [ConnectionView] = []
+    /// True once ``releaseConnections()`` has dropped the connection tables.
+    package private(set) var connectionsReleased = false
     /// Merges the runs of a connection given as a slice, kept so that its storage is reused.
     private var runBuilder = ElementRunBuilder()
     package private(set) var computeSets: [ComputeSet] = []
@@ -475,6 +477,16 @@ public final class Graph {
         var runs: [ElementRun] = []
         appendRuns(ofConnection: index, to: &runs)
         return runs
+    }
+
+    /// Drops the tables of vertex connections (their runs and boxes), the bulk of a large graph,
+    /// for a compiler that has lowered every field and a caller that will not use the graph again;
+    /// the graph cannot be compiled afterwards.
+    package func releaseConnections() {
+        connections = []
+        connectionRuns = []
+        connectionViews = []
+        connectionsReleased = true
     }
 
     /// Calls `body` with the variable (or constant) of every run of connection `index`, without

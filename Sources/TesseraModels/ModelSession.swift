@@ -59,7 +59,10 @@ public final class ModelSession {
             }
             let buildSeconds = Self.seconds(since: start)
             progress?(.compiling)
-            return (lowered.compiled, try Compiler.compile(lowered.graph, program: lowered.program), buildSeconds)
+            // Compiled once and let go: its connection tables can go before placement.
+            var compileOptions = CompileOptions()
+            compileOptions.releasesConnections = true
+            return (lowered.compiled, try Compiler.compile(lowered.graph, program: lowered.program, options: compileOptions), buildSeconds)
         }()
         compileSeconds = Self.seconds(since: start)
         progress?(.loading)
