@@ -19,6 +19,36 @@ import TesseraTestSupport
     }
 
     /// Targets no chip can have are refused by name before anything is placed.
+    /// A compile that releases the graph's connection tables gives the executable a plain compile
+    /// gives, and the graph cannot be compiled again.
+    @Test func releasedConnectionsCompileOnceAndTheSame() throws {
+        func build(_ graph: Graph) throws -> Program {
+            let x = graph.addVariable(.float32, [64], name: "x"), y = graph.addVariable(.float32, [64], name: "y")
+            try graph.mapLinearly(x)
+            try graph.setTileMapping(y, tile: 3)
+            let cs = graph.addComputeSet("scale")
+            for tile in 0..<4 {
+                // Each vertex reads a quarter of x (on its own tile or not) and writes y on tile 3.
+                try graph.addVertex(cs, ScaleCodelet(factor: 2), tile: tile, ["in": x.slice((16 * tile)..<(16 * tile + 16)), "out": y.slice((16 * tile)..<(16 * tile + 16))])
+            }
+            return .execute(cs)
+        }
+        let plain = try Compiler.compile(graph, program: build(graph))
+        let consumed = Graph(target: testTarget(tiles: 4))
+        var options = CompileOptions()
+        options.releasesConnections = true
+        let released = try Compiler.compile(consumed, program: build(consumed), options: options)
+        #expect(released.steps.map(\.totalCycles) == plain.steps.map(\.totalCycles))
+        #expect(released.memory.totalBytes == plain.memory.totalBytes)
+        #expect(consumed.connectionsReleased && consumed.connections.isEmpty)
+        #expect {
+            try Compiler.compile(consumed, program: .sequence([]))
+        } throws: { error in
+            guard case CompileError.connectionsReleased = error else { return false }
+            return true
+        }
+    }
+
     @Test func impossibleTargetsAreTypedErrors() throws {
         var noRate = testTarget(tiles: 2)
         noRate.exchangeBytesPerCycle = 0
