@@ -1,11 +1,11 @@
 import TesseraGraph
 
-/// A copy of `rows` rows of `count` elements between two tiles' memories (or within one), with
-/// byte offsets, element strides and row strides. Every field fits 32 bits: offsets and strides
-/// lie within one tile's memory, which the compiler has checked is under 2³¹ bytes.
+/// A copy of `rows` rows of `count` elements from tile `sourceTile` into the tile whose group of a
+/// ``TileGrouped`` holds it (possibly the same tile), with byte offsets, element strides and row
+/// strides. Every field fits 32 bits: offsets and strides lie within one tile's memory, which the
+/// compiler has checked is under 2³¹ bytes.
 package struct CopyOp: Sendable {
     package var sourceTile: Int32
-    package var destinationTile: Int32
     package var count: Int32
     package var elementBytes: Int32
     package var sourceOffset: Int32
@@ -154,7 +154,8 @@ package struct DataPlacement: Sendable {
     package var name: String
     package var elementType: ElementType
     package var intervals: [TileInterval]
-    package var byteOffsets: [Int]
+    /// Per interval, the byte offset in its tile (32 bits: a tile's memory is addressed in 32 bits).
+    package var byteOffsets: [Int32]
     package var alwaysLive: Bool
     package var constantBytes: [UInt8]?
     package var isReplicaIndex: Bool

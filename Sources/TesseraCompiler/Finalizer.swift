@@ -45,7 +45,7 @@ struct Finalizer {
         let data: [DataPlacement?] = graph.data.enumerated().map { index, record in
             guard let layout = lowering.layouts[index] else { return nil }
             let bytes = record.elementType.byteSize
-            let byteOffsets = layout.intervals.indices.map { offsets[layout.allocation($0)] + layout.blockOffset($0) * bytes }
+            let byteOffsets = layout.intervals.indices.map { Int32(offsets[layout.allocation($0)] + layout.blockOffset($0) * bytes) }
             let alwaysLive = layout.intervals.isEmpty ? true : lowering.allocations[layout.allocation(0)].alwaysLive
             return DataPlacement(name: record.name, elementType: record.elementType, intervals: layout.intervals,
                                  byteOffsets: byteOffsets, alwaysLive: alwaysLive, constantBytes: record.constantBytes,
@@ -59,7 +59,7 @@ struct Finalizer {
     private func address(_ endpoint: Endpoint) -> Int { offsets[endpoint.allocation] + endpoint.offset }
 
     private func copyOp(_ copy: PlannedCopy) -> CopyOp {
-        CopyOp(sourceTile: Int32(copy.source.tile), destinationTile: Int32(copy.destination.tile),
+        CopyOp(sourceTile: Int32(copy.source.tile),
                count: Int32(copy.count), elementBytes: Int32(copy.elementBytes),
                sourceOffset: Int32(address(copy.source)), destinationOffset: Int32(address(copy.destination)),
                sourceStride: Int32(copy.source.stride), destinationStride: Int32(copy.destination.stride),

@@ -114,7 +114,7 @@ public final class Engine {
             let elementBytes = placement.elementType.byteSize
             for (index, interval) in placement.intervals.enumerated() {
                 for replica in 0..<executable.replicas where tiles.contains(replica * tilesPerReplica + interval.tile) {
-                    let address = tileBase[replica * tilesPerReplica + interval.tile] + placement.byteOffsets[index]
+                    let address = tileBase[replica * tilesPerReplica + interval.tile] + Int(placement.byteOffsets[index])
                     if placement.isReplicaIndex {
                         address.storeBytes(of: UInt32(replica), as: UInt32.self)
                     } else if let bytes = placement.constantBytes {

@@ -86,7 +86,7 @@ extension Engine {
                 }
                 let interval = placement.intervals[index]
                 let taken = progressionCount(from: element, stride: run.stride, limit: remaining, within: interval.begin..<interval.end)
-                body(interval.tile, placement.byteOffsets[index] + (element - interval.begin) * bytes, run.stride * bytes, taken)
+                body(interval.tile, Int(placement.byteOffsets[index]) + (element - interval.begin) * bytes, run.stride * bytes, taken)
                 element += taken * run.stride
                 remaining -= taken
             }

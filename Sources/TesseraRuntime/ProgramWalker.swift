@@ -71,10 +71,12 @@ struct ProgramWalker {
         plan.items.withUnsafeBufferPointer { ops in
             forEachReplica { base, local in
                 for group in plan.groups(inTiles: local) {
+                    // Copies are grouped by destination tile.
+                    let destinationBase = tileBase[base + Int(plan.tiles[group])]
                     for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
                         let op = ops[index]
                         let source = tileBase[base + Int(op.sourceTile)] + Int(op.sourceOffset)
-                        let destination = tileBase[base + Int(op.destinationTile)] + Int(op.destinationOffset)
+                        let destination = destinationBase + Int(op.destinationOffset)
                         let sourceRowStride = Int(op.sourceRowStride), destinationRowStride = Int(op.destinationRowStride)
                         for row in 0..<Int(op.rows) {
                             stridedCopy(from: source + row * sourceRowStride, stride: Int(op.sourceStride),
