@@ -32,7 +32,7 @@ enum BinaryOperation: String, Sendable, Hashable {
 /// tile holds — one MultiVertex per tile. Fields per region `r`: `a<r>`, `b<r>`, `out<r>` (in
 /// place: `a<r>` is the output, `a[p] ← a[p] ∘ b[p]`, read without broadcasting). Region `r`
 /// covers output positions `regionStarts[r] ..< regionStarts[r] + count`; its operand field `k`
-/// holds operand `k`'s flat indices from `bases[r][k]` on and is read through its broadcast
+/// holds operand `k`'s flat indices from `bases[2r + k]` on and is read through its broadcast
 /// pattern, a run at a time (a run repeats one element or walks contiguously). The codelet splits
 /// the regions over the worker contexts (``WorkerSplit``) when it computes.
 struct BinaryCodelet: Codelet {
@@ -41,7 +41,9 @@ struct BinaryCodelet: Codelet {
     var inPlace: Bool
     var patterns: [BroadcastPattern]
     var regionStarts: [Int]
-    var bases: [[Int]]
+    /// Per region, the first flat index of operand 0 and of operand 1 its fields hold (one array,
+    /// as a broadcast step's vertices have a region per mapped interval).
+    var bases: [Int]
     var split: WorkerSplit
     /// Runs each worker share (in ``WorkerSplit/shares(_:)`` order) splits into (for the cycle estimate).
     var shareRuns: [Int]
@@ -80,8 +82,8 @@ struct BinaryCodelet: Codelet {
             var position = start + share.offsets.lowerBound
             while position < end {
                 let length = min(patterns[0].runLength(at: position), patterns[1].runLength(at: position), end - position)
-                kernel(aBase + (patterns[0].index(of: position) - bases[r][0]), patterns[0].innerStride,
-                       bBase + (patterns[1].index(of: position) - bases[r][1]), patterns[1].innerStride,
+                kernel(aBase + (patterns[0].index(of: position) - bases[2 * r]), patterns[0].innerStride,
+                       bBase + (patterns[1].index(of: position) - bases[2 * r + 1]), patterns[1].innerStride,
                        outBase + (position - start), length)
                 position += length
             }

@@ -94,7 +94,7 @@ extension OpBuilder {
                 broadcastRunCount((starts[share.region] + share.offsets.lowerBound)..<(starts[share.region] + share.offsets.upperBound), patterns)
             }
             let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
-                                        regionStarts: starts, bases: regions.indices.map { r in [ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
+                                        regionStarts: starts, bases: regions.indices.flatMap { r in [ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
                                         split: split, shareRuns: shareRuns)
             // In field order: `a<r>`, `b<r>` and (unless in place) `out<r>` of each region.
             var connections: [(of: Tensor, positions: [Range<Int>])] = []
