@@ -67,12 +67,12 @@ extension OpBuilder {
         let axes: [ConvAxis] = [.batch, .group, .outputChannel, .row, .column]
         let parts = axes.map { plan.parts($0) }, inputChannelParts = plan.parts(.inputChannel)
         let boxes = parts.map(\.count).reduce(1, *)
-        var boxIndex = 0, offset = 0
-        /// The output view of the parts under `prefix` (ranges of the first `prefix.count` axes), made box by box in tile order.
-        func assemble(_ prefix: [Range<Int>]) throws(GraphError) -> Tensor {
+        var boxIndex = 0, offset = 0, boxOffsets: [Int] = []
+        /// Adds the boxes under `prefix` (ranges of the first `prefix.count` axes), box by box in tile order.
+        func addBoxes(_ prefix: [Range<Int>]) throws(GraphError) {
             guard prefix.count == axes.count else {
-                return try Tensor.concatenate(parts[prefix.count].map { (part: Range<Int>) throws(GraphError) in try assemble(prefix + [part]) },
-                                              dimension: prefix.count)
+                for part in parts[prefix.count] { try addBoxes(prefix + [part]) }
+                return
             }
             let tile = plan.firstTile(ofBox: boxIndex, of: boxes, target: graph.target)
             boxIndex += 1
@@ -89,13 +89,45 @@ extension OpBuilder {
             if let block, let reduceSet {
                 try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: block, bias: bias, output: out)
             }
+            boxOffsets.append(offset)
             offset += count
-            return try out.reshape(shape)
         }
-        let output = try assemble([])
+        try addBoxes([])
         append(.execute(convSet))
         if let reduceSet { append(.execute(reduceSet)) }
-        return output
+        return Self.outputView(of: storage, parts: parts, boxOffsets: boxOffsets, shape: outputShape)
+    }
+
+    /// The output `[N, G, O/G, oH, oW]` as a view of `storage`, in which the box of the plan's parts
+    /// (`parts`, per axis) numbered `b` in row-major order of their indices starts at `boxOffsets[b]`:
+    /// a run per output row of each box, made directly rather than by concatenating every box's view.
+    private static func outputView(of storage: Tensor, parts: [[Range<Int>]], boxOffsets: [Int], shape: [Int]) -> Tensor {
+        // For every axis and position, the index of the part holding it.
+        let partOf = parts.map { axisParts in axisParts.enumerated().flatMap { k, part in [Int](repeating: k, count: part.count) } }
+        var builder = ElementRunBuilder()
+        guard let base = storage.elements.runs.first else {
+            return Tensor(graphID: storage.graphID, elementType: storage.elementType, shape: shape, elements: builder.build())
+        }
+        let columns = parts[4]
+        for n in 0..<shape[0] {
+            let (pn, rn) = (partOf[0][n], parts[0][partOf[0][n]])
+            for g in 0..<shape[1] {
+                let (pg, rg) = (partOf[1][g], parts[1][partOf[1][g]])
+                for o in 0..<shape[2] {
+                    let (po, ro) = (partOf[2][o], parts[2][partOf[2][o]])
+                    for r in 0..<shape[3] {
+                        let (pr, rr) = (partOf[3][r], parts[3][partOf[3][r]])
+                        let box = ((pn * parts[1].count + pg) * parts[2].count + po) * parts[3].count + pr
+                        let row = (((n - rn.lowerBound) * rg.count + g - rg.lowerBound) * ro.count + o - ro.lowerBound) * rr.count + r - rr.lowerBound
+                        for (c, part) in columns.enumerated() {
+                            let start = base.start + boxOffsets[box * columns.count + c] + row * part.count
+                            builder.append(ElementRun(data: base.data, start: start, count: part.count, stride: 1))
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(graphID: storage.graphID, elementType: storage.elementType, shape: shape, elements: builder.build())
     }
 
     /// The one convolution vertex of a tile: outputs `box` (`[batch, group, outputChannel, row, column]`
