@@ -27,6 +27,9 @@ public final class Graph {
     package private(set) var streams: [HostStream] = []
     /// Resolved mappings by data index, kept until the variable's mapping changes.
     private var resolvedMappings: [[TileInterval]?] = []
+    /// Per variable, for each interval of its resolved mapping, the next interval on the same tile
+    /// (``nextIntervalsOnSameTile(_:)``), or nil until asked for.
+    private var nextOnSameTile: [[Int32]?] = []
 
     /// Copies of the graph that run together, each a full simulated IPU, joined by collectives.
     public let replicas: Int
@@ -88,6 +91,7 @@ public final class Graph {
         }
         data.append(record)
         resolvedMappings.append(nil)
+        nextOnSameTile.append(nil)
         let count = record.elementCount
         let runs = count == 0 ? [] : [ElementRun(data: data.count - 1, start: 0, count: count)]
         return Tensor(graphID: id, elementType: record.elementType, shape: record.shape, elements: ElementRunList(runs))
@@ -138,6 +142,8 @@ public final class Graph {
         try checkTile(tile, object: "setTileMapping of '\(name(of: tensor))'")
         for run in tensor.elements.runs {
             resolvedMappings[run.data] = nil
+        nextOnSameTile[run.data] = nil
+            nextOnSameTile[run.data] = nil
             if run.stride == 1 {
                 data[run.data].assignedMapping.append(TileInterval(begin: run.start, end: run.start + run.count, tile: tile))
             } else {
@@ -163,6 +169,7 @@ public final class Graph {
         try checkTile(tile, object: "setTileMapping of '\(name(of: tensor))'")
         let run = runs[0]
         resolvedMappings[run.data] = nil
+        nextOnSameTile[run.data] = nil
         for range in ranges where !range.isEmpty {
             data[run.data].assignedMapping.append(TileInterval(begin: run.start + range.lowerBound, end: run.start + range.upperBound, tile: tile))
         }
@@ -257,6 +264,21 @@ public final class Graph {
     }
 
     /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
+    /// For each interval of variable `index`'s resolved mapping, the index of the next interval
+    /// on the same tile (the interval count when there is none).
+    package func nextIntervalsOnSameTile(_ index: Int) -> [Int32] {
+        if let cached = nextOnSameTile[index] { return cached }
+        let intervals = resolvedMapping(index)
+        var next = [Int32](repeating: Int32(intervals.count), count: intervals.count)
+        var lastOnTile = [Int32](repeating: -1, count: target.tiles)
+        for (position, interval) in intervals.enumerated() {
+            if lastOnTile[interval.tile] >= 0 { next[Int(lastOnTile[interval.tile])] = Int32(position) }
+            lastOnTile[interval.tile] = Int32(position)
+        }
+        nextOnSameTile[index] = next
+        return next
+    }
+
     package func resolvedMapping(_ index: Int) -> [TileInterval] {
         if let cached = resolvedMappings[index] { return cached }
         let resolved = TileMappingIndex.resolve(data[index].assignedMapping)

@@ -94,6 +94,7 @@ package struct SearchHint {
 package struct TileGapWalk {
     private var data = -1
     private var intervals: [TileInterval] = []
+    private var nextOnSameTile: [Int32] = []
     private var hint = SearchHint()
 
     package init() {}
@@ -105,7 +106,15 @@ package struct TileGapWalk {
         if data != self.data {
             self.data = data
             intervals = graph.resolvedMapping(data)
+            nextOnSameTile = graph.nextIntervalsOnSameTile(data)
             hint = SearchHint()
+        }
+        // When `tile` holds the element just before the gap, the gap is free of it exactly when
+        // that element's interval ends there and the tile's next interval starts after the gap.
+        if let before = TileMappingIndex.index(containing: elements.lowerBound - 1, in: intervals, hint: &hint),
+           intervals[before].tile == tile {
+            let next = Int(nextOnSameTile[before])
+            return intervals[before].end <= elements.lowerBound && (next == intervals.count || intervals[next].begin >= elements.upperBound)
         }
         // The first interval ending after the gap's first element (the gap's first element may be unmapped).
         var index = TileMappingIndex.index(containing: elements.lowerBound, in: intervals, hint: &hint) ?? {

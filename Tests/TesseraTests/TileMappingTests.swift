@@ -3,6 +3,32 @@ import Tessera
 import TesseraTestSupport
 
 @Suite struct TileMappingTests {
+    /// Gaps between regions walked in order: whether a tile holds none of a gap's elements, as
+    /// the walk tells it, against a look at every element's tile.
+    @Test func gapWalksAgreeWithEveryElementsTile() throws {
+        let graph = Graph(target: testTarget(tiles: 5))
+        let x = graph.addVariable(.float32, [300], name: "x")
+        var random = SeededRandom(seed: 9)
+        var tiles: [Int] = [], start = 0
+        while start < 300 {
+            let count = 1 + random.next(below: 9), tile = random.next(below: 5)
+            try graph.setTileMapping(x, positions: [start..<min(300, start + count)], tile: tile)
+            tiles += [Int](repeating: tile, count: min(300, start + count) - start)
+            start += count
+        }
+        let data = x.elements.runs[0].data
+        for tile in 0..<5 {
+            var walk = TileGapWalk()
+            var begin = 1 + random.next(below: 5)
+            while begin < 299 {
+                let end = min(300, begin + random.next(below: 40))
+                let truth = !(begin..<end).contains { tiles[$0] == tile }
+                #expect(walk.tileHoldsNone(of: data, in: begin..<end, tile: tile, graph: graph) == truth, "tile \(tile), gap \(begin)..<\(end)")
+                begin = end + 1 + random.next(below: 5)
+            }
+        }
+    }
+
     @Test func setAndReadBackMappingOfAView() throws {
         let graph = Graph(target: testTarget(tiles: 4))
         let x = graph.addVariable(.float32, [4, 4], name: "x")
@@ -45,5 +71,18 @@ import TesseraTestSupport
         }
         let error = GraphError.tileOutOfRange(object: "setTileMapping of 'weights'", tile: 4, tiles: 4)
         #expect(error.description == "setTileMapping of 'weights': tile 4 is out of range (the target has tiles 0..<4)")
+    }
+}
+
+/// A seeded SplitMix64 stream for the mapping tests.
+private struct SeededRandom {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next(below bound: Int) -> Int {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return Int((z ^ (z >> 31)) % UInt64(bound))
     }
 }
