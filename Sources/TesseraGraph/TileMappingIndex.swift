@@ -44,13 +44,19 @@ package enum TileMappingIndex {
         return result.sorted { $0.begin < $1.begin }
     }
 
-    /// Index of the interval holding `element`, by binary search over sorted disjoint intervals.
-    package static func index(containing element: Int, in intervals: [TileInterval]) -> Int? {
+    /// Index of the first of sorted disjoint intervals that ends after `element` (the count when none does).
+    package static func firstIndex(endingAfter element: Int, in intervals: [TileInterval]) -> Int {
         var low = 0, high = intervals.count
         while low < high {
             let mid = (low + high) / 2
             if intervals[mid].end <= element { low = mid + 1 } else { high = mid }
         }
+        return low
+    }
+
+    /// Index of the interval holding `element`, by binary search over sorted disjoint intervals.
+    package static func index(containing element: Int, in intervals: [TileInterval]) -> Int? {
+        let low = firstIndex(endingAfter: element, in: intervals)
         guard low < intervals.count, intervals[low].begin <= element else { return nil }
         return low
     }
@@ -117,14 +123,8 @@ package struct TileGapWalk {
             return intervals[before].end <= elements.lowerBound && (next == intervals.count || intervals[next].begin >= elements.upperBound)
         }
         // The first interval ending after the gap's first element (the gap's first element may be unmapped).
-        var index = TileMappingIndex.index(containing: elements.lowerBound, in: intervals, hint: &hint) ?? {
-            var low = 0, high = intervals.count
-            while low < high {
-                let mid = (low + high) / 2
-                if intervals[mid].end <= elements.lowerBound { low = mid + 1 } else { high = mid }
-            }
-            return low
-        }()
+        var index = TileMappingIndex.index(containing: elements.lowerBound, in: intervals, hint: &hint)
+            ?? TileMappingIndex.firstIndex(endingAfter: elements.lowerBound, in: intervals)
         let first = index
         while index < intervals.count && intervals[index].begin < elements.upperBound {
             guard intervals[index].tile != tile, index - first < limit else { return false }
