@@ -36,7 +36,7 @@ let package = Package(
 
         // MARK: - Operations (codelets and planners), beside the pipeline
         .target(name: "TesseraOps", dependencies: ["TesseraGraph", "TesseraCompiler"], swiftSettings: hotPathSettings),
-        .target(name: "TesseraModels", dependencies: ["TesseraOps", "TesseraRuntime", "CZlib"]),
+        .target(name: "TesseraModels", dependencies: ["TesseraOps", "TesseraRuntime", "TesseraHost", "CZlib"]),
         .target(name: "TesseraONNX", dependencies: ["TesseraModels", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 
         // MARK: - Host platform: topology, pinned workers, NUMA arenas

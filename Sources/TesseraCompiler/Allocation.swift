@@ -3,7 +3,7 @@ import TesseraGraph
 /// One block of tile memory the compiler places: a variable's elements on a tile, a field buffer,
 /// or a fixed item (code, state, stack). Tile, positions and variable index are held in 32 bits,
 /// as a large model has millions of blocks.
-struct Allocation {
+struct Allocation: Sendable {
     var bytes: Int
     private var storedTile: Int32
     /// `live`'s bounds; the lower one is -1 when `live` is nil.

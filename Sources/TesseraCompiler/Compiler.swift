@@ -17,6 +17,7 @@ public enum Compiler {
         if let bad = graph.data.first(where: { $0.shapeProblem != nil }) {
             throw .badVariable(name: bad.name, detail: bad.shapeProblem!)
         }
+        graph.releaseBuildTables()
         var statistics = CompileStatistics()
         var used = [Bool](repeating: false, count: graph.data.count)
         try statistics.time("validate") { () throws(CompileError) in

@@ -49,7 +49,7 @@ final class Lowering {
     let graph: Graph
     let target: Target
     var layouts: [DataLayout?]
-    var allocations: [Allocation] = []
+    var allocations = ChunkedArray<Allocation>()
     var accesses: [[(position: Int, kind: AccessKind)]]
     var programsUsing: [Set<Int>]
     /// The program last added to each variable's `programsUsing`, so that a variable touched
@@ -72,7 +72,6 @@ final class Lowering {
         writtenRanges = Array(repeating: [], count: graph.data.count)
         // Room for about one block per variable, two field buffers per vertex and the fixed
         // items of every tile, so the list seldom grows; capacity never written costs no memory.
-        allocations.reserveCapacity(graph.data.count + 2 * graph.vertices.count + 8 * target.tiles)
     }
 
     /// Every vertex's estimate, once ``keepEstimates()`` has taken them from the graph.

@@ -13,7 +13,7 @@ struct Placement {
     /// The resulting memory of every tile.
     private(set) var tileMemory: [TileMemory]
 
-    init(allocations: [Allocation], tiles: Int, alignment: Int) {
+    init(allocations: ChunkedArray<Allocation>, tiles: Int, alignment: Int) {
         var grouped = [[Int]](repeating: [], count: tiles)
         for (index, allocation) in allocations.enumerated() where allocation.bytes > 0 { grouped[allocation.tile].append(index) }
         let byTile = grouped
@@ -34,7 +34,7 @@ struct Placement {
     }
 
     /// Places one tile's allocations, writing their offsets, and returns the tile's memory.
-    private static func place(_ indices: [Int], of allocations: [Allocation], tile: Int, alignment: Int,
+    private static func place(_ indices: [Int], of allocations: ChunkedArray<Allocation>, tile: Int, alignment: Int,
                               offsets: UnsafeMutableBufferPointer<Int>) -> TileMemory {
         func align(_ value: Int) -> Int { (value + alignment - 1) / alignment * alignment }
         var memory = TileMemory(tile: tile, alwaysLive: CategoryBytes(), notAlwaysLivePeak: CategoryBytes(), totalBytes: 0)

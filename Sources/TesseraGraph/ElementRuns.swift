@@ -86,9 +86,18 @@ package struct ElementRunBuilder {
 
     /// Appends the runs appended so far, merged, to `runs`, and empties the builder (keeping its storage).
     package mutating func finish(appendingTo runs: inout [ElementRun]) {
+        finish { runs.append(contentsOf: $0) }
+    }
+
+    /// Appends the runs appended so far, merged, to the chunked `runs`, and empties the builder.
+    package mutating func finish(appendingTo runs: inout ChunkedArray<ElementRun>) {
+        finish { runs.append(contentsOf: $0) }
+    }
+
+    private mutating func finish(_ take: ([ElementRun]) -> Void) {
         finishLast()
         lastCount = 0
-        runs.append(contentsOf: finished)
+        take(finished)
         finished.removeAll(keepingCapacity: true)
     }
 

@@ -11,13 +11,13 @@ public final class Graph {
     public let target: Target
     package let id: Int
     package private(set) var data: [DataRecord] = []
-    package private(set) var vertices: [VertexRecord] = []
+    package private(set) var vertices = ChunkedArray<VertexRecord>()
     /// The connection of every field of every vertex, vertex after vertex in field order.
-    package private(set) var connections: [Connection] = []
+    package private(set) var connections = ChunkedArray<Connection>()
     /// The element runs of every connection, connection after connection.
-    package private(set) var connectionRuns: [ElementRun] = []
+    package private(set) var connectionRuns = ChunkedArray<ElementRun>()
     /// The boxes of tensors that connections made by ``addVertex(_:_:tile:fields:boxes:)`` hold.
-    package private(set) var connectionViews: [ConnectionView] = []
+    package private(set) var connectionViews = ChunkedArray<ConnectionView>()
     /// True once ``releaseConnections()`` has dropped the connection tables.
     package private(set) var connectionsReleased = false
     /// Merges the runs of a connection given as a slice, kept so that its storage is reused.
@@ -263,7 +263,6 @@ public final class Graph {
         }
     }
 
-    /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
     /// For each interval of variable `index`'s resolved mapping, the index of the next interval
     /// on the same tile (the interval count when there is none).
     package func nextIntervalsOnSameTile(_ index: Int) -> [Int32] {
@@ -279,6 +278,13 @@ public final class Graph {
         return next
     }
 
+    /// Drops the tables that only building operations reads (each interval's next interval on its
+    /// tile), which are made again when asked for: the compiler lets them go before it lowers.
+    package func releaseBuildTables() {
+        nextOnSameTile = [[Int32]?](repeating: nil, count: nextOnSameTile.count)
+    }
+
+    /// The mapping of data `index` as sorted, disjoint intervals (later assignments win).
     package func resolvedMapping(_ index: Int) -> [TileInterval] {
         if let cached = resolvedMappings[index] { return cached }
         let resolved = TileMappingIndex.resolve(data[index].assignedMapping)
@@ -381,8 +387,8 @@ public final class Graph {
             runBuilder.finish(appendingTo: &connectionRuns)
             guard connectionRuns.count - start <= Connection.maximumRuns else {
                 let runs = connectionRuns.count - start
-                connectionRuns.removeSubrange(firstRun...)
-                connections.removeSubrange(first...)
+                connectionRuns.removeLast(connectionRuns.count - firstRun)
+                connections.removeLast(connections.count - first)
                 throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
                                      detail: "\(runs) element runs, more than the \(Connection.maximumRuns) a field can hold")
             }
@@ -401,6 +407,10 @@ public final class Graph {
         try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: boxes.count)
         var sizes: [Int] = []
         for (field, box) in zip(fields, boxes) {
+            guard box.box.count <= ConnectionView.maximumRank else {
+                throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
+                                     detail: "a box of rank \(box.box.count), more than the \(ConnectionView.maximumRank) a box can have")
+            }
             guard box.box.count == box.of.rank, zip(box.box, box.of.shape).allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= $1 }) else {
                 let ranges = box.box.map { "\($0.lowerBound)..<\($0.upperBound)" }.joined(separator: ", ")
                 throw .indexOutOfRange(operation: "addVertex", detail: "box [\(ranges)] of field '\(field.name)' is outside shape \(box.of.shape)")
@@ -505,9 +515,9 @@ public final class Graph {
     /// for a compiler that has lowered every field and a caller that will not use the graph again;
     /// the graph cannot be compiled afterwards.
     package func releaseConnections() {
-        connections = []
-        connectionRuns = []
-        connectionViews = []
+        connections = ChunkedArray()
+        connectionRuns = ChunkedArray()
+        connectionViews = ChunkedArray()
         connectionsReleased = true
     }
 
@@ -523,7 +533,7 @@ public final class Graph {
     /// Appends the element runs of connection `index` (of ``connections``), in view order, to `runs`.
     package func appendRuns(ofConnection index: Int, to runs: inout [ElementRun]) {
         let connection = connections[index]
-        guard let view = connection.view else { return runs.append(contentsOf: connectionRuns[connection.runs]) }
+        guard let view = connection.view else { return connectionRuns.append(connection.runs, to: &runs) }
         let box = connectionViews[view]
         var builder = ElementRunBuilder()
         box.elements.appendAffineView(shape: box.shape, offset: box.offset, strides: box.strides, to: &builder)

@@ -169,10 +169,32 @@ package struct Connection: Sendable {
 /// runs (a convolution's input window is hundreds of runs a vertex): the positions
 /// `offset + Σ i[d] · strides[d]` of `elements` for `i` over `shape`.
 package struct ConnectionView: Sendable {
+    /// The most dimensions a box has (a convolution's boxes have five).
+    package static let maximumRank = 6
     package let elements: ElementRunList
-    package let shape: [Int]
     package let offset: Int
-    package let strides: [Int]
+    /// Sizes and then strides, `rank` of each, inline: a model has hundreds of thousands of boxes,
+    /// and two arrays apiece would take more memory than the boxes themselves.
+    private var dimensions = InlineArray<12, Int32>(repeating: 0)
+    private let rank: Int
+
+    /// A box of `shape` at `offset` with `strides` (as many as `shape`, at most ``maximumRank``;
+    /// sizes and strides below 2³¹, as element indices are) in `elements`.
+    package init(elements: ElementRunList, shape: [Int], offset: Int, strides: [Int]) {
+        precondition(shape.count == strides.count && shape.count <= Self.maximumRank, "box of rank \(shape.count)")
+        self.elements = elements
+        self.offset = offset
+        rank = shape.count
+        for d in 0..<rank {
+            dimensions[d] = Int32(shape[d])
+            dimensions[Self.maximumRank + d] = Int32(strides[d])
+        }
+    }
+
+    /// The box's size along each dimension.
+    package var shape: [Int] { (0..<rank).map { Int(dimensions[$0]) } }
+    /// The element stride of each dimension.
+    package var strides: [Int] { (0..<rank).map { Int(dimensions[Self.maximumRank + $0]) } }
 }
 
 /// A handle to a vertex added to a graph.

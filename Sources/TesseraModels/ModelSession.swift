@@ -1,6 +1,7 @@
 import Foundation
 import TesseraCompiler
 import TesseraGraph
+import TesseraHost
 import TesseraOps
 import TesseraRuntime
 
@@ -48,11 +49,16 @@ public final class ModelSession {
     /// Lowers, compiles and loads `network` with `weights` (by parameter name), telling `progress`
     /// what it is doing. Throws the compiler's out-of-memory error, with its profile, when the
     /// model does not fit.
+    ///
+    /// Building and compiling a model allocate and free hundreds of megabytes of tables, so the
+    /// session has the process's allocator map large blocks on their own pages
+    /// (``HostMemory/mapLargeBlocks(threshold:)``) and returns what the compile freed before loading.
     public init(network: Network, weights: [String: NumPyArray], target: Target, elementType: ElementType = .float32,
                 options: OpOptions = OpOptions(), engineOptions: EngineOptions = EngineOptions(),
                 progress: ((Progress) -> Void)? = nil) throws {
         let start = ContinuousClock.now
         self.network = network
+        HostMemory.mapLargeBlocks()
         (compiled, executable, buildSeconds) = try {
             let lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options) { done, total in
                 progress?(.building(done: done, total: total))
@@ -65,6 +71,7 @@ public final class ModelSession {
             return (lowered.compiled, try Compiler.compile(lowered.graph, program: lowered.program, options: compileOptions), buildSeconds)
         }()
         compileSeconds = Self.seconds(since: start)
+        HostMemory.returnFreedMemory()
         progress?(.loading)
         engine = try Engine(executable, options: engineOptions)
         try compiled.write(weights: weights, to: engine)

@@ -80,3 +80,12 @@ int tessera_reset_peak_resident(void) {
     int closed = fclose(refs);
     return written < 0 || closed != 0 ? -EIO : 0;
 }
+
+int tessera_map_large_blocks(long threshold) {
+    // Setting the threshold also stops glibc from raising it each time a mapped block is freed.
+    return mallopt(M_MMAP_THRESHOLD, (int)threshold) == 1 ? 0 : -EINVAL;
+}
+
+void tessera_return_freed_memory(void) {
+    malloc_trim(0);
+}

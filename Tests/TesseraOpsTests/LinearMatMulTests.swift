@@ -76,6 +76,21 @@ struct LinearMatMulCase: CustomTestStringConvertible, Sendable {
         #expect(fixture.ops.plans.last?.kind == "fullyConnected")
     }
 
+    /// A fully connected layer whose plan leaves its output a few channels per tile returns it
+    /// regrouped into blocks of at least 32 elements, with the same values.
+    @Test func scatteredFullyConnectedOutputsComeBackInBlocks() throws {
+        let fixture = LinearFixture(tiles: 64)
+        let (x, xValues) = try fixture.input([8, 48], .float32, name: "x", seed: 41)
+        let (w, wValues) = try fixture.input([96, 48], .float32, name: "w", seed: 42)
+        let y = try fixture.ops.fullyConnected(x, weights: w, name: "fc")
+        let pieces = try fixture.graph.tileMapping(of: y).flatMap { $0 }
+        #expect(pieces.count == 24 && pieces.allSatisfy { $0.count == 32 }, "\(pieces)")
+        #expect(fixture.ops.plans.last!.tilesUsed > 24, "\(fixture.ops.plans.last!.partition)")
+        let p = ConvParameters(batch: 8, inputChannels: 48, outputChannels: 96, inputField: [1, 1], kernel: [1, 1])
+        let reference = linearReferenceConv(p, input: xValues, weights: wValues, bias: nil)
+        #expect(linearWorstError(try fixture.run(y), reference, type: .float32) <= 1)
+    }
+
     @Test func invalidMatrixProductsAreTypedErrors() throws {
         let graph = Graph(target: testTarget(tiles: 4))
         let ops = OpBuilder(graph)

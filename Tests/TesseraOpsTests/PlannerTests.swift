@@ -106,6 +106,16 @@ private func dense(_ channels: Int, field: Int, batch: Int = 1, type: ElementTyp
         }
     }
 
+    /// A reduction gives each tile whole output rows and, for a small output box, fewer tiles
+    /// than stages rather than chunks under 32 partials.
+    @Test func reductionChunksTakeWholeRowsAndAtLeastThirtyTwoPartials() {
+        #expect(ConvPlan.reductionChunks(count: 392, rowLength: 7, stages: 4) == [0..<98, 98..<196, 196..<294, 294..<392])
+        #expect(ConvPlan.reductionChunks(count: 399, rowLength: 7, stages: 4) == [0..<105, 105..<210, 210..<315, 315..<399])
+        #expect(ConvPlan.reductionChunks(count: 8, rowLength: 1, stages: 30) == [0..<8])
+        #expect(ConvPlan.reductionChunks(count: 100, rowLength: 1, stages: 30) == [0..<34, 34..<68, 68..<100])
+        #expect(ConvPlan.reductionChunks(count: 60, rowLength: 20, stages: 2) == [0..<60])
+    }
+
     /// Grouped convolutions with 16 channels per group fill the AMP's 16-channel input block; depthwise ones
     /// (one channel per group) pad each block from 1 channel, using 1/16 of it — so depthwise plans take the
     /// vector unit, and per multiply-accumulate the AMP does G16 far faster than depthwise.

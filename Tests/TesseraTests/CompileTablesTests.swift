@@ -37,7 +37,7 @@ import Testing
 
     @Test func placementIsTheFirstFitOfEveryOverlappingBlock() {
         var random = SplitMix64(seed: 11)
-        var allocations: [Allocation] = []
+        var allocations = ChunkedArray<Allocation>()
         for _ in 0..<600 {
             let tile = Int.random(in: 0..<3, using: &random)
             if Int.random(in: 0..<8, using: &random) == 0 {

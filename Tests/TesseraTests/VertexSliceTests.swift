@@ -50,6 +50,13 @@ import TesseraTestSupport
         #expect(throws: GraphError.indexOutOfRange(operation: "addVertex", detail: "box [0..<2, 0..<3, 3..<5] of field 'in' is outside shape [2, 3, 4]")) {
             try graph.addVertex(cs, codelet, tile: 2, fields: fields, boxes: [(of: view, box: [0..<2, 0..<3, 3..<5]), (of: y, box: y.shape.map { 0..<$0 })])
         }
+        let deep = graph.addVariable(.float32, [1, 1, 1, 1, 1, 1, 2], name: "deep")
+        #expect {
+            try graph.addVertex(cs, codelet, tile: 2, fields: fields, boxes: [(of: deep, box: deep.shape.map { 0..<$0 }), (of: y, box: y.shape.map { 0..<$0 })])
+        } throws: { error in
+            guard case .badConnection(_, let field, let detail) = error as? GraphError else { return false }
+            return field == "in" && detail.contains("rank 7") && detail.contains("6")
+        }
     }
 
     /// A field over two regions that its tile stores one after the other is connected to tile

@@ -100,6 +100,23 @@ public struct ConvPlan: Sendable, Hashable, CustomStringConvertible {
         return stride(from: range.lowerBound, to: range.upperBound, by: max(part, 1)).map { $0..<min($0 + part, range.upperBound) }
     }
 
+    /// The fewest float32 partials one tile of a reduction sums: 32 (128 bytes, the least Poplar's
+    /// linear mapping leaves on a tile), so that a small output is not scattered one row per tile.
+    public static let minimumReductionChunk = 32
+
+    /// The chunks that the reduction of one output box of `count` elements, in rows of `rowLength`,
+    /// gives to its `stages` tiles: whole rows, as evenly as they go, at most one chunk per stage,
+    /// and only as many chunks as hold ``minimumReductionChunk`` elements each (one at least).
+    public static func reductionChunks(count: Int, rowLength: Int, stages: Int) -> [Range<Int>] {
+        let rows = count / rowLength, part = reductionChunkRows(rows: rows, rowLength: rowLength, stages: stages)
+        return stride(from: 0, to: rows, by: part).map { $0 * rowLength..<min($0 + part, rows) * rowLength }
+    }
+
+    /// Rows in each chunk of ``reductionChunks(count:rowLength:stages:)`` but the last.
+    static func reductionChunkRows(rows: Int, rowLength: Int, stages: Int) -> Int {
+        max(1, convCeilDiv(rows, max(1, min(stages, rows, rows * rowLength / minimumReductionChunk))))
+    }
+
     /// Fraction of the AMP's multipliers a group keeps busy (1 for the vector method, which packs groups into lanes).
     public func ampUtilisation(target: Target) -> Double {
         method == .vector ? 1 : ConvCycleModel.ampUtilisation(

@@ -166,7 +166,8 @@ public final class ConvPlanner: Sendable {
         plan.computeCycles = workerCycles * target.workerContexts + target.syncCycles
         var temporary = inputBytes + weightBytes + biasBytes + (stages > 1 ? outputs * 4 : 0)
         if stages > 1 {
-            let chunk = convCeilDiv(outputs, stages)
+            let rowLength = part[.column]
+            let chunk = min(outputs, ConvPlan.reductionChunkRows(rows: outputs / rowLength, rowLength: rowLength, stages: stages) * rowLength)
             let received = (stages - 1) * chunk * 4 + (p.hasBias ? chunk * bytes : 0)
             let reduce = ConvCycleModel.reduceCycles(stages: stages, count: convCeilDiv(chunk, target.workerContexts), target: target)
             plan.reductionCycles = 2 * target.syncCycles + target.exchangeFixedCycles + convCeilDiv(received, target.exchangeBytesPerCycle)

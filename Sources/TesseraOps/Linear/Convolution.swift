@@ -28,15 +28,36 @@ extension OpBuilder {
         if let bias { try checkConvOperand(name, "bias", bias, shape: [p.outputChannels], type: p.elementType) }
         let plan = try ConvPlanner.shared.plan(p, target: graph.target, options: options ?? self.options, op: name)
         let (g, cg, og) = (p.groups, p.inputChannelsPerGroup, p.outputChannelsPerGroup)
-        let output = try building(name) { () throws(GraphError) in
+        let built = try building(name) { () throws(GraphError) in
             try buildConvolution(
                 plan, input: input.reshape([p.batch, g, cg] + p.inputField),
                 weights: weights.reshape([g, og, cg] + p.kernel),
                 bias: bias?.reshape([g, og]), name: name).reshape(p.outputShape)
         }
+        var output = built
+        if p.outputField.allSatisfy({ $0 == 1 }), try isScattered(built) { output = try regrouped(built, name: "\(name)/regrouped") }
         record(OperationPlan(name: name, kind: kind, partition: plan.summary, tilesUsed: plan.tilesUsed,
                              modelledCycles: plan.totalCycles, temporaryBytesPerTile: plan.temporaryBytesPerTile))
         return output
+    }
+
+    /// Whether `tensor` lies on its tiles in pieces of fewer than ``NormCost/minimumBlockItems``
+    /// elements on average.
+    private func isScattered(_ tensor: Tensor) throws(OpError) -> Bool {
+        let pieces = try tileRegions(of: tensor).reduce(0) { $0 + $1.ranges.count }
+        return pieces * NormCost.minimumBlockItems > tensor.elementCount
+    }
+
+    /// `tensor` copied into a new variable `name` of consecutive blocks of at least
+    /// ``NormCost/minimumBlockItems`` elements on tiles spread among those holding it. A fully
+    /// connected layer's output stored tile part by tile part is a run of a few channels per image
+    /// and part; its readers (the next layer's tiles, a channel scale's) would each gather it in
+    /// hundreds of tiny copies, as poplin regroups an operand before a layer that needs another layout.
+    private func regrouped(_ tensor: Tensor, name: String) throws(OpError) -> Tensor {
+        let copy = graph.addVariable(tensor.elementType, tensor.shape, name: name)
+        try mapNormPieces(copy.flatten(), try normBlockPieces(count: tensor.elementCount, over: tensor), op: name)
+        append(.copy(from: tensor, to: copy))
+        return copy
     }
 
     /// Throws `shapeMismatch`/`typeMismatch` naming `op` and `role` unless `tensor` has `shape` and `type`.
@@ -148,7 +169,8 @@ extension OpBuilder {
     }
 
     /// The reduction of output `box`'s partials (`partials [stages, box elements]`, in the box's order)
-    /// into `output` (the box's contiguous block): its rows cut into one chunk per tile of `tiles`,
+    /// into `output` (the box's contiguous block): its rows cut into a chunk per tile of `tiles`
+    /// (``ConvPlan/reductionChunks(count:rowLength:stages:)``),
     /// each chunk mapped to and summed on its tile by one vertex whose work the worker contexts share.
     private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>],
                               partials: Tensor, bias: Tensor?, output: Tensor) throws(GraphError) {
@@ -159,8 +181,7 @@ extension OpBuilder {
         }
         // Chunks of whole output rows, so that the next operations' windows and regions meet the
         // tiles' parts along rows (a row cut between two tiles splits every copy that reads it).
-        let rowLength = shape[shape.count - 1]
-        let chunks = ConvPlan.cut(0..<(output.elementCount / rowLength), into: stages).map { $0.lowerBound * rowLength..<$0.upperBound * rowLength }
+        let chunks = ConvPlan.reductionChunks(count: output.elementCount, rowLength: shape[shape.count - 1], stages: stages)
         for (stage, chunk) in chunks.enumerated() {
             let tile = tiles.lowerBound + stage
             try graph.setTileMapping(output.slice(chunk), tile: tile)

@@ -24,6 +24,13 @@ long tessera_peak_resident_bytes(void);
 /// Returns 0, or -errno.
 int tessera_reset_peak_resident(void);
 
+/// Makes malloc map every block of `threshold` bytes or more on its own pages (mmap), returned to
+/// the system as soon as it is freed; 0, or -EINVAL if glibc refused.
+int tessera_map_large_blocks(long threshold);
+
+/// Returns the heap's free pages to the system (malloc_trim).
+void tessera_return_freed_memory(void);
+
 /// A spin-wait hint to the CPU (x86 `pause`, Arm `yield`): cheaper for the sibling
 /// hyper-thread and for the memory system than a bare busy loop.
 static inline void tessera_cpu_relax(void) {
