@@ -149,7 +149,8 @@ package indirect enum PlannedProgram: Sendable {
     case nothing
 }
 
-/// Where one variable's elements are: its mapped intervals and each interval's byte offset in its tile.
+/// Where one variable's elements are: its mapped intervals and each interval's byte offset in its
+/// tile (none for data that is not always live, which shares its bytes and which the host cannot reach).
 package struct DataPlacement: Sendable {
     package var name: String
     package var elementType: ElementType

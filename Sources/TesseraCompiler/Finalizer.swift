@@ -42,12 +42,14 @@ struct Finalizer {
                 tileCycles.append(perTile)
             }
         }
+        // Only always-live data keeps its intervals: the host reads and writes nothing else, and the
+        // intervals of a model's activations are most of the program's tables.
         let data: [DataPlacement?] = graph.data.enumerated().map { index, record in
             guard let layout = lowering.layouts[index] else { return nil }
             let bytes = record.elementType.byteSize
-            let byteOffsets = layout.intervals.indices.map { Int32(offsets[layout.allocation($0)] + layout.blockOffset($0) * bytes) }
             let alwaysLive = layout.intervals.isEmpty ? true : lowering.allocations[layout.allocation(0)].alwaysLive
-            return DataPlacement(name: record.name, elementType: record.elementType, intervals: layout.intervals,
+            let byteOffsets = alwaysLive ? layout.intervals.indices.map { Int32(offsets[layout.allocation($0)] + layout.blockOffset($0) * bytes) } : []
+            return DataPlacement(name: record.name, elementType: record.elementType, intervals: alwaysLive ? layout.intervals : [],
                                  byteOffsets: byteOffsets, alwaysLive: alwaysLive, constantBytes: record.constantBytes,
                                  isReplicaIndex: record.isReplicaIndex)
         }

@@ -73,17 +73,21 @@ extension Codelet {
     public func sizeProblem(fieldSizes: [Int]) -> String? { nil }
 }
 
-/// Where a field's region sits in its tile's memory: byte offset and element count.
+/// Where a field's region sits in its tile's memory: byte offset and element count, held in
+/// 32 bits each (a tile's memory is addressed in 32 bits; a model has millions of slots).
 public struct FieldSlot: Sendable, Hashable {
-    /// Byte offset in the tile's memory.
-    public var offset: Int
-    /// Elements in the region.
-    public var count: Int
+    @usableFromInline let storedOffset: Int32
+    @usableFromInline let storedCount: Int32
 
-    /// A slot at `offset` holding `count` elements.
+    /// Byte offset in the tile's memory.
+    @inlinable public var offset: Int { Int(storedOffset) }
+    /// Elements in the region.
+    @inlinable public var count: Int { Int(storedCount) }
+
+    /// A slot at `offset` holding `count` elements (both below 2³¹).
     public init(offset: Int, count: Int) {
-        self.offset = offset
-        self.count = count
+        storedOffset = Int32(offset)
+        storedCount = Int32(count)
     }
 }
 
