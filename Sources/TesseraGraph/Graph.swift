@@ -142,7 +142,6 @@ public final class Graph {
         try checkTile(tile, object: "setTileMapping of '\(name(of: tensor))'")
         for run in tensor.elements.runs {
             resolvedMappings[run.data] = nil
-        nextOnSameTile[run.data] = nil
             nextOnSameTile[run.data] = nil
             if run.stride == 1 {
                 data[run.data].assignedMapping.append(TileInterval(begin: run.start, end: run.start + run.count, tile: tile))
@@ -173,6 +172,50 @@ public final class Graph {
         for range in ranges where !range.isEmpty {
             data[run.data].assignedMapping.append(TileInterval(begin: run.start + range.lowerBound, end: run.start + range.upperBound, tile: tile))
         }
+    }
+
+    /// A new variable `name` with the shape of `tensor`, each position on the tile of the same
+    /// position of `tensor`, and its elements stored in the order `tensor` stores its own (as
+    /// Poplar's `Graph::clone`): positions that `tensor` keeps one after another are one after
+    /// another in the clone, so an operation on the two meets the same few regions on each tile.
+    /// The result is a view of the new variable, of element type `type` (default: `tensor`'s).
+    public func clone(_ tensor: Tensor, type: ElementType? = nil, name: String) throws(GraphError) -> Tensor {
+        try checkOwned(tensor, "clone")
+        let storage = addVariable(type ?? tensor.elementType, [tensor.elementCount], name: name)
+        let runs = tensor.elements.runs
+        guard let base = storage.elements.runs.first else { return try storage.reshape(tensor.shape) }
+        // Each run's first element in the clone, handing elements out in the order the runs are stored.
+        var starts = [Int](repeating: 0, count: runs.count), next = base.start
+        for index in Self.storageOrder(of: runs) {
+            starts[index] = next
+            next += runs[index].count
+        }
+        var builder = ElementRunBuilder(), positions: [Int] = [], position = 0
+        for (index, run) in runs.enumerated() {
+            builder.append(ElementRun(data: base.data, start: starts[index], count: run.count, stride: 1))
+            positions.append(position)
+            position += run.count
+        }
+        // Every mapped piece lies along one run: map the same place of that run in the clone.
+        var run = 0, mapping: [TileInterval] = []
+        forEachMappedPiece(of: tensor) { tile, piece in
+            while positions[run] + runs[run].count <= piece.lowerBound { run += 1 }
+            let begin = starts[run] + piece.lowerBound - positions[run]
+            mapping.append(TileInterval(begin: begin, end: begin + piece.count, tile: tile))
+        }
+        data[base.data].assignedMapping = mapping
+        return Tensor(graphID: id, elementType: storage.elementType, shape: tensor.shape, elements: builder.build())
+    }
+
+    /// The indices of `runs` in the order of where they are stored (by variable, then first element).
+    private static func storageOrder(of runs: [ElementRun]) -> [Int] {
+        guard let first = runs.first?.data, runs.allSatisfy({ $0.data == first }) else {
+            return runs.indices.sorted { (runs[$0].data, runs[$0].start) < (runs[$1].data, runs[$1].start) }
+        }
+        // One variable: sort integers, first element above index (both below 2³¹).
+        var keys = runs.indices.map { UInt64(runs[$0].start) << 32 | UInt64($0) }
+        keys.sort()
+        return keys.map { Int($0 & 0xFFFF_FFFF) }
     }
 
     /// Spreads `tensor` evenly over tiles `0, 1, …` in element order, as Poplar's linear mapping does:

@@ -41,6 +41,22 @@ import TesseraTestSupport
         }
     }
 
+    /// A clone has its source's shape and each position's tile, and stores its elements in the
+    /// order the source stores them: the clone of `[b, a]` (a made first) keeps a's part first.
+    @Test func cloneMapsLikeItsSourceAndKeepsItsStorageOrder() throws {
+        let graph = Graph(target: testTarget(tiles: 4))
+        let a = graph.addVariable(.float32, [2, 3], name: "a"), b = graph.addVariable(.float32, [2, 3], name: "b")
+        try graph.mapLinearly(a, grainSize: 1, minElementsPerTile: 2)
+        try graph.setTileMapping(b, tile: 3)
+        let source = try Tensor.concatenate([b, a], dimension: 1)
+        let clone = try graph.clone(source, type: .float16, name: "clone")
+        #expect(clone.shape == [2, 6] && clone.elementType == .float16)
+        #expect(try graph.tileMapping(of: clone) == graph.tileMapping(of: source))
+        // View rows `[b0 a0; b1 a1]`: storage a0 a1 b0 b1, so a's rows come first and b's follow.
+        #expect(clone.elements.runs.map(\.start) == [6, 0, 9, 3] && clone.elements.runs.allSatisfy { $0.count == 3 && $0.stride == 1 })
+        #expect(Set(clone.elements.runs.map(\.data)).count == 1)
+    }
+
     @Test func laterMappingOverridesEarlier() throws {
         let graph = Graph(target: testTarget(tiles: 4))
         let x = graph.addVariable(.float32, [10], name: "x")

@@ -71,33 +71,10 @@ public final class OpBuilder {
         do { return try body() } catch { throw .graph(op: op, error) }
     }
 
-    /// A new variable with the shape of `like`, each position mapped to the tile of the same
-    /// position of `like`, and stored in the order `like`'s elements are stored (as Poplar's
-    /// `clone`): positions that `like` keeps one after another are one after another in the result,
-    /// so an operation on the two connects the same few regions on each tile. The result is a view
-    /// of one variable `name`.
+    /// A new variable `name` with the shape of `like`, mapped and stored as `like` is
+    /// (``Graph/clone(_:type:name:)``, Poplar's `clone`).
     public func variable(like: Tensor, type: ElementType? = nil, name: String) throws(OpError) -> Tensor {
-        try building(name) { () throws(GraphError) -> Tensor in
-            let storage = graph.addVariable(type ?? like.elementType, [like.elementCount], name: name)
-            let result = try Self.storedInOrder(of: like, storage: storage)
-            for (tile, ranges) in try graph.tileRegions(of: like) { try graph.setTileMapping(result, positions: ranges, tile: tile) }
-            return result
-        }
-    }
-
-    /// `storage` (a new one-dimensional variable of `like.elementCount` elements) viewed as `like`,
-    /// its elements handed out to `like`'s runs in the order of where those runs are stored.
-    private static func storedInOrder(of like: Tensor, storage: Tensor) throws(GraphError) -> Tensor {
-        let runs = like.elements.runs
-        guard runs.count > 1, let base = storage.elements.runs.first else { return try storage.reshape(like.shape) }
-        var starts = [Int](repeating: 0, count: runs.count), next = base.start
-        for index in runs.indices.sorted(by: { (runs[$0].data, runs[$0].start) < (runs[$1].data, runs[$1].start) }) {
-            starts[index] = next
-            next += runs[index].count
-        }
-        var builder = ElementRunBuilder()
-        for (index, run) in runs.enumerated() { builder.append(ElementRun(data: base.data, start: starts[index], count: run.count, stride: 1)) }
-        return Tensor(graphID: storage.graphID, elementType: storage.elementType, shape: like.shape, elements: builder.build())
+        try building(name) { () throws(GraphError) in try graph.clone(like, type: type, name: name) }
     }
 
     /// The contiguous position ranges of `tensor` on each tile that holds some of it, in tile order.
