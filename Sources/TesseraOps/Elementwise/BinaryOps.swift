@@ -98,12 +98,20 @@ extension OpBuilder {
                                         split: split, shareRuns: shareRuns)
             // In field order: `a<r>`, `b<r>` and (unless in place) `out<r>` of each region.
             var connections: [(of: Tensor, positions: [Range<Int>])] = []
-            var received: Set<[Int]> = []
+            connections.reserveCapacity(regions.count * (inPlace ? 2 : 3))
+            // The operand ranges already counted as received, by operand.
+            var received: [Set<Range<Int>>] = [[], []]
             for (r, region) in regions.enumerated() {
-                let operandPositions = (0..<2).map { k in unbroadcast ? region : [ranges[k][r]] }
-                connections += inPlace ? [(flatOut, region), (operands[1], operandPositions[1])]
-                    : [(operands[0], operandPositions[0]), (operands[1], operandPositions[1]), (flatOut, region)]
-                for k in 0..<2 where k != localOperand && received.insert([k, ranges[k][r].lowerBound, ranges[k][r].upperBound]).inserted {
+                let operandPositions = unbroadcast ? [region, region] : [[ranges[0][r]], [ranges[1][r]]]
+                if inPlace {
+                    connections.append((flatOut, region))
+                    connections.append((operands[1], operandPositions[1]))
+                } else {
+                    connections.append((operands[0], operandPositions[0]))
+                    connections.append((operands[1], operandPositions[1]))
+                    connections.append((flatOut, region))
+                }
+                for k in 0..<2 where k != localOperand && received[k].insert(ranges[k][r]).inserted {
                     for positions in operandPositions[k] {
                         let view = try building(name) { () throws(GraphError) in try operands[k].slice(positions) }
                         let bytes = try bytesToReceive(of: view, on: tile.tile)
