@@ -213,27 +213,44 @@ package final class ElementRunList: Sendable {
     /// Appends the elements of the affine view `position(i) = offset + Σ i[d] · strides[d]` over `shape`.
     package func appendAffineView(shape: [Int], offset: Int, strides: [Int], to builder: inout ElementRunBuilder) {
         guard !shape.contains(0) else { return }
-        guard let inner = shape.last, let innerStride = strides.last else {
+        guard !shape.isEmpty else {
             appendElements(first: offset, stride: 1, count: 1, to: &builder)
             return
         }
         if runs.count == 1 { return appendSingleRunView(shape: shape, offset: offset, strides: strides, to: &builder) }
-        let outerRank = shape.count - 1
-        var index = [Int](repeating: 0, count: outerRank)
+        // Positions that continue the row before them are walked with it (a box of whole rows of
+        // a `[C, H, W]` view is one walk per channel), each walk an append.
+        let dims = Self.walkDimensions(shape: shape, strides: strides)
+        let (walk, walkStride) = dims[0]
+        var index = [Int](repeating: 0, count: dims.count)
         var start = offset, hint = SearchHint()
         while true {
-            appendElements(first: start, stride: innerStride, count: inner, to: &builder, hint: &hint)
-            var dim = outerRank - 1
-            while dim >= 0 {
+            appendElements(first: start, stride: walkStride, count: walk, to: &builder, hint: &hint)
+            var dim = 1
+            while dim < dims.count {
                 index[dim] += 1
-                start += strides[dim]
-                if index[dim] < shape[dim] { break }
-                start -= strides[dim] * shape[dim]
+                start += dims[dim].stride
+                if index[dim] < dims[dim].size { break }
+                start -= dims[dim].stride * dims[dim].size
                 index[dim] = 0
-                dim -= 1
+                dim += 1
             }
-            if dim < 0 { break }
+            if dim == dims.count { break }
         }
+    }
+
+    /// The dimensions of an affine view innermost first, without those of one position, each
+    /// joined with the one inside it when it continues it (its stride is the inner one's extent).
+    private static func walkDimensions(shape: [Int], strides: [Int]) -> [(size: Int, stride: Int)] {
+        var dims: [(size: Int, stride: Int)] = []
+        for (size, stride) in zip(shape, strides).reversed() where size != 1 {
+            if let inner = dims.last, stride == inner.stride * inner.size {
+                dims[dims.count - 1].size *= size
+            } else {
+                dims.append((size, stride))
+            }
+        }
+        return dims.isEmpty ? [(1, 1)] : dims
     }
 
     /// ``appendAffineView(shape:offset:strides:to:)`` of a list of one run, whose positions map to elements
@@ -244,15 +261,7 @@ package final class ElementRunList: Sendable {
     /// it merges the rows appended one by one (a row after the first continues the one before it).
     private func appendSingleRunView(shape: [Int], offset: Int, strides: [Int], to builder: inout ElementRunBuilder) {
         let row = shape.last!
-        var dims: [(size: Int, stride: Int)] = []
-        for (size, stride) in zip(shape, strides).reversed() where size != 1 {
-            if let inner = dims.last, stride == inner.stride * inner.size {
-                dims[dims.count - 1].size *= size
-            } else {
-                dims.append((size, stride))
-            }
-        }
-        if dims.isEmpty { dims = [(1, 1)] }
+        let dims = Self.walkDimensions(shape: shape, strides: strides)
         let (walk, walkStride) = dims[0]
         var index = [Int](repeating: 0, count: dims.count)
         var start = offset
