@@ -54,6 +54,25 @@ import Testing
         #expect(touched - reserved >= 32 << 20, "touching 64 MiB grew RSS by only \(touched - reserved) bytes")
     }
 
+    /// With large blocks on their own pages, a freed 16 MiB block leaves the resident set at once,
+    /// even after a bigger freed block has raised glibc's own threshold past it (without the fixed
+    /// threshold the block comes from the heap and, with a small block after it, stays resident).
+    @Test func freedLargeBlocksLeaveTheResidentSet() {
+        let raising = UnsafeMutablePointer<UInt8>.allocate(capacity: 24 << 20)
+        raising.initialize(repeating: 1, count: 1)
+        raising.deallocate()
+        #expect(HostMemory.mapLargeBlocks())
+        let size = 16 << 20
+        let block = UnsafeMutablePointer<UInt8>.allocate(capacity: size), after = UnsafeMutablePointer<UInt8>.allocate(capacity: 1000)
+        defer { after.deallocate() }
+        block.initialize(repeating: 1, count: size)
+        after.initialize(to: block[size - 1])
+        let touched = HostMemory.residentBytes()
+        block.deallocate()
+        let freed = HostMemory.residentBytes()
+        #expect(touched - freed >= size / 2, "freeing a touched 16 MiB block took \(touched - freed) bytes off the resident set")
+    }
+
     /// The peak covers a touched arena until it is reset after the arena is gone.
     @Test func peakStartsOverAfterReset() throws {
         let size = 128 << 20
