@@ -68,6 +68,11 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 3, outputChannels: 2, inputField: [3, 3], kernel: [3, 3])),
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 2, outputChannels: 4, inputField: [1, 33], kernel: [1, 1],
                                                   hasBias: true)),
+        // One image whose window is its whole field: its channels copied at once.
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 40, outputChannels: 24, inputField: [7, 7], kernel: [1, 1])),
+        ConvKernelCase(parameters: ConvParameters(batch: 3, inputChannels: 40, outputChannels: 9, inputField: [7, 7], kernel: [1, 1],
+                                                  elementType: .float16),
+                       batch: 1..<2),
     ]
 }
 

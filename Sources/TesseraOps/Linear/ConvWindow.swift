@@ -69,6 +69,11 @@ struct ConvWindow {
         // Field rows that are whole window rows of a unit-stride window are copied as one run.
         let fullRows = rowStride * columnStride == 1 && g.usedColumns == g.windowColumns && g.fieldColumns == g.windowColumns
         let runs = fullRows ? 1 : g.usedRows, runLength = fullRows ? g.usedRows * columns : g.usedColumns
+        // One image whose window is its whole field (a 1 × 1 convolution's, without padding) holds
+        // the channels one after another, as the field does: one copy for all of them.
+        if fullRows && g.batch == 1 && g.rowOffset == 0 && g.columnOffset == 0 && runLength == plane && g.fieldRows * g.fieldColumns == plane {
+            return Self.widen(input, count: pixel * plane, to: values)
+        }
         // Where each run's window row starts in its image of a channel (of the first kept phase), -1 for a row no tap reads.
         let rowStarts = (0..<runs).map { r in
             let row = g.rowOffset + r, slot = rowSlots[row % rowStride]
