@@ -70,8 +70,6 @@ final class Lowering {
         lastProgramUsing = Array(repeating: -1, count: graph.data.count)
         intervalHints = Array(repeating: SearchHint(), count: graph.data.count)
         writtenRanges = Array(repeating: [], count: graph.data.count)
-        // Room for about one block per variable, two field buffers per vertex and the fixed
-        // items of every tile, so the list seldom grows; capacity never written costs no memory.
     }
 
     /// Every vertex's estimate, once ``keepEstimates()`` has taken them from the graph.

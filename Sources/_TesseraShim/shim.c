@@ -71,7 +71,7 @@ long tessera_peak_resident_bytes(void) {
 }
 
 int tessera_reset_peak_resident(void) {
-    malloc_trim(0);
+    tessera_return_freed_memory();
     FILE *refs = fopen("/proc/self/clear_refs", "w");
     if (refs == NULL) {
         return -errno;

@@ -101,8 +101,9 @@ public struct ConvPlan: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The fewest float32 partials one tile of a reduction sums: 32 (128 bytes, the least Poplar's
-    /// linear mapping leaves on a tile), so that a small output is not scattered one row per tile.
-    public static let minimumReductionChunk = 32
+    /// linear mapping leaves on a tile, as ``NormCost/minimumBlockItems``), so that a small output
+    /// is not scattered one row per tile.
+    public static let minimumReductionChunk = NormCost.minimumBlockItems
 
     /// The chunks that the reduction of one output box of `count` elements, in rows of `rowLength`,
     /// gives to its `stages` tiles: whole rows, as evenly as they go, at most one chunk per stage,
