@@ -95,6 +95,7 @@ struct Finalizer {
 
         let exchangeIn = exchangePhase(step.exchangeIn)
         superstep.exchangeIn = exchangeIn.0
+        superstep.tileOrdered = step.tileOrdered
         var estimates = [[Int]](repeating: [], count: step.vertices.isEmpty ? 0 : target.tiles)
         for (vertex, _) in step.vertices {
             estimates[graph.vertices[vertex].tile].append(lowering.estimate(vertex: vertex))

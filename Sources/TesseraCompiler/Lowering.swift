@@ -38,6 +38,9 @@ struct SymbolicStep {
     /// The field slots of every vertex, vertex after vertex.
     var slots: [SymbolicSlot] = []
     var exchangeOut: [PlannedCopy] = []
+    /// Whether no vertex of the step writes a variable that its exchange-in copies read, so that a
+    /// tile's exchange-in and compute may run one after the other, before other tiles' (see ``Superstep/tileOrdered``).
+    var tileOrdered = false
     var host: (stream: Int, elementBytes: Int, pieces: [(endpoint: Endpoint, hostElement: Int, count: Int)])?
     var predicate: (endpoint: Endpoint, type: ElementType)?
     var collective: (kind: CollectiveKind, op: ReduceOperator, groupSize: Int,
@@ -216,6 +219,9 @@ final class Lowering {
                 }
                 step.slots.append(slot(for: elements, field: field, tile: vertex.tile, position: position))
             }
+        }
+        step.tileOrdered = !pendingIn.contains { copy in
+            allocations[copy.source.allocation].data.map { !writtenRanges[$0].isEmpty } ?? true
         }
         step.exchangeIn = pendingIn.exactCopy()
         step.exchangeOut = pendingOut.exactCopy()

@@ -1,5 +1,6 @@
 import Testing
 import Tessera
+import TesseraCompiler
 import TesseraTestSupport
 
 /// A program that exercises every runtime path: host streams, exchange of transposed views, on-tile
@@ -137,6 +138,49 @@ extension Tensor {
                 #expect(result[row * 10 + column] == expected, "row \(row), column \(column)")
             }
         }
+    }
+
+    /// Each tile's vertex reads the next tile's row through the exchange; `inPlace` writes the result
+    /// over the rows read, else into a second variable. Returns the rows written, for 1 to 3 threads,
+    /// and whether the step ran tile-ordered.
+    private func ringShift(inPlace: Bool) throws -> (results: [[Float]], tileOrdered: Bool) {
+        let tiles = 6, graph = Graph(target: testTarget(tiles: tiles, bytes: 4096))
+        let rows = graph.addVariable(.float32, [tiles, 4], name: "rows")
+        let shifted = inPlace ? rows : graph.addVariable(.float32, [tiles, 4], name: "shifted")
+        for tile in 0..<tiles {
+            try graph.setTileMapping(rows.index(tile), tile: tile)
+            if !inPlace { try graph.setTileMapping(shifted.index(tile), tile: tile) }
+        }
+        try graph.makeHostVisible(rows)
+        try graph.makeHostVisible(shifted)
+        let shift = graph.addComputeSet("shift")
+        for tile in 0..<tiles {
+            try graph.addVertex(shift, ScaleCodelet(factor: 2, offset: 1), tile: tile,
+                                ["in": rows.index((tile + 1) % tiles), "out": shifted.index(tile)])
+        }
+        let executable = try Compiler.compile(graph, program: .execute(shift))
+        let results = try (1...3).map { threads in
+            let engine = try Engine(executable, options: EngineOptions(threads: threads))
+            try engine.write(rows, (0..<(tiles * 4)).map { Float($0) })
+            try engine.run()
+            return try engine.read(shifted, as: Float.self)
+        }
+        return (results, executable.supersteps.contains { $0.tileOrdered })
+    }
+
+    @Test func aStepReadingWhatNoVertexWritesRunsTileOrderedWithBulkSynchronousResults() throws {
+        let (results, tileOrdered) = try ringShift(inPlace: false)
+        let expected = (0..<24).map { Float(($0 + 4) % 24) * 2 + 1 }
+        #expect(tileOrdered)
+        for result in results { #expect(result == expected) }
+    }
+
+    @Test func aStepOverwritingWhatItsExchangeReadsWaitsForEveryTilesExchange() throws {
+        // Tile-ordered, tile 5 would read tile 0's row after tile 0's vertex had overwritten it.
+        let (results, tileOrdered) = try ringShift(inPlace: true)
+        let expected = (0..<24).map { Float(($0 + 4) % 24) * 2 + 1 }
+        #expect(!tileOrdered)
+        for result in results { #expect(result == expected) }
     }
 
     @Test func workersArePinnedWhereHwlocSays() throws {
