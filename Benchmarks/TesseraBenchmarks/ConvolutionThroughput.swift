@@ -109,7 +109,7 @@ private func kernelSeconds(_ shape: ConvolutionShape, target: Target) throws -> 
                            stride: [shape.stride, shape.stride], padding: .symmetric(shape.padding))
     let plan = try ConvPlanner.shared.plan(p, target: target, options: OpOptions(), op: shape.name)
     func part(_ axis: ConvAxis) -> Range<Int> { plan.parts(axis)[0] }
-    let geometry = ConvVertexGeometry(p, batch: part(.batch), groups: part(.group), outputChannels: part(.outputChannel),
+    let geometry = ConvVertexGeometry(plan.parameters, batch: part(.batch), groups: part(.group), outputChannels: part(.outputChannel),
                                       inputChannels: part(.inputChannel), rows: part(.row), columns: part(.column))
     let codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
                                      inputType: .float32, outputType: .float32, hasBias: false)

@@ -65,6 +65,9 @@ extension TesseraCommand {
             let parameters = try self.parameters(type)
             print("\(operation) \(parameters) on \(target.name) (\(target.tiles.grouped) tiles × \(target.bytesPerTile.grouped) B, "
                 + "\(target.clockHz / 1e9) GHz): \(parameters.macs.grouped) multiply-accumulates")
+            if let folded = parameters.strideFolded {
+                print("planned as \(folded): its kernel reads only every stride-th input row or column")
+            }
             for row in try ConvPlanner.shared.sweep(parameters, target: target, proportions: proportions, op: operation) {
                 print("\navailable memory \(row.availableMemoryProportion) (\(row.budgetBytes.grouped) B per tile for temporaries):")
                 switch row.outcome {

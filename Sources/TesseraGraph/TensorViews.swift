@@ -36,6 +36,19 @@ extension Tensor {
         return view(shape: ranges.map(\.count), offset: offset, strides: strides)
     }
 
+    /// Every `stride`-th element of dimension `dimension`, from the first (Poplar's `subSample`):
+    /// `⌈size / stride⌉` of them; the rank is kept.
+    public func subSample(_ stride: Int, dimension: Int) throws(GraphError) -> Tensor {
+        try checkDimension(dimension, "subSample")
+        guard stride > 0 else {
+            throw .indexOutOfRange(operation: "subSample", detail: "stride \(stride) of dimension \(dimension) is not positive (shape \(shape))")
+        }
+        var newShape = shape, strides = Tensor.rowMajorStrides(shape)
+        newShape[dimension] = (shape[dimension] + stride - 1) / stride
+        strides[dimension] *= stride
+        return view(shape: newShape, offset: 0, strides: strides)
+    }
+
     /// Index `index` of the outermost dimension; the rank drops by one.
     public func index(_ index: Int) throws(GraphError) -> Tensor {
         guard rank > 0 else { throw .indexOutOfRange(operation: "index", detail: "cannot index a scalar") }

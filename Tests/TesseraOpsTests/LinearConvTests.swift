@@ -35,6 +35,11 @@ struct LinearConvCase: CustomTestStringConvertible, Sendable {
         // Padding wider than the kernel reach: border windows lie wholly in padding.
         LinearConvCase(parameters: ConvParameters(batch: 1, inputChannels: 2, outputChannels: 3, inputField: [3, 4], kernel: [2, 2],
                                                   padding: .symmetric(3), hasBias: true), tiles: 16),
+        // 1 × 1 of stride 2 (ResNet's downsampling) and of stride 3 × 2 on odd fields: planned on the input's subsample.
+        LinearConvCase(parameters: ConvParameters(batch: 2, inputChannels: 6, outputChannels: 10, inputField: [9, 7], kernel: [1, 1],
+                                                  stride: [2, 2], hasBias: true), tiles: 8),
+        LinearConvCase(parameters: ConvParameters(batch: 1, inputChannels: 5, outputChannels: 4, inputField: [11, 8], kernel: [1, 1],
+                                                  stride: [3, 2], elementType: .float16), tiles: 4),
         // Many input channels, a small output: the planner splits input channels and reduces (float32, then
         // grouped float16 with a bias added in the reduction).
         LinearConvCase(parameters: ConvParameters(batch: 1, inputChannels: 300, outputChannels: 3, inputField: [2, 2], kernel: [1, 1],

@@ -68,6 +68,27 @@ private func dense(_ channels: Int, field: Int, batch: Int = 1, type: ElementTyp
         #expect(p.macs == 2 * 8 * 2048 * 1000)
     }
 
+    /// A 1 × 1 convolution of stride 2 reads a quarter of its input: it is planned as the unit-stride
+    /// convolution of that quarter, which moves less input to its tiles than the strided field.
+    @Test func aStridedOneByOneConvolutionIsPlannedOnItsInputsSubsample() throws {
+        let strided = ConvParameters(batch: 2, inputChannels: 64, outputChannels: 128, inputField: [28, 27], kernel: [1, 1], stride: [2, 2])
+        let folded = try #require(strided.strideFolded)
+        #expect(folded == ConvParameters(batch: 2, inputChannels: 64, outputChannels: 128, inputField: [14, 14], kernel: [1, 1]))
+        #expect(folded.outputShape == strided.outputShape && folded.macs == strided.macs)
+        // Only a dimension of one tap, stride above 1 and no padding folds.
+        var rows = strided
+        rows.kernel = [1, 3]
+        #expect(rows.strideFolded?.inputField == [14, 27] && rows.strideFolded?.stride == [1, 2])
+        #expect(dense(8, field: 9).strideFolded == nil)
+        var padded = strided
+        padded.padding = .symmetric(1)
+        #expect(padded.strideFolded == nil)
+        let target = testTarget(tiles: 64)
+        let plan = try ConvPlanner().plan(strided, target: target, options: OpOptions(), op: "downsample")
+        #expect(plan.parameters == folded)
+        #expect(plan == (try ConvPlanner().plan(folded, target: target, options: OpOptions(), op: "folded")))
+    }
+
     @Test func plansAreCachedByParametersTargetAndOptions() throws {
         let planner = ConvPlanner(), target = testTarget(tiles: 16)
         let first = try planner.plan(dense(8, field: 9), target: target, options: OpOptions(), op: "a")

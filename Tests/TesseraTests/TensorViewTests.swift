@@ -81,6 +81,15 @@ private func allIndices(_ shape: [Int]) -> [[Int]] {
         #expect(elements(view) == expected)
     }
 
+    @Test func subSampleKeepsEveryStrideThElement() throws {
+        let x = graph.addVariable(.float32, [2, 7, 5], name: "x")
+        let view = try x.subSample(3, dimension: 1).subSample(2, dimension: 2)
+        #expect(view.shape == [2, 3, 3])
+        #expect(elements(view) == allIndices([2, 3, 3]).map { flatIndex([$0[0], 3 * $0[1], 2 * $0[2]], [2, 7, 5]) })
+        #expect(throws: GraphError.self) { try x.subSample(0, dimension: 1) }
+        #expect(throws: GraphError.self) { try x.subSample(2, dimension: 3) }
+    }
+
     @Test func badViewsAreTypedErrors() throws {
         let x = graph.addVariable(.float32, [4, 6], name: "x")
         #expect(throws: GraphError.self) { try x.reshape([5, 5]) }

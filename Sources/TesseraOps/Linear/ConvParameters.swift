@@ -136,6 +136,25 @@ public struct ConvParameters: Sendable, Hashable, CustomStringConvertible {
 }
 
 extension ConvParameters {
+    /// The same convolution over a smaller input, where one exists: along a dimension whose kernel
+    /// has one tap, no padding and a stride above 1, only every stride-th input row (or column) is
+    /// read, so the convolution is the unit-stride one of that ``Tensor/subSample(_:dimension:)``
+    /// of the input (a ResNet downsampling 1 × 1 convolution of stride 2 reads a quarter of its
+    /// input). Nil when no dimension folds.
+    public var strideFolded: ConvParameters? {
+        var folded = self
+        for d in 0..<2 {
+            let before = d == 0 ? padding.top : padding.left, after = d == 0 ? padding.bottom : padding.right
+            guard kernel[d] == 1, stride[d] > 1, before == 0, after == 0 else { continue }
+            folded.inputField[d] = outputField[d]
+            folded.stride[d] = 1
+            folded.dilation[d] = 1
+        }
+        return folded == self ? nil : folded
+    }
+}
+
+extension ConvParameters {
     /// The input a part with outputs `outputs` along `dimension` (0: rows, 1: columns) reads: the
     /// field's input rows (a one-row placeholder when it reads only padding), how many of them it
     /// uses, the field's offset in the part's window, and the window's size.

@@ -43,10 +43,14 @@ public final class ConvPlanner: Sendable {
     /// The fastest modelled plan for `parameters` on `target` within `options`' temporary-memory budget;
     /// with `availableMemoryProportion` 0, the plan needing the least temporary memory (as poplin).
     ///
+    /// A convolution that ``ConvParameters/strideFolded`` folds is planned as the folded one, whose
+    /// parameters the plan holds.
+    ///
     /// Throws `badParameter` for invalid parameters, and `doesNotFit` (naming the plan that needs the
     /// least memory and its bytes) when no plan fits.
     public func plan(_ parameters: ConvParameters, target: Target, options: OpOptions, op: String) throws(OpError) -> ConvPlan {
         try parameters.validate(op: op)
+        let parameters = parameters.strideFolded ?? parameters
         let budget = Int(Double(target.bytesPerTile) * options.availableMemoryProportion)
         let key = Key(parameters: parameters, target: target, options: options)
         let cached: Outcome? = state.withLock { state in

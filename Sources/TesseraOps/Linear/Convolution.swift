@@ -29,8 +29,11 @@ extension OpBuilder {
         let plan = try ConvPlanner.shared.plan(p, target: graph.target, options: options ?? self.options, op: name)
         let (g, cg, og) = (p.groups, p.inputChannelsPerGroup, p.outputChannelsPerGroup)
         let built = try building(name) { () throws(GraphError) in
-            try buildConvolution(
-                plan, input: input.reshape([p.batch, g, cg] + p.inputField),
+            // The input the plan's (stride-folded) parameters read.
+            var planned = input
+            for d in 0..<2 where plan.parameters.stride[d] != p.stride[d] { planned = try planned.subSample(p.stride[d], dimension: 2 + d) }
+            return try buildConvolution(
+                plan, input: planned.reshape([p.batch, g, cg] + plan.parameters.inputField),
                 weights: weights.reshape([g, og, cg] + p.kernel),
                 bias: bias?.reshape([g, og]), name: name).reshape(p.outputShape)
         }
