@@ -184,6 +184,9 @@ func stridedCopy(from source: UnsafeRawPointer, stride sourceStride: Int, to des
         memmove(destination, source, count * elementBytes)
         return
     }
+    if sourceStride == 2 * elementBytes && destinationStride == elementBytes && (elementBytes == 4 || elementBytes == 2) {
+        return copyEvenElements(from: source, to: destination, count: count, elementBytes: elementBytes)
+    }
     switch elementBytes {
     case 4:
         for i in 0..<count {
@@ -197,5 +200,30 @@ func stridedCopy(from source: UnsafeRawPointer, stride sourceStride: Int, to des
         for i in 0..<count {
             memmove(destination + i * destinationStride, source + i * sourceStride, elementBytes)
         }
+    }
+}
+
+/// Every other element of `source` (elements of 4 or 2 bytes), `count` of them, to consecutive
+/// elements from `destination`: a subsampled row, as a stride-folded convolution gathers it. Sixteen
+/// at a time from 32 loaded while the loads stay within the row's `2 · count − 1` elements.
+@inline(__always)
+private func copyEvenElements(from source: UnsafeRawPointer, to destination: UnsafeMutableRawPointer, count: Int, elementBytes: Int) {
+    var i = 0
+    if elementBytes == 4 {
+        while i + 17 <= count {
+            let low = (source + 8 * i).loadUnaligned(as: SIMD16<UInt32>.self)
+            let high = (source + 8 * i + 64).loadUnaligned(as: SIMD16<UInt32>.self)
+            (destination + 4 * i).storeBytes(of: low.evenHalf, as: SIMD8<UInt32>.self)
+            (destination + 4 * i + 32).storeBytes(of: high.evenHalf, as: SIMD8<UInt32>.self)
+            i += 16
+        }
+        for j in i..<count { (destination + 4 * j).storeBytes(of: (source + 8 * j).loadUnaligned(as: UInt32.self), as: UInt32.self) }
+    } else {
+        while i + 17 <= count {
+            let values = (source + 4 * i).loadUnaligned(as: SIMD32<UInt16>.self)
+            (destination + 2 * i).storeBytes(of: values.evenHalf, as: SIMD16<UInt16>.self)
+            i += 16
+        }
+        for j in i..<count { (destination + 2 * j).storeBytes(of: (source + 4 * j).loadUnaligned(as: UInt16.self), as: UInt16.self) }
     }
 }

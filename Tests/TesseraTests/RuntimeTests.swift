@@ -183,6 +183,31 @@ extension Tensor {
         for result in results { #expect(result == expected) }
     }
 
+    /// Rows of every other element (a stride-folded convolution's input) move sixteen at a time with a
+    /// tail element by element: float32 and float16, rows of 37 from 74 and more.
+    @Test(arguments: [ElementType.float32, .float16])
+    func subsampledRowsCopyEveryOtherElement(_ type: ElementType) throws {
+        let graph = Graph(target: testTarget(tiles: 2, bytes: 8192))
+        let source = graph.addVariable(type, [3, 75], name: "source"), copy = graph.addVariable(type, [3, 38], name: "copy")
+        try graph.setTileMapping(source, tile: 0)
+        try graph.setTileMapping(copy, tile: 1)
+        try graph.makeHostVisible(source)
+        try graph.makeHostVisible(copy)
+        let engine = try Engine(try Compiler.compile(graph, program: .copy(from: source.subSample(2, dimension: 1), to: copy)),
+                                options: EngineOptions(threads: 1))
+        let values = (0..<(3 * 75)).map { Float($0 % 1000) }
+        let expected = (0..<3).flatMap { row in (0..<38).map { values[row * 75 + 2 * $0] } }
+        if type == .float32 {
+            try engine.write(source, values)
+            try engine.run()
+            #expect(try engine.read(copy, as: Float.self) == expected)
+        } else {
+            try engine.write(source, values.map { Float16($0) })
+            try engine.run()
+            #expect(try engine.read(copy, as: Float16.self) == expected.map { Float16($0) })
+        }
+    }
+
     @Test func workersArePinnedWhereHwlocSays() throws {
         let graph = Graph(target: testTarget(tiles: 4))
         let engine = try Engine(try Compiler.compile(graph, program: .sequence([])), options: EngineOptions(threads: 2))
