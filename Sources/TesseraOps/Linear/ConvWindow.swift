@@ -98,14 +98,26 @@ struct ConvWindow {
         }
     }
 
-    /// `count` elements from `source` to `target`, widened: float32 runs of 32 or more copied as bytes (a shorter one
-    /// costs less than the call).
+    /// `count` elements from `source` to `target`, widened. A float32 run of 32 or more is copied as bytes; a shorter one
+    /// of 4 or more (a 7 × 7 or 14 × 14 image row, costlier by the element than the call) as two vectors of the
+    /// widest width it holds, the second ending at its end, so that nothing outside the run is read or written.
     @inline(__always)
     private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to target: UnsafeMutablePointer<Float>) {
-        if In.self == Float.self && count >= 32 {
-            UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: 4 * count)
-        } else {
+        guard In.self == Float.self, count >= 4 else {
             for c in 0..<count { target[c] = source[c].widened }
+            return
+        }
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), last = 4 * count
+        @inline(__always) func copyPair<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Float {
+            let width = 4 * Vector.scalarCount
+            to.storeBytes(of: from.loadUnaligned(as: Vector.self), as: Vector.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: last - width, as: Vector.self), toByteOffset: last - width, as: Vector.self)
+        }
+        switch count {
+        case 32...: to.copyMemory(from: from, byteCount: last)
+        case 16...: copyPair(SIMD16<Float>.self)
+        case 8...: copyPair(SIMD8<Float>.self)
+        default: copyPair(SIMD4<Float>.self)
         }
     }
 
