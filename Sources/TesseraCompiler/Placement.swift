@@ -101,8 +101,8 @@ private struct OccupiedMemory {
 
     /// Room for blocks live during `ranges`.
     init(_ ranges: [ClosedRange<Int>]) {
-        firstPosition = ranges.lazy.map(\.lowerBound).min() ?? 0
-        let last = ranges.lazy.map(\.upperBound).max() ?? -1
+        firstPosition = ranges.lazy.map { $0.lowerBound }.min() ?? 0
+        let last = ranges.lazy.map { $0.upperBound }.max() ?? -1
         taken = [[Range<Int>]](repeating: [], count: max(0, last - firstPosition + 1))
     }
 

@@ -468,7 +468,7 @@ public final class Graph {
         for (k, (field, box)) in zip(fields, boxes).enumerated() {
             let strides = Tensor.rowMajorStrides(box.of.shape)
             let offset = zip(box.box, strides).reduce(0) { $0 + $1.0.lowerBound * $1.1 }
-            connectionViews.append(ConnectionView(elements: box.of.elements, shape: box.box.map(\.count), offset: offset, strides: strides))
+            connectionViews.append(ConnectionView(elements: box.of.elements, shape: box.box.map { $0.count }, offset: offset, strides: strides))
             connections.append(Connection(view: connectionViews.count - 1, count: sizes[k], field: field))
         }
         return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
@@ -508,7 +508,7 @@ public final class Graph {
     /// their runs (and, when `estimating`, the codelet's estimate for those sizes).
     private func appendVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, _ fields: [Field], _ tensors: [Tensor],
                               estimating: Bool) throws(GraphError) -> Vertex {
-        let sizes = tensors.map(\.elementCount)
+        let sizes = tensors.map { $0.elementCount }
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }

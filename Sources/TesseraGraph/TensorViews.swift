@@ -33,7 +33,7 @@ extension Tensor {
         }
         let strides = Tensor.rowMajorStrides(shape)
         let offset = zip(ranges, strides).reduce(0) { $0 + $1.0.lowerBound * $1.1 }
-        return view(shape: ranges.map(\.count), offset: offset, strides: strides)
+        return view(shape: ranges.map { $0.count }, offset: offset, strides: strides)
     }
 
     /// Every `stride`-th element of dimension `dimension`, from the first (Poplar's `subSample`):

@@ -5,7 +5,7 @@ package enum TileMappingIndex {
     package static func resolve(_ assigned: [TileInterval]) -> [TileInterval] {
         let sorted = assigned.enumerated().sorted { ($0.element.begin, $0.offset) < ($1.element.begin, $1.offset) }
         let overlapping = zip(sorted, sorted.dropFirst()).contains { $0.element.end > $1.element.begin }
-        let resolved = overlapping ? resolveOverrides(assigned) : sorted.map(\.element)
+        let resolved = overlapping ? resolveOverrides(assigned) : sorted.map { $0.element }
         var merged: [TileInterval] = []
         merged.reserveCapacity(resolved.count)
         for interval in resolved where interval.count > 0 {

@@ -103,7 +103,7 @@ extension OpBuilder {
                 key = stochasticRoundingMix(stochasticRoundingMix(seed) ^ UInt64(tile.tile))
             }
             let codelet = CastCodelet(from: x.elementType, to: type, regions: tile.regions.count, split: WorkerSplit(graph.target, .float32),
-                                      stochasticKey: key, regionStarts: tile.regions.map(\.lowerBound))
+                                      stochasticKey: key, regionStarts: tile.regions.map { $0.lowerBound })
             _ = try building(name) { () throws(GraphError) in
                 var connections: [String: Tensor] = [:]
                 for (r, region) in tile.regions.enumerated() {

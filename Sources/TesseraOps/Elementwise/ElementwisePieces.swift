@@ -85,7 +85,7 @@ extension OpBuilder {
         let grain = graph.target.vectorWidth(grainType)
         var pieces: [ElementwisePiece] = []
         for work in try tileWork(of: tensor) {
-            for share in workerShares(regionSizes: work.regions.map(\.count), grain: grain, contexts: graph.target.workerContexts) {
+            for share in workerShares(regionSizes: work.regions.map { $0.count }, grain: grain, contexts: graph.target.workerContexts) {
                 let begin = work.regions[share.region].lowerBound
                 pieces.append(ElementwisePiece(tile: work.tile, positions: (begin + share.offsets.lowerBound)..<(begin + share.offsets.upperBound)))
             }

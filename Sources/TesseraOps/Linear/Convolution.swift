@@ -100,7 +100,7 @@ extension OpBuilder {
             }
             let tile = plan.firstTile(ofBox: boxIndex, of: boxes, target: graph.target)
             boxIndex += 1
-            let box = prefix, shape = box.map(\.count), count = shape.reduce(1, *)
+            let box = prefix, shape = box.map { $0.count }, count = shape.reduce(1, *)
             let out = try storage.slice(offset..<(offset + count))
             // The box's partials `[stages, count]`: stage `s` on tile `tile + s`.
             let block = try partials?.slice((offset * stages)..<((offset + count) * stages)).reshape([stages, count])
@@ -178,7 +178,7 @@ extension OpBuilder {
     private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>],
                               partials: Tensor, bias: Tensor?, output: Tensor) throws(GraphError) {
         let stages = tiles.count
-        let shape = box.map(\.count)
+        let shape = box.map { $0.count }
         let biasView = try bias.map { (bias: Tensor) throws(GraphError) in
             try bias.slice([box[1], box[2]]).reshape([1, shape[1], shape[2], 1, 1]).broadcast(to: shape).flatten()
         }

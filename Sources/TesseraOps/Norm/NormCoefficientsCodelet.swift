@@ -49,7 +49,7 @@ struct NormCoefficientsCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        let slowest = NormCost.itemShares(channels(fieldSizes), workers: target.workerContexts).map(\.count).max() ?? 0
+        let slowest = NormCost.itemShares(channels(fieldSizes), workers: target.workerContexts).map { $0.count }.max() ?? 0
         return NormCost.setUpCycles + slowest * NormCost.coefficientCyclesPerChannel
     }
 

@@ -91,9 +91,9 @@ struct NormOwners {
         self.id = id
         elementBytes = tensor.elementType.byteSize
         let intervals = regions.flatMap { region in region.ranges.map { ($0, region.tile) } }.sorted { $0.0.lowerBound < $1.0.lowerBound }
-        starts = intervals.map(\.0.lowerBound)
-        ends = intervals.map(\.0.upperBound)
-        tiles = intervals.map(\.1)
+        starts = intervals.map { $0.0.lowerBound }
+        ends = intervals.map { $0.0.upperBound }
+        tiles = intervals.map { $0.1 }
     }
 
     /// Positions held by some tile.

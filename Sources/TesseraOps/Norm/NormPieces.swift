@@ -65,7 +65,7 @@ extension OpBuilder {
             let tile = pieces[start].tile
             var end = start + 1
             while end < pieces.count && pieces[end].tile == tile { end += 1 }
-            for run in storedRuns(pieces[start..<end].map(\.positions), of: [tensor], tile: tile) {
+            for run in storedRuns(pieces[start..<end].map { $0.positions }, of: [tensor], tile: tile) {
                 groups.append(NormRegionGroup(tile: tile, regions: run))
             }
             start = end
@@ -89,7 +89,7 @@ extension OpBuilder {
     /// least ``NormCost/minimumBlockItems`` items a block (as Poplar's linear mapping keeps 128
     /// bytes on a tile): the tiles reading the results then gather them from a few tiles.
     func normBlockPieces(count: Int, over tensor: Tensor) throws(OpError) -> [NormPiece] {
-        let tiles = try tileRegions(of: tensor).map(\.tile)
+        let tiles = try tileRegions(of: tensor).map { $0.tile }
         guard !tiles.isEmpty, count > 0 else { return [] }
         let used = min(tiles.count, max(1, count / NormCost.minimumBlockItems))
         return (0..<used).map { k in
