@@ -56,7 +56,7 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
 private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
     -> (seconds: Double, relativeDifference: Double, version: String) {
     struct Result: Decodable { var seconds: Double; var relativeDifference: Double; var version: String }
-    let result = try runReferenceScript("onnx_model_reference.py", arguments: files.map(\.path) + [String(repeats), String(threads)],
+    let result = try runReferenceScript("onnx_model_reference.py", arguments: files.map { $0.path } + [String(repeats), String(threads)],
                                         as: Result.self)
     return (result.seconds, result.relativeDifference, result.version)
 }

@@ -8,7 +8,7 @@ enum Reports {
         print(try CycleReport(executable: executable, record: record).text)
         guard let directory else { return }
         let files = try ReportWriter().write(executable: executable, record: record, to: URL(fileURLWithPath: directory))
-        print("Reports written: \(files.map(\.path).joined(separator: ", "))")
+        print("Reports written: \(files.map { $0.path }.joined(separator: ", "))")
     }
 
     /// Writes the memory profile of a compilation that did not fit, so it can be inspected.
@@ -16,6 +16,6 @@ enum Reports {
         print(MemoryReport(failure.profile).text)
         guard let directory else { return }
         let files = try ReportWriter().write(memory: failure.profile, to: URL(fileURLWithPath: directory))
-        print("Memory profile of the failed compilation written: \(files.map(\.path).joined(separator: ", "))")
+        print("Memory profile of the failed compilation written: \(files.map { $0.path }.joined(separator: ", "))")
     }
 }

@@ -164,7 +164,7 @@ public enum Compiler {
             guard let layout = lowering.layouts[index] else { return nil }
             return VariableMemory(name: record.name, elementType: record.elementType,
                                   bytes: record.elementCount * record.elementType.byteSize,
-                                  tileCount: Set(layout.intervals.map(\.tile)).count,
+                                  tileCount: Set(layout.intervals.map { $0.tile }).count,
                                   alwaysLive: liveSteps[index] == nil, liveSteps: liveSteps[index])
         }
     }

@@ -27,7 +27,7 @@ package struct TileGrouped<Item: Sendable>: Sendable {
 
     /// Builds the groups from items and their tiles (stable within a tile), by counting sort.
     package init(_ pairs: [(tile: Int, item: Item)]) {
-        self.init(pairs, tile: \.tile, item: \.item)
+        self.init(pairs, tile: { $0.tile }, item: { $0.item })
     }
 
     /// Builds the groups from `sources`, each giving its tile and its item (stable within a

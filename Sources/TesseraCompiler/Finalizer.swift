@@ -89,7 +89,7 @@ struct Finalizer {
                     cycles.exchangedBytes += bytes
                 }
             }
-            let grouped = TileGrouped(copies, tile: \.destination.tile, item: copyOp)
+            let grouped = TileGrouped(copies, tile: { $0.destination.tile }, item: copyOp)
             return (grouped, CycleModel.exchange(sent: sent, received: received, target: target))
         }
 

@@ -128,5 +128,5 @@ public struct MemoryProfile: Sendable, Codable {
     /// Sum of peak not-always-live bytes over tiles.
     public var notAlwaysLivePeakBytes: Int { tiles.reduce(0) { $0 + $1.notAlwaysLivePeakBytes } }
     /// Tiles whose `totalBytes` exceed the target's memory.
-    public var tilesOverBudget: [Int] { tiles.filter { $0.totalBytes > target.bytesPerTile }.map(\.tile) }
+    public var tilesOverBudget: [Int] { tiles.filter { $0.totalBytes > target.bytesPerTile }.map { $0.tile } }
 }

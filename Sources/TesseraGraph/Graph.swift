@@ -358,7 +358,7 @@ public final class Graph {
         if fields.count(where: { connections[$0.name] != nil }) < connections.count {
             for key in connections.keys where !fields.contains(where: { $0.name == key }) {
                 throw .badConnection(vertex: vertexName(codelet, computeSet), field: key,
-                                     detail: "the codelet has no such field (fields: \(fields.map(\.name).joined(separator: ", ")))")
+                                     detail: "the codelet has no such field (fields: \(fields.map { $0.name }.joined(separator: ", ")))")
             }
         }
         var ordered: [Tensor] = []
@@ -402,8 +402,16 @@ public final class Graph {
     @discardableResult
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
                            regions: [(of: Tensor, positions: [Range<Int>])]) throws(GraphError) -> Vertex {
-        let inBounds = regions.allSatisfy { region in
-            region.of.rank == 1 && region.positions.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= region.of.elementCount }
+        // Index loops over the buffers: iterating the tuples copies each (retaining its tensor's
+        // storage and shape and its ranges), millions of times in a large model.
+        let sizes = regions.withUnsafeBufferPointer { regions in
+            (0..<regions.count).map { k in regions[k].positions.reduce(0) { $0 + $1.count } }
+        }
+        let inBounds = regions.withUnsafeBufferPointer { regions in
+            (0..<regions.count).allSatisfy { k in
+                let count = regions[k].of.elementCount
+                return regions[k].of.rank == 1 && regions[k].positions.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= count }
+            }
         }
         guard inBounds else {
             var tensors: [Tensor] = []
@@ -415,27 +423,32 @@ public final class Graph {
             return try addVertex(computeSet, codelet, tile: tile, fields: fields, tensors)
         }
         try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: regions.count)
-        let sizes = regions.map { $0.positions.reduce(0) { $0 + $1.count } }
-        for (k, (field, region)) in zip(fields, regions).enumerated() { try checkConnection(field, region.of, count: sizes[k], codelet, computeSet) }
+        for k in 0..<regions.count { try checkConnection(fields[k], regions[k].of, count: sizes[k], codelet, computeSet) }
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
         let first = connections.count, firstRun = connectionRuns.count
-        for (k, (field, region)) in zip(fields, regions).enumerated() {
-            let start = connectionRuns.count, elements = region.of.elements
-            var hint = SearchHint()
-            for range in region.positions {
-                elements.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
+        var tooMany: (field: Int, runs: Int)?
+        regions.withUnsafeBufferPointer { regions in
+            for k in 0..<regions.count {
+                let start = connectionRuns.count
+                var hint = SearchHint()
+                for range in regions[k].positions {
+                    regions[k].of.elements.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
+                }
+                runBuilder.finish(appendingTo: &connectionRuns)
+                guard connectionRuns.count - start <= Connection.maximumRuns else {
+                    tooMany = (k, connectionRuns.count - start)
+                    return
+                }
+                connections.append(Connection(runs: start..<connectionRuns.count, count: sizes[k], field: fields[k]))
             }
-            runBuilder.finish(appendingTo: &connectionRuns)
-            guard connectionRuns.count - start <= Connection.maximumRuns else {
-                let runs = connectionRuns.count - start
-                connectionRuns.removeLast(connectionRuns.count - firstRun)
-                connections.removeLast(connections.count - first)
-                throw .badConnection(vertex: vertexName(codelet, computeSet), field: field.name,
-                                     detail: "\(runs) element runs, more than the \(Connection.maximumRuns) a field can hold")
-            }
-            connections.append(Connection(runs: start..<connectionRuns.count, count: sizes[k], field: field))
+        }
+        if let tooMany {
+            connectionRuns.removeLast(connectionRuns.count - firstRun)
+            connections.removeLast(connections.count - first)
+            throw .badConnection(vertex: vertexName(codelet, computeSet), field: fields[tooMany.field].name,
+                                 detail: "\(tooMany.runs) element runs, more than the \(Connection.maximumRuns) a field can hold")
         }
         return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
     }

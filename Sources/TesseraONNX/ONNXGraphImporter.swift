@@ -28,7 +28,7 @@ struct ONNXGraphImporter {
         guard unsupported.isEmpty else { throw .unsupportedOperators(unsupported.map { ($0.opType, $0.name) }) }
         let inputs = graph.input.filter { initializers[$0.name] == nil }
         guard inputs.count == 1, let input = inputs.first else {
-            throw .badModel(detail: "expected one non-initializer input, found \(inputs.map(\.name))")
+            throw .badModel(detail: "expected one non-initializer input, found \(inputs.map { $0.name })")
         }
         let dims = input.type.tensorType.shape.dim
         let shape = dims.enumerated().map { index, dim -> Int in

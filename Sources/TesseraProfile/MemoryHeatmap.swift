@@ -62,7 +62,7 @@ public struct MemoryHeatmap: Sendable {
         let margin = 16, pitch = cell + 1, gridTop = 40 + 18 * lines.count
         let gridWidth = columns * pitch - 1, gridHeight = max(0, rows * pitch - 1)
         let legendWidth = 300, legendTop = gridTop + gridHeight + 22
-        let textWidth = max(title.count * 9, (lines.map(\.count).max() ?? 0) * 7)
+        let textWidth = max(title.count * 9, (lines.map { $0.count }.max() ?? 0) * 7)
         let width = max(gridWidth, legendWidth + 190, textWidth) + 2 * margin
         let height = legendTop + 12 + 34 + margin
 

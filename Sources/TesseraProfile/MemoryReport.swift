@@ -116,7 +116,7 @@ public struct MemoryReport: Sendable {
     private var histogramSection: String {
         let budget = histogram.bytesPerTile
         let slices = histogram.buckets.count - 1
-        let widest = histogram.buckets.map(\.tiles).max() ?? 0
+        let widest = histogram.buckets.map { $0.tiles }.max() ?? 0
         let tilesPerMark = max(1, (widest + 39) / 40)  // bars at most 40 marks wide
         var table = TextTable([("of budget", .right), ("bytes", .right), ("tiles", .right), ("", .left)])
         for (index, bucket) in histogram.buckets.enumerated() {

@@ -34,7 +34,7 @@ struct TextTable {
             while text.last == " " { text.removeLast() }
             return text
         }
-        return ((header ? [line(columns.map(\.header))] : []) + rows.map(line)).joined(separator: "\n") + "\n"
+        return ((header ? [line(columns.map { $0.header })] : []) + rows.map(line)).joined(separator: "\n") + "\n"
     }
 }
 

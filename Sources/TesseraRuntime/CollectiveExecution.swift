@@ -48,7 +48,7 @@ struct CollectiveExecution {
 
     private func run<T: CollectiveScalar>(_ type: T.Type, worker: Int, of workers: Int) {
         if plan.kind == .allReduce {
-            let counts = plan.operands.map(\.pieces.count)
+            let counts = plan.operands.map { $0.pieces.count }
             let total = counts.reduce(0, +)
             var flat = 0
             for (index, operand) in plan.operands.enumerated() {

@@ -10,7 +10,7 @@ extension OpBuilder {
     /// contiguous regions of a tensor rather than its mapped intervals.
     func storedRuns(_ ranges: [Range<Int>], of tensors: [Tensor], tile: Int) -> [[Range<Int>]] {
         var runs: [[Range<Int>]] = []
-        let elements = tensors.map(\.elements)
+        let elements = tensors.map { $0.elements }
         var next = [(data: Int, element: Int)?](repeating: nil, count: tensors.count)
         var hints = [SearchHint](repeating: SearchHint(), count: tensors.count)
         var gaps = [TileGapWalk](repeating: TileGapWalk(), count: tensors.count)

@@ -146,7 +146,7 @@ public struct ConvPartialCodelet: Codelet {
     }
 
     public func sizeProblem(fieldSizes: [Int]) -> String? {
-        fieldSizes == expectedSizes ? nil : "field sizes \(fieldSizes), expected \(expectedSizes) for \(fields.map(\.name))"
+        fieldSizes == expectedSizes ? nil : "field sizes \(fieldSizes), expected \(expectedSizes) for \(fields.map { $0.name })"
     }
 
     /// The slowest worker's work: the part with `workerAxis` cut to `⌈size / workers⌉`.

@@ -90,7 +90,7 @@ extension OpBuilder {
         let reduceSet = stages > 1 ? graph.addComputeSet("\(name)/reduce") : nil
         let axes: [ConvAxis] = [.batch, .group, .outputChannel, .row, .column]
         let parts = axes.map { plan.parts($0) }, inputChannelParts = plan.parts(.inputChannel)
-        let boxes = parts.map(\.count).reduce(1, *)
+        let boxes = parts.map { $0.count }.reduce(1, *)
         var boxIndex = 0, offset = 0, boxOffsets: [Int] = []
         /// Adds the boxes under `prefix` (ranges of the first `prefix.count` axes), box by box in tile order.
         func addBoxes(_ prefix: [Range<Int>]) throws(GraphError) {

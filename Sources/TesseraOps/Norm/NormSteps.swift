@@ -37,7 +37,7 @@ extension OpBuilder {
         for input in inputs { owners.append(try normOwners(input.base, &steps)) }
         let codelet = NormCoefficientsCodelet(source: source, parameterType: parameterType, epsilon: epsilon, writesMoments: writesMoments)
         // Where each of the codelet's fields is among the inputs and then the outputs.
-        let named = inputs.map(\.field) + outputs.map(\.0)
+        let named = inputs.map { $0.field } + outputs.map { $0.0 }
         let fieldOrder = codelet.fields.map { field in named.firstIndex(of: field.name)! }
         let cs = graph.addComputeSet("\(name)/coefficients")
         var cost = NormStepCost(target: graph.target)

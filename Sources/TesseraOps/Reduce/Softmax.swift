@@ -48,8 +48,8 @@ extension OpBuilder {
     func recordComposite(kind: String, name: String, shape: [Int], since first: Int) {
         let parts = plans[first...]
         record(OperationPlan(name: name, kind: kind,
-                             partition: "\(shape) over the last axis in \(parts.count) operations: \(parts.map(\.kind).joined(separator: ", "))",
-                             tilesUsed: parts.map(\.tilesUsed).max() ?? 0, modelledCycles: parts.reduce(0) { $0 + $1.modelledCycles },
-                             temporaryBytesPerTile: parts.map(\.temporaryBytesPerTile).max() ?? 0))
+                             partition: "\(shape) over the last axis in \(parts.count) operations: \(parts.map { $0.kind }.joined(separator: ", "))",
+                             tilesUsed: parts.map { $0.tilesUsed }.max() ?? 0, modelledCycles: parts.reduce(0) { $0 + $1.modelledCycles },
+                             temporaryBytesPerTile: parts.map { $0.temporaryBytesPerTile }.max() ?? 0))
     }
 }
