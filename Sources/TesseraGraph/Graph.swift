@@ -402,53 +402,53 @@ public final class Graph {
     @discardableResult
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
                            regions: [(of: Tensor, positions: [Range<Int>])]) throws(GraphError) -> Vertex {
-        // Index loops over the buffers: iterating the tuples copies each (retaining its tensor's
-        // storage and shape and its ranges), millions of times in a large model.
-        let sizes = regions.withUnsafeBufferPointer { regions in
-            (0..<regions.count).map { k in regions[k].positions.reduce(0) { $0 + $1.count } }
-        }
-        let inBounds = regions.withUnsafeBufferPointer { regions in
-            (0..<regions.count).allSatisfy { k in
-                let count = regions[k].of.elementCount
-                return regions[k].of.rank == 1 && regions[k].positions.allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= count }
-            }
+        var flat = VertexRegions(operands: regions.map { $0.of })
+        for (k, region) in regions.enumerated() { flat.addField(operand: k, region.positions) }
+        return try addVertex(computeSet, codelet, tile: tile, fields: fields, regions: flat)
+    }
+
+    /// Adds a vertex as ``addVertex(_:_:tile:fields:_:)`` does, field `k` connected to its ranges of
+    /// its operand in `regions` (one-dimensional tensors), range after range.
+    @discardableResult
+    package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
+                           regions: VertexRegions) throws(GraphError) -> Vertex {
+        let operands = regions.operands, fieldCount = regions.fieldCount
+        let sizes = (0..<fieldCount).map { regions.count(ofField: $0) }
+        let inBounds = (0..<fieldCount).allSatisfy { k in
+            let operand = operands[regions.operand(ofField: k)], count = operand.elementCount
+            return operand.rank == 1 && regions.ranges(ofField: k).allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= count }
         }
         guard inBounds else {
             var tensors: [Tensor] = []
-            for region in regions {
+            for k in 0..<fieldCount {
                 var parts: [Tensor] = []
-                for range in region.positions { parts.append(try region.of.slice(range)) }
+                for range in regions.ranges(ofField: k) { parts.append(try operands[regions.operand(ofField: k)].slice(range)) }
                 tensors.append(parts.count == 1 ? parts[0] : try Tensor.concatenate(parts))
             }
             return try addVertex(computeSet, codelet, tile: tile, fields: fields, tensors)
         }
-        try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: regions.count)
-        for k in 0..<regions.count { try checkConnection(fields[k], regions[k].of, count: sizes[k], codelet, computeSet) }
+        try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: fieldCount)
+        for k in 0..<fieldCount { try checkConnection(fields[k], operands[regions.operand(ofField: k)], count: sizes[k], codelet, computeSet) }
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
         let first = connections.count, firstRun = connectionRuns.count
-        var tooMany: (field: Int, runs: Int)?
-        regions.withUnsafeBufferPointer { regions in
-            for k in 0..<regions.count {
-                let start = connectionRuns.count
-                var hint = SearchHint()
-                for range in regions[k].positions {
-                    regions[k].of.elements.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
-                }
-                runBuilder.finish(appendingTo: &connectionRuns)
-                guard connectionRuns.count - start <= Connection.maximumRuns else {
-                    tooMany = (k, connectionRuns.count - start)
-                    return
-                }
-                connections.append(Connection(runs: start..<connectionRuns.count, count: sizes[k], field: fields[k]))
+        let elements = operands.map { $0.elements }
+        for k in 0..<fieldCount {
+            let start = connectionRuns.count, list = elements[regions.operand(ofField: k)]
+            var hint = SearchHint()
+            for range in regions.ranges(ofField: k) {
+                list.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
             }
-        }
-        if let tooMany {
-            connectionRuns.removeLast(connectionRuns.count - firstRun)
-            connections.removeLast(connections.count - first)
-            throw .badConnection(vertex: vertexName(codelet, computeSet), field: fields[tooMany.field].name,
-                                 detail: "\(tooMany.runs) element runs, more than the \(Connection.maximumRuns) a field can hold")
+            runBuilder.finish(appendingTo: &connectionRuns)
+            guard connectionRuns.count - start <= Connection.maximumRuns else {
+                let runs = connectionRuns.count - start
+                connectionRuns.removeLast(connectionRuns.count - firstRun)
+                connections.removeLast(connections.count - first)
+                throw .badConnection(vertex: vertexName(codelet, computeSet), field: fields[k].name,
+                                     detail: "\(runs) element runs, more than the \(Connection.maximumRuns) a field can hold")
+            }
+            connections.append(Connection(runs: start..<connectionRuns.count, count: sizes[k], field: fields[k]))
         }
         return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
     }

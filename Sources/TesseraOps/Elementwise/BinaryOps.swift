@@ -84,6 +84,7 @@ extension OpBuilder {
         // Without broadcasting every operand reads the output's positions, so the tile's regions
         // are joined into the runs that all three store one after another; with it, a region each.
         let unbroadcast = a.shape == shape && b.shape == shape
+        var connections = VertexRegions(operands: operands + [flatOut])
         for tile in work {
             let regions = unbroadcast ? storedRuns(tile.regions, of: operands + (inPlace ? [] : [flatOut]), tile: tile.tile) : tile.regions.map { [$0] }
             // Region `r` as the codelet sees it: output positions from `starts[r]`, `counts[r]` of them.
@@ -97,22 +98,22 @@ extension OpBuilder {
                                         regionStarts: starts, bases: regions.indices.flatMap { r in [ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
                                         split: split, shareRuns: shareRuns)
             // In field order: `a<r>`, `b<r>` and (unless in place) `out<r>` of each region.
-            var connections: [(of: Tensor, positions: [Range<Int>])] = []
-            connections.reserveCapacity(regions.count * (inPlace ? 2 : 3))
+            connections.removeFields()
             // The operand ranges already counted as received, by operand.
             var received: [Set<Range<Int>>] = [[], []]
             for (r, region) in regions.enumerated() {
-                let operandPositions = unbroadcast ? [region, region] : [[ranges[0][r]], [ranges[1][r]]]
+                /// Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
+                func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region[...] : ranges[k][r...r] }
                 if inPlace {
-                    connections.append((flatOut, region))
-                    connections.append((operands[1], operandPositions[1]))
+                    connections.addField(operand: 2, region)
+                    connections.addField(operand: 1, operandPositions(1))
                 } else {
-                    connections.append((operands[0], operandPositions[0]))
-                    connections.append((operands[1], operandPositions[1]))
-                    connections.append((flatOut, region))
+                    connections.addField(operand: 0, operandPositions(0))
+                    connections.addField(operand: 1, operandPositions(1))
+                    connections.addField(operand: 2, region)
                 }
                 for k in 0..<2 where k != localOperand && received[k].insert(ranges[k][r]).inserted {
-                    for positions in operandPositions[k] {
+                    for positions in operandPositions(k) {
                         let view = try building(name) { () throws(GraphError) in try operands[k].slice(positions) }
                         let bytes = try bytesToReceive(of: view, on: tile.tile)
                         model.receive(tile: tile.tile, bytes: bytes)

@@ -80,6 +80,7 @@ extension OpBuilder {
         var model = ElementwiseStepModel(target: graph.target)
         let flatOut = output.flatten(), flatIn = input?.flatten()
         var fieldCache = RegionFieldCache()
+        var connections = VertexRegions(operands: [flatOut] + (flatIn.map { [$0] } ?? []))
         try building(name) { () throws(GraphError) in
             for tile in work {
                 // The codelet's regions: runs of the tile's regions that it stores one after another.
@@ -87,10 +88,10 @@ extension OpBuilder {
                 let codelet = UnaryCodelet(function: function, elementType: output.elementType, inPlace: input == nil, regions: regions.count,
                                            split: WorkerSplit(graph.target, output.elementType))
                 // In field order: `in<r>`, `out<r>` (or `inOut<r>`) of each region.
-                var connections: [(of: Tensor, positions: [Range<Int>])] = []
+                connections.removeFields()
                 for region in regions {
-                    if let flatIn { connections.append((flatIn, region)) }
-                    connections.append((flatOut, region))
+                    if flatIn != nil { connections.addField(operand: 1, region) }
+                    connections.addField(operand: 0, region)
                 }
                 let vertex = try graph.addVertex(computeSet, codelet, tile: tile.tile,
                                                  fields: fieldCache.fields(of: codelet, regions: regions.count), regions: connections)
