@@ -45,7 +45,7 @@ public struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
 
     /// The index of the last chunk, after starting one if it is full (the first chunk grows as an
     /// array does, so that a small graph takes little memory).
-    @usableFromInline mutating func roomyChunk() -> Int {
+    @inlinable mutating func roomyChunk() -> Int {
         if chunks.isEmpty || chunks[chunks.count - 1].count == Self.chunkSize {
             var chunk: [Element] = []
             if !chunks.isEmpty { chunk.reserveCapacity(Self.chunkSize) }

@@ -403,7 +403,7 @@ public final class Graph {
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
                            regions: [(of: Tensor, positions: [Range<Int>])]) throws(GraphError) -> Vertex {
         var flat = VertexRegions(operands: regions.map { $0.of })
-        for (k, region) in regions.enumerated() { flat.addField(operand: k, region.positions) }
+        for (k, region) in regions.enumerated() { flat.addField(operand: k, region.positions[...]) }
         return try addVertex(computeSet, codelet, tile: tile, fields: fields, regions: flat)
     }
 

@@ -27,8 +27,9 @@ package struct VertexRegions {
         fieldStarts.append(ranges.count)
     }
 
-    /// Adds a field connected to `ranges` of operand `operand`, one after another.
-    package mutating func addField(operand: Int, _ ranges: some Sequence<Range<Int>>) {
+    /// Adds a field connected to `ranges` of operand `operand`, one after another (a concrete
+    /// slice: a generic sequence would not be specialised across modules).
+    package mutating func addField(operand: Int, _ ranges: ArraySlice<Range<Int>>) {
         fieldOperands.append(operand)
         self.ranges.append(contentsOf: ranges)
         fieldStarts.append(self.ranges.count)

@@ -105,12 +105,12 @@ extension OpBuilder {
                 /// Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
                 func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region[...] : ranges[k][r...r] }
                 if inPlace {
-                    connections.addField(operand: 2, region)
+                    connections.addField(operand: 2, region[...])
                     connections.addField(operand: 1, operandPositions(1))
                 } else {
                     connections.addField(operand: 0, operandPositions(0))
                     connections.addField(operand: 1, operandPositions(1))
-                    connections.addField(operand: 2, region)
+                    connections.addField(operand: 2, region[...])
                 }
                 for k in 0..<2 where k != localOperand && received[k].insert(ranges[k][r]).inserted {
                     for positions in operandPositions(k) {

@@ -90,8 +90,8 @@ extension OpBuilder {
                 // In field order: `in<r>`, `out<r>` (or `inOut<r>`) of each region.
                 connections.removeFields()
                 for region in regions {
-                    if flatIn != nil { connections.addField(operand: 1, region) }
-                    connections.addField(operand: 0, region)
+                    if flatIn != nil { connections.addField(operand: 1, region[...]) }
+                    connections.addField(operand: 0, region[...])
                 }
                 let vertex = try graph.addVertex(computeSet, codelet, tile: tile.tile,
                                                  fields: fieldCache.fields(of: codelet, regions: regions.count), regions: connections)
