@@ -183,28 +183,32 @@ extension Tensor {
         for result in results { #expect(result == expected) }
     }
 
-    /// Rows of every other element (a stride-folded convolution's input) move sixteen at a time with a
-    /// tail element by element: float32 and float16, rows of 37 from 74 and more.
-    @Test(arguments: [ElementType.float32, .float16])
-    func subsampledRowsCopyEveryOtherElement(_ type: ElementType) throws {
-        let graph = Graph(target: testTarget(tiles: 2, bytes: 8192))
-        let source = graph.addVariable(type, [3, 75], name: "source"), copy = graph.addVariable(type, [3, 38], name: "copy")
-        try graph.setTileMapping(source, tile: 0)
-        try graph.setTileMapping(copy, tile: 1)
-        try graph.makeHostVisible(source)
-        try graph.makeHostVisible(copy)
-        let engine = try Engine(try Compiler.compile(graph, program: .copy(from: source.subSample(2, dimension: 1), to: copy)),
-                                options: EngineOptions(threads: 1))
-        let values = (0..<(3 * 75)).map { Float($0 % 1000) }
-        let expected = (0..<3).flatMap { row in (0..<38).map { values[row * 75 + 2 * $0] } }
-        if type == .float32 {
-            try engine.write(source, values)
-            try engine.run()
-            #expect(try engine.read(copy, as: Float.self) == expected)
-        } else {
-            try engine.write(source, values.map { Float16($0) })
-            try engine.run()
-            #expect(try engine.read(copy, as: Float16.self) == expected.map { Float16($0) })
+    /// Rows of every other element (a stride-folded convolution's input) move in vector blocks that
+    /// read only within the row: float32 and float16, rows of 3 (element by element), 7 (blocks of 4),
+    /// 9, 16 and 38 (blocks of 8, the last overlapping), each from the even columns of a row of
+    /// `2 · count` or `2 · count − 1` elements.
+    @Test(arguments: [ElementType.float32, .float16], [3, 7, 9, 16, 38])
+    func subsampledRowsCopyEveryOtherElement(_ type: ElementType, count: Int) throws {
+        for width in [2 * count - 1, 2 * count] {
+            let graph = Graph(target: testTarget(tiles: 2, bytes: 8192))
+            let source = graph.addVariable(type, [3, width], name: "source"), copy = graph.addVariable(type, [3, count], name: "copy")
+            try graph.setTileMapping(source, tile: 0)
+            try graph.setTileMapping(copy, tile: 1)
+            try graph.makeHostVisible(source)
+            try graph.makeHostVisible(copy)
+            let engine = try Engine(try Compiler.compile(graph, program: .copy(from: source.subSample(2, dimension: 1), to: copy)),
+                                    options: EngineOptions(threads: 1))
+            let values = (0..<(3 * width)).map { Float($0 % 1000) }
+            let expected = (0..<3).flatMap { row in (0..<count).map { values[row * width + 2 * $0] } }
+            if type == .float32 {
+                try engine.write(source, values)
+                try engine.run()
+                #expect(try engine.read(copy, as: Float.self) == expected, "width \(width)")
+            } else {
+                try engine.write(source, values.map { Float16($0) })
+                try engine.run()
+                #expect(try engine.read(copy, as: Float16.self) == expected.map { Float16($0) }, "width \(width)")
+            }
         }
     }
 
