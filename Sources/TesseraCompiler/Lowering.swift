@@ -1,3 +1,4 @@
+import Dispatch
 import TesseraGraph
 
 /// How a program step touches a variable, for liveness.
@@ -72,6 +73,7 @@ final class Lowering {
         programsUsing = Array(repeating: [], count: graph.data.count)
         lastProgramUsing = Array(repeating: -1, count: graph.data.count)
         intervalHints = Array(repeating: SearchHint(), count: graph.data.count)
+        shares = [VertexLowering(dataCount: graph.data.count), VertexLowering(dataCount: graph.data.count)]
         writtenRanges = Array(repeating: [], count: graph.data.count)
     }
 
@@ -177,19 +179,11 @@ final class Lowering {
 
     // MARK: - Compute sets
 
-    private var sharedBuffers = SharedBuffers()
-    /// The element runs of the fields of the step being lowered, field after field (kept from
-    /// step to step so that its capacity is reused).
-    private var stepRuns: [ElementRun] = []
-    /// Copies of the compute step being lowered, kept from step to step so that their capacity
-    /// is reused; each step keeps an exact-size copy.
-    private var pendingIn: [PlannedCopy] = [], pendingOut: [PlannedCopy] = []
-    /// The mapped interval of each variable last found holding a field's elements: consecutive
-    /// vertices of a step mostly read neighbouring intervals, so the search starts there.
+    /// The two shares of a compute step's vertices (only the first when the step is small or its
+    /// tiles interleave), kept from step to step so that their tables' capacity is reused.
+    private var shares: [VertexLowering]
+    /// The mapped interval of each variable last found holding a copy's or a stream's elements.
     private var intervalHints: [SearchHint]
-    /// The pieces of the field being lowered, and the merger of its copies, kept from field to
-    /// field so that their capacity is reused.
-    private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()
     /// The element ranges each vertex of the compute step being lowered writes, by variable (and
     /// the variables written, in order), to check that no two vertices write the same element.
     private var writtenRanges: [[(begin: Int, end: Int, vertex: Int)]]
@@ -197,91 +191,75 @@ final class Lowering {
 
     private func lowerComputeSet(_ computeSet: ComputeSet) throws(CompileError) -> Int {
         executedComputeSets.insert(computeSet.index)
-        sharedBuffers.removeAll()
         let position = nextPosition()
         var step = SymbolicStep(name: computeSet.name, kind: .compute, position: position)
         let members = graph.computeSetVertices[computeSet.index]
-        let connections = graph.connections
-        stepRuns.removeAll(keepingCapacity: true)
-        step.vertices.reserveCapacity(members.count)
-        for vertexIndex in members {
-            let vertex = graph.vertices[vertexIndex]
-            step.vertices.append((vertexIndex, step.slots.count))
-            for connection in vertex.connections {
-                let field = connections[connection]
-                let first = stepRuns.count
-                graph.appendRuns(ofConnection: connection, to: &stepRuns)
-                let elements = stepRuns[first...]
-                if field.direction.reads { record(elements, .read, at: position) }
-                if field.direction.writes {
-                    record(elements, .write, at: position)
-                    for run in elements { noteWrite(run, vertex: vertexIndex) }
+        let firstBuffer = allocations.count
+        let split = tileDisjointSplit(members)
+        if let split {
+            shares.withUnsafeMutableBufferPointer { shares in
+                let shared = UnsafeSendable((shares: shares, members: members, lowering: self))
+                DispatchQueue.concurrentPerform(iterations: 2) { k in
+                    let (shares, members, lowering) = shared.value
+                    shares[k].lower(k == 0 ? members[..<split] : members[split...], of: lowering, position: position, firstBuffer: firstBuffer)
                 }
-                step.slots.append(slot(for: elements, field: field, tile: vertex.tile, position: position))
             }
+        } else {
+            shares[0].lower(members[...], of: self, position: position, firstBuffer: firstBuffer)
         }
-        step.tileOrdered = !pendingIn.contains { copy in
+        // The shares in vertex order, each later share's buffers numbered after the earlier ones'.
+        var exchangeIn: [PlannedCopy] = [], exchangeOut: [PlannedCopy] = [], earlier = 0
+        step.vertices.reserveCapacity(members.count)
+        for share in shares.prefix(split == nil ? 1 : 2) {
+            func moved(_ allocation: Int) -> Int { allocation >= firstBuffer ? allocation + earlier : allocation }
+            func moved(_ copy: PlannedCopy) -> PlannedCopy {
+                var copy = copy
+                copy.source = Endpoint(tile: copy.source.tile, allocation: moved(copy.source.allocation), offset: copy.source.offset, stride: copy.source.stride)
+                copy.destination = Endpoint(tile: copy.destination.tile, allocation: moved(copy.destination.allocation),
+                                            offset: copy.destination.offset, stride: copy.destination.stride)
+                return copy
+            }
+            let slotBase = step.slots.count
+            step.vertices.append(contentsOf: share.vertices.lazy.map { ($0.vertex, $0.firstSlot + slotBase) })
+            step.slots.append(contentsOf: share.slots.lazy.map { slot in
+                slot.allocation.map { SymbolicSlot(allocation: moved($0), offset: slot.offset, count: slot.count) } ?? slot
+            })
+            for buffer in share.buffers { allocations.append(buffer) }
+            exchangeIn.append(contentsOf: earlier == 0 ? share.exchangeIn : share.exchangeIn.map(moved))
+            exchangeOut.append(contentsOf: earlier == 0 ? share.exchangeOut : share.exchangeOut.map(moved))
+            for access in share.accesses {
+                let elements = share.runs[access.runs]
+                record(elements, access.kind, at: position)
+                if access.kind == .write { for run in elements { noteWrite(run, vertex: access.vertex) } }
+            }
+            earlier += share.buffers.count
+        }
+        // Every buffer a copy fills or empties is the one its share made on the copy's tile.
+        precondition(exchangeIn.allSatisfy { allocations[$0.destination.allocation].tile == $0.destination.tile }
+                     && exchangeOut.allSatisfy { allocations[$0.source.allocation].tile == $0.source.tile },
+                     "step '\(computeSet.name)': a copy's buffer lies on another tile")
+        step.tileOrdered = !exchangeIn.contains { copy in
             allocations[copy.source.allocation].data.map { !writtenRanges[$0].isEmpty } ?? true
         }
-        step.exchangeIn = pendingIn.exactCopy()
-        step.exchangeOut = pendingOut.exactCopy()
-        pendingIn.removeAll(keepingCapacity: true)
-        pendingOut.removeAll(keepingCapacity: true)
+        step.exchangeIn = exchangeIn
+        step.exchangeOut = exchangeOut
         try checkOverlaps(computeSet: computeSet)
         steps.append(step)
         return steps.count - 1
     }
 
-    /// The slot of a field connected to `elements` (`field.count` view positions): the elements
-    /// themselves when `tile` stores them one after another in one allocation, else a buffer on `tile` with the
-    /// copies that fill it (inputs) or empty it (outputs).
-    private func slot(for elements: ArraySlice<ElementRun>, field: Connection, tile: Int, position: Int) -> SymbolicSlot {
-        let count = field.count
-        guard count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
-        let elementBytes = field.elementBytes
-        if elements.count == 1, let run = elements.first,
-           let direct = layouts[run.data]!.contiguousPiece(run, on: tile, hint: &intervalHints[run.data]) {
-            return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
-        }
-        fieldPieces.removeAll(keepingCapacity: true)
-        pieces(of: elements, into: &fieldPieces)
-        if let direct = Self.consecutivePlace(of: fieldPieces, on: tile) {
-            return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
-        }
-        let runs = elements.startIndex..<elements.endIndex
-        if !field.direction.writes, let shared = sharedBuffers.buffer(tile: tile, runs: runs, of: stepRuns) {
-            return SymbolicSlot(allocation: shared, offset: 0, count: count)
-        }
-        allocations.append(Allocation(tile: tile, bytes: count * elementBytes, category: .exchangeBuffers,
-                                      live: position...position, alwaysLive: false, data: nil))
-        let buffer = allocations.count - 1
-        if !field.direction.writes { sharedBuffers.insert(buffer, tile: tile, runs: runs, of: stepRuns) }
-        var element = 0
-        fieldCopies.removeAll()
-        for piece in fieldPieces {
-            let home = endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
-            let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
-            if field.direction.reads {
-                fieldCopies.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &pendingIn)
-            }
-            if field.direction.writes {
-                fieldCopies.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &pendingOut)
-            }
-            element += piece.count
-        }
-        return SymbolicSlot(allocation: buffer, offset: 0, count: count)
-    }
-
-    /// Where `pieces` start when they lie on `tile` one after another in one allocation (a field
-    /// covering several regions that its tile stores consecutively, connected there directly), else nil.
-    private static func consecutivePlace(of pieces: [Piece], on tile: Int) -> (allocation: Int, element: Int)? {
-        guard let first = pieces.first else { return nil }
-        var next = first.element
-        for piece in pieces {
-            guard piece.tile == tile, piece.allocation == first.allocation, piece.stride == 1, piece.element == next else { return nil }
-            next += piece.count
-        }
-        return (first.allocation, first.element)
+    /// Where to cut `members` into two shares of about half the vertices each, whose vertices lie on
+    /// disjoint tiles (so neither share's fields or buffers meet the other's), or nil for a step of
+    /// fewer than 256 vertices or whose halves share a tile.
+    private func tileDisjointSplit(_ members: [Int]) -> Int? {
+        guard members.count >= 256 else { return nil }
+        let tiles = members.map { graph.vertices[$0].tile }
+        var split = members.count / 2
+        while split < tiles.count && tiles[split] == tiles[split - 1] { split += 1 }
+        guard split < tiles.count else { return nil }
+        var inFirst = [Bool](repeating: false, count: target.tiles)
+        for tile in tiles[..<split] { inFirst[tile] = true }
+        return tiles[split...].contains { inFirst[$0] } ? nil : split
     }
 
     private func noteWrite(_ run: ElementRun, vertex: Int) {

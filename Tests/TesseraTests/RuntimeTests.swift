@@ -212,6 +212,40 @@ extension Tensor {
         }
     }
 
+    /// A step of 384 vertices on two halves of the tiles is lowered in two shares at once: every
+    /// vertex reads the next tile's row through a buffer its tile's vertices share, and writes a row
+    /// that lies on another tile, through a buffer of its own. Tiles hold 2 to 10 vertices, so the
+    /// buffers of the two halves are placed differently; the results match the host's.
+    @Test func aLargeStepLoweredInTwoSharesMatchesAHostReference() throws {
+        let tiles = 64, graph = Graph(target: testTarget(tiles: tiles, bytes: 16_384))
+        let counts = (0..<tiles).map { 2 + $0 * 7 % 9 }, firstRow = counts.reduce(into: [0]) { $0.append($0.last! + $1) }
+        let x = graph.addVariable(.float32, [tiles, 8], name: "x"), y = graph.addVariable(.float32, [firstRow[tiles], 8], name: "y")
+        for tile in 0..<tiles {
+            try graph.setTileMapping(x.index(tile), tile: tile)
+            for row in firstRow[tile]..<firstRow[tile + 1] { try graph.setTileMapping(y.index(row), tile: (tile + tiles / 2) % tiles) }
+        }
+        try graph.makeHostVisible(x)
+        try graph.makeHostVisible(y)
+        let step = graph.addComputeSet("step")
+        var expected: [Float] = []
+        let values = (0..<(tiles * 8)).map { Float($0 % 97) }
+        for tile in 0..<tiles {
+            for (j, row) in (firstRow[tile]..<firstRow[tile + 1]).enumerated() {
+                try graph.addVertex(step, ScaleCodelet(factor: Float(j + 1), offset: Float(tile)), tile: tile,
+                                    ["in": x.index((tile + 1) % tiles), "out": y.index(row)])
+                expected += (0..<8).map { values[(tile + 1) % tiles * 8 + $0] * Float(j + 1) + Float(tile) }
+            }
+        }
+        #expect(firstRow[tiles] >= 256)
+        let executable = try Compiler.compile(graph, program: .execute(step))
+        for threads in [1, 2] {
+            let engine = try Engine(executable, options: EngineOptions(threads: threads))
+            try engine.write(x, values)
+            try engine.run()
+            #expect(try engine.read(y, as: Float.self) == expected, "threads \(threads)")
+        }
+    }
+
     @Test func workersArePinnedWhereHwlocSays() throws {
         let graph = Graph(target: testTarget(tiles: 4))
         let engine = try Engine(try Compiler.compile(graph, program: .sequence([])), options: EngineOptions(threads: 2))

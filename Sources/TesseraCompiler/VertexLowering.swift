@@ -1,0 +1,114 @@
+import TesseraGraph
+
+/// One share of a compute step's vertices lowered into tables of its own, so that two shares on
+/// disjoint tiles can be lowered at once (``Lowering`` merges them in vertex order).
+///
+/// Its new exchange buffers are numbered from `firstBuffer` as if no other share added any (the
+/// merge moves a later share's numbers past an earlier share's buffers). The scratch tables (runs,
+/// pieces, copy merger, shared buffers, search hints) keep their capacity from step to step.
+struct VertexLowering {
+    private(set) var vertices: [(vertex: Int, firstSlot: Int)] = []
+    private(set) var slots: [SymbolicSlot] = []
+    private(set) var buffers: [Allocation] = []
+    private(set) var exchangeIn: [PlannedCopy] = []
+    private(set) var exchangeOut: [PlannedCopy] = []
+    /// The element runs of the share's fields, field after field.
+    private(set) var runs: [ElementRun] = []
+    /// What each field reads or writes, as ranges of ``runs``, in field order.
+    private(set) var accesses: [(runs: Range<Int>, kind: AccessKind, vertex: Int)] = []
+    private var firstBuffer = 0
+    private var sharedBuffers = SharedBuffers()
+    private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()
+    private var intervalHints: [SearchHint]
+
+    init(dataCount: Int) {
+        intervalHints = Array(repeating: SearchHint(), count: dataCount)
+    }
+
+    /// Lowers `members` (vertex indices, on tiles no other share of the step has) of the step at
+    /// `position`, whose new buffers are numbered from `firstBuffer`.
+    mutating func lower(_ members: ArraySlice<Int>, of lowering: Lowering, position: Int, firstBuffer: Int) {
+        let graph = lowering.graph, connections = graph.connections
+        self.firstBuffer = firstBuffer
+        vertices.removeAll(keepingCapacity: true)
+        slots.removeAll(keepingCapacity: true)
+        buffers.removeAll(keepingCapacity: true)
+        exchangeIn.removeAll(keepingCapacity: true)
+        exchangeOut.removeAll(keepingCapacity: true)
+        runs.removeAll(keepingCapacity: true)
+        accesses.removeAll(keepingCapacity: true)
+        sharedBuffers.removeAll()
+        vertices.reserveCapacity(members.count)
+        for vertexIndex in members {
+            let vertex = graph.vertices[vertexIndex]
+            vertices.append((vertexIndex, slots.count))
+            for connection in vertex.connections {
+                let field = connections[connection]
+                let first = runs.count
+                graph.appendRuns(ofConnection: connection, to: &runs)
+                if field.direction.reads { accesses.append((first..<runs.count, .read, vertexIndex)) }
+                if field.direction.writes { accesses.append((first..<runs.count, .write, vertexIndex)) }
+                slots.append(slot(for: first..<runs.count, field: field, tile: vertex.tile, position: position, lowering: lowering))
+            }
+        }
+    }
+
+    /// The slot of a field connected to `runs[fieldRuns]` (`field.count` view positions): the elements
+    /// themselves when `tile` stores them one after another in one allocation, else a buffer on `tile` with the
+    /// copies that fill it (inputs) or empty it (outputs).
+    private mutating func slot(for fieldRuns: Range<Int>, field: Connection, tile: Int, position: Int, lowering: Lowering) -> SymbolicSlot {
+        let count = field.count
+        guard count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
+        let elementBytes = field.elementBytes
+        if fieldRuns.count == 1, let layout = lowering.layouts[runs[fieldRuns.lowerBound].data],
+           let direct = layout.contiguousPiece(runs[fieldRuns.lowerBound], on: tile, hint: &intervalHints[runs[fieldRuns.lowerBound].data]) {
+            return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
+        }
+        fieldPieces.removeAll(keepingCapacity: true)
+        var data = -1
+        var layout: DataLayout?
+        for run in runs[fieldRuns] {
+            if run.data != data {
+                data = run.data
+                layout = lowering.layouts[data]!
+            }
+            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &fieldPieces, hint: &intervalHints[data])
+        }
+        if let direct = Self.consecutivePlace(of: fieldPieces, on: tile) {
+            return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
+        }
+        if !field.direction.writes, let shared = sharedBuffers.buffer(tile: tile, runs: fieldRuns, of: runs) {
+            return SymbolicSlot(allocation: shared, offset: 0, count: count)
+        }
+        buffers.append(Allocation(tile: tile, bytes: count * elementBytes, category: .exchangeBuffers,
+                                  live: position...position, alwaysLive: false, data: nil))
+        let buffer = firstBuffer + buffers.count - 1
+        if !field.direction.writes { sharedBuffers.insert(buffer, tile: tile, runs: fieldRuns, of: runs) }
+        var element = 0
+        fieldCopies.removeAll()
+        for piece in fieldPieces {
+            let home = lowering.endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
+            let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
+            if field.direction.reads {
+                fieldCopies.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &exchangeIn)
+            }
+            if field.direction.writes {
+                fieldCopies.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &exchangeOut)
+            }
+            element += piece.count
+        }
+        return SymbolicSlot(allocation: buffer, offset: 0, count: count)
+    }
+
+    /// Where `pieces` start when they lie on `tile` one after another in one allocation (a field
+    /// covering several regions that its tile stores consecutively, connected there directly), else nil.
+    private static func consecutivePlace(of pieces: [Piece], on tile: Int) -> (allocation: Int, element: Int)? {
+        guard let first = pieces.first else { return nil }
+        var next = first.element
+        for piece in pieces {
+            guard piece.tile == tile, piece.allocation == first.allocation, piece.stride == 1, piece.element == next else { return nil }
+            next += piece.count
+        }
+        return (first.allocation, first.element)
+    }
+}
