@@ -31,6 +31,7 @@ public enum Compiler {
                 lowering.program = index
                 planned.append(try lowering.lower(program))
             }
+            lowering.releaseScratch()
             return planned
         }
         let liveSteps = statistics.time("liveness") { Liveness.assign(lowering) }

@@ -208,9 +208,14 @@ final class Lowering {
             shares[0].lower(members[...], of: self, position: position, firstBuffer: firstBuffer)
         }
         // The shares in vertex order, each later share's buffers numbered after the earlier ones'.
+        // Exact capacities: a step keeps its tables until the program is finalised.
+        let merged = shares.prefix(split == nil ? 1 : 2)
         var exchangeIn: [PlannedCopy] = [], exchangeOut: [PlannedCopy] = [], earlier = 0
+        exchangeIn.reserveCapacity(merged.reduce(0) { $0 + $1.exchangeIn.count })
+        exchangeOut.reserveCapacity(merged.reduce(0) { $0 + $1.exchangeOut.count })
         step.vertices.reserveCapacity(members.count)
-        for share in shares.prefix(split == nil ? 1 : 2) {
+        step.slots.reserveCapacity(merged.reduce(0) { $0 + $1.slots.count })
+        for share in merged {
             func moved(_ allocation: Int) -> Int { allocation >= firstBuffer ? allocation + earlier : allocation }
             func moved(_ copy: PlannedCopy) -> PlannedCopy {
                 var copy = copy
@@ -246,6 +251,11 @@ final class Lowering {
         try checkOverlaps(computeSet: computeSet)
         steps.append(step)
         return steps.count - 1
+    }
+
+    /// Frees the shares' scratch tables once every program is lowered.
+    func releaseScratch() {
+        shares = []
     }
 
     /// Where to cut `members` into two shares of about half the vertices each, whose vertices lie on
@@ -402,14 +412,5 @@ final class Lowering {
         step.predicate = (endpoint(piece, advancedBy: 0, elementBytes: predicate.elementType.byteSize), predicate.elementType)
         steps.append(step)
         return steps.count - 1
-    }
-}
-
-extension Array {
-    /// The elements in a new buffer of exactly their count (a grown array may hold up to twice that).
-    func exactCopy() -> [Element] {
-        [Element](unsafeUninitializedCapacity: count) { buffer, initialized in
-            initialized = buffer.initialize(fromContentsOf: self)
-        }
     }
 }
