@@ -207,13 +207,31 @@ final class Lowering {
         } else {
             shares[0].lower(members[...], of: self, position: position, firstBuffer: firstBuffer)
         }
-        // The shares in vertex order, each later share's buffers numbered after the earlier ones'.
-        // Exact capacities: a step keeps its tables until the program is finalised.
-        let merged = shares.prefix(split == nil ? 1 : 2)
+        let (exchangeIn, exchangeOut) = merge(shares.prefix(split == nil ? 1 : 2), into: &step, firstBuffer: firstBuffer)
+        // Every buffer a copy fills or empties is the one its share made on the copy's tile.
+        precondition(exchangeIn.allSatisfy { allocations[$0.destination.allocation].tile == $0.destination.tile }
+                     && exchangeOut.allSatisfy { allocations[$0.source.allocation].tile == $0.source.tile },
+                     "step '\(computeSet.name)': a copy's buffer lies on another tile")
+        step.tileOrdered = !exchangeIn.contains { copy in
+            allocations[copy.source.allocation].data.map { !writtenRanges[$0].isEmpty } ?? true
+        }
+        step.exchangeIn = exchangeIn
+        step.exchangeOut = exchangeOut
+        try checkOverlaps(computeSet: computeSet)
+        steps.append(step)
+        return steps.count - 1
+    }
+
+    /// Appends `merged` (the step's shares, in vertex order) to `step`'s vertices and slots and their
+    /// buffers to the allocations, each later share's buffers numbered after the earlier ones', and
+    /// records their accesses; returns their copies, in exact-capacity arrays (a step keeps its
+    /// tables until the program is finalised).
+    private func merge(_ merged: ArraySlice<VertexLowering>, into step: inout SymbolicStep,
+                       firstBuffer: Int) -> (exchangeIn: [PlannedCopy], exchangeOut: [PlannedCopy]) {
         var exchangeIn: [PlannedCopy] = [], exchangeOut: [PlannedCopy] = [], earlier = 0
         exchangeIn.reserveCapacity(merged.reduce(0) { $0 + $1.exchangeIn.count })
         exchangeOut.reserveCapacity(merged.reduce(0) { $0 + $1.exchangeOut.count })
-        step.vertices.reserveCapacity(members.count)
+        step.vertices.reserveCapacity(merged.reduce(0) { $0 + $1.vertices.count })
         step.slots.reserveCapacity(merged.reduce(0) { $0 + $1.slots.count })
         for share in merged {
             func moved(_ allocation: Int) -> Int { allocation >= firstBuffer ? allocation + earlier : allocation }
@@ -234,23 +252,12 @@ final class Lowering {
             exchangeOut.append(contentsOf: earlier == 0 ? share.exchangeOut : share.exchangeOut.map(moved))
             for access in share.accesses {
                 let elements = share.runs[access.runs]
-                record(elements, access.kind, at: position)
+                record(elements, access.kind, at: step.position)
                 if access.kind == .write { for run in elements { noteWrite(run, vertex: access.vertex) } }
             }
             earlier += share.buffers.count
         }
-        // Every buffer a copy fills or empties is the one its share made on the copy's tile.
-        precondition(exchangeIn.allSatisfy { allocations[$0.destination.allocation].tile == $0.destination.tile }
-                     && exchangeOut.allSatisfy { allocations[$0.source.allocation].tile == $0.source.tile },
-                     "step '\(computeSet.name)': a copy's buffer lies on another tile")
-        step.tileOrdered = !exchangeIn.contains { copy in
-            allocations[copy.source.allocation].data.map { !writtenRanges[$0].isEmpty } ?? true
-        }
-        step.exchangeIn = exchangeIn
-        step.exchangeOut = exchangeOut
-        try checkOverlaps(computeSet: computeSet)
-        steps.append(step)
-        return steps.count - 1
+        return (exchangeIn, exchangeOut)
     }
 
     /// Frees the shares' scratch tables once every program is lowered.
