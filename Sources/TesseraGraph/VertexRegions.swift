@@ -20,13 +20,6 @@ package struct VertexRegions {
     /// Fields added so far.
     package var fieldCount: Int { fieldOperands.count }
 
-    /// Adds a field connected to `range` of operand `operand`.
-    package mutating func addField(operand: Int, _ range: Range<Int>) {
-        fieldOperands.append(operand)
-        ranges.append(range)
-        fieldStarts.append(ranges.count)
-    }
-
     /// Adds a field connected to `ranges` of operand `operand`, one after another (a concrete
     /// slice: a generic sequence would not be specialised across modules).
     package mutating func addField(operand: Int, _ ranges: ArraySlice<Range<Int>>) {

@@ -102,7 +102,7 @@ extension OpBuilder {
             // The operand ranges already counted as received, by operand.
             var received: [Set<Range<Int>>] = [[], []]
             for (r, region) in regions.enumerated() {
-                /// Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
+                // Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
                 func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region[...] : ranges[k][r...r] }
                 if inPlace {
                     connections.addField(operand: 2, region[...])
