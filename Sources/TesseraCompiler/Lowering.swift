@@ -155,12 +155,13 @@ final class Lowering {
 
     func pieces(of tensor: Tensor) -> [Piece] {
         var pieces: [Piece] = []
-        self.pieces(of: tensor.elements.runs[...], into: &pieces)
+        self.pieces(of: tensor.elements.runs[...], into: &pieces, hints: &intervalHints)
         return pieces
     }
 
-    /// Appends the pieces of `runs`, in order, to `pieces`.
-    func pieces(of runs: ArraySlice<ElementRun>, into pieces: inout [Piece]) {
+    /// Appends the pieces of `runs`, in order, to `pieces`; `hints` holds each variable's interval
+    /// search hint (each share of a step keeps its own).
+    func pieces(of runs: ArraySlice<ElementRun>, into pieces: inout [Piece], hints: inout [SearchHint]) {
         var data = -1
         var layout: DataLayout?
         for run in runs {
@@ -168,7 +169,7 @@ final class Lowering {
                 data = run.data
                 layout = layouts[data]!
             }
-            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces, hint: &intervalHints[data])
+            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &pieces, hint: &hints[data])
         }
     }
 

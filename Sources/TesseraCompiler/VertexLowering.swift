@@ -65,15 +65,7 @@ struct VertexLowering {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }
         fieldPieces.removeAll(keepingCapacity: true)
-        var data = -1
-        var layout: DataLayout?
-        for run in runs[fieldRuns] {
-            if run.data != data {
-                data = run.data
-                layout = lowering.layouts[data]!
-            }
-            layout!.pieces(start: run.start, count: run.count, stride: run.stride, into: &fieldPieces, hint: &intervalHints[data])
-        }
+        lowering.pieces(of: runs[fieldRuns], into: &fieldPieces, hints: &intervalHints)
         if let direct = Self.consecutivePlace(of: fieldPieces, on: tile) {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }

@@ -71,68 +71,82 @@ struct ProgramWalker {
     }
 
     private func copy(_ plan: TileGrouped<CopyOp>) {
-        forEachReplica { base, local in
-            for group in plan.groups(inTiles: local) { copy(group: group, of: plan, replicaBase: base) }
+        plan.items.withUnsafeBufferPointer { ops in
+            forEachReplica { base, local in
+                for group in plan.groups(inTiles: local) { copy(group: group, of: plan, ops: ops, replicaBase: base) }
+            }
         }
     }
 
     private func compute(_ plan: ComputePlan) {
-        forEachReplica { base, local in
-            for group in plan.vertices.groups(inTiles: local) { compute(group: group, of: plan, replicaBase: base) }
+        withVertices(of: plan) { vertices in
+            forEachReplica { base, local in
+                for group in plan.vertices.groups(inTiles: local) { compute(group: group, of: plan, vertices, replicaBase: base) }
+            }
         }
     }
 
     /// A tile-ordered step's exchange-in and compute, tile by tile: each tile's copies and then its
     /// vertices, so the vertices read their fields while the copies have left them in cache.
     private func copyAndCompute(_ copies: TileGrouped<CopyOp>, _ plan: ComputePlan) {
-        forEachReplica { base, local in
-            var copyGroups = copies.groups(inTiles: local)
-            for group in plan.vertices.groups(inTiles: local) {
-                let tile = plan.vertices.tiles[group]
-                while let next = copyGroups.first, copies.tiles[next] <= tile {
-                    copy(group: next, of: copies, replicaBase: base)
-                    copyGroups = copyGroups.dropFirst()
+        copies.items.withUnsafeBufferPointer { ops in
+            withVertices(of: plan) { vertices in
+                forEachReplica { base, local in
+                    var copyGroups = copies.groups(inTiles: local)
+                    for group in plan.vertices.groups(inTiles: local) {
+                        let tile = plan.vertices.tiles[group]
+                        while let next = copyGroups.first, copies.tiles[next] <= tile {
+                            copy(group: next, of: copies, ops: ops, replicaBase: base)
+                            copyGroups = copyGroups.dropFirst()
+                        }
+                        compute(group: group, of: plan, vertices, replicaBase: base)
+                    }
+                    for group in copyGroups { copy(group: group, of: copies, ops: ops, replicaBase: base) }
                 }
-                compute(group: group, of: plan, replicaBase: base)
             }
-            for group in copyGroups { copy(group: group, of: copies, replicaBase: base) }
         }
     }
 
-    /// The copies of group `group` (one destination tile) of replica `base / tiles per replica`.
+    /// The copies of group `group` (one destination tile) of `plan`, whose items are `ops`, in the
+    /// replica whose first tile is `base`.
     @inline(__always)
-    private func copy(group: Int, of plan: TileGrouped<CopyOp>, replicaBase base: Int) {
+    private func copy(group: Int, of plan: TileGrouped<CopyOp>, ops: UnsafeBufferPointer<CopyOp>, replicaBase base: Int) {
         let tileBase = engine.tileBase
         let destinationBase = tileBase[base + Int(plan.tiles[group])]
-        plan.items.withUnsafeBufferPointer { ops in
-            for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
-                let op = ops[index]
-                let source = tileBase[base + Int(op.sourceTile)] + Int(op.sourceOffset)
-                let destination = destinationBase + Int(op.destinationOffset)
-                let sourceRowStride = Int(op.sourceRowStride), destinationRowStride = Int(op.destinationRowStride)
-                for row in 0..<Int(op.rows) {
-                    stridedCopy(from: source + row * sourceRowStride, stride: Int(op.sourceStride),
-                                to: destination + row * destinationRowStride, stride: Int(op.destinationStride),
-                                count: Int(op.count), elementBytes: Int(op.elementBytes))
-                }
+        for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
+            let op = ops[index]
+            let source = tileBase[base + Int(op.sourceTile)] + Int(op.sourceOffset)
+            let destination = destinationBase + Int(op.destinationOffset)
+            let sourceRowStride = Int(op.sourceRowStride), destinationRowStride = Int(op.destinationRowStride)
+            for row in 0..<Int(op.rows) {
+                stridedCopy(from: source + row * sourceRowStride, stride: Int(op.sourceStride),
+                            to: destination + row * destinationRowStride, stride: Int(op.destinationStride),
+                            count: Int(op.count), elementBytes: Int(op.elementBytes))
             }
         }
     }
 
-    /// The vertices of group `group` (one tile) of replica `base / tiles per replica`.
-    @inline(__always)
-    private func compute(group: Int, of plan: ComputePlan, replicaBase base: Int) {
-        let vertices = plan.vertices
-        let memory = engine.tileBase[base + Int(vertices.tiles[group])]
+    /// A compute plan's vertices and slots as buffers, opened once for a whole phase.
+    private struct VertexBuffers {
+        let items: UnsafeBufferPointer<PlacedVertex>
+        let firstSlot: UnsafePointer<FieldSlot>
+    }
+
+    private func withVertices(of plan: ComputePlan, _ body: (VertexBuffers) -> Void) {
         plan.slots.withUnsafeBufferPointer { slots in
             let firstSlot = slots.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<FieldSlot>.alignment)!
-            vertices.items.withUnsafeBufferPointer { items in
-                for index in vertices.tileStart[group]..<vertices.tileStart[group + 1] {
-                    // Through the buffer's address, not a copy: copying the existential retains its box.
-                    let vertex = items.baseAddress! + index
-                    vertex.pointee.codelet.compute(VertexFields(memory: memory, slots: firstSlot + vertex.pointee.firstSlot))
-                }
-            }
+            plan.vertices.items.withUnsafeBufferPointer { items in body(VertexBuffers(items: items, firstSlot: firstSlot)) }
+        }
+    }
+
+    /// The vertices of group `group` (one tile) of `plan`, in the replica whose first tile is `base`.
+    @inline(__always)
+    private func compute(group: Int, of plan: ComputePlan, _ buffers: VertexBuffers, replicaBase base: Int) {
+        let memory = engine.tileBase[base + Int(plan.vertices.tiles[group])]
+        for index in plan.vertices.tileStart[group]..<plan.vertices.tileStart[group + 1] {
+            // Through the buffer's address, not a copy: copying the existential retains its box.
+            let vertex = buffers.items.baseAddress! + index
+            vertex.pointee.codelet.compute(VertexFields(memory: memory, slots: buffers.firstSlot + vertex.pointee.firstSlot))
         }
     }
 
