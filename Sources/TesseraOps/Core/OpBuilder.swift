@@ -50,6 +50,8 @@ public final class OpBuilder {
     public private(set) var steps: [Program] = []
     /// The plan of every operation added so far.
     public private(set) var plans: [OperationPlan] = []
+    /// Run lists lately asked about, and the permutation each is (``storagePermutation(of:)``).
+    private var knownPermutations: [(elements: ElementRunList, permutation: StoragePermutation?)] = []
 
     /// A builder adding to `graph`.
     public init(_ graph: Graph, options: OpOptions = OpOptions()) {
@@ -75,6 +77,28 @@ public final class OpBuilder {
     /// (``Graph/clone(_:type:name:)``, Poplar's `clone`).
     public func variable(like: Tensor, type: ElementType? = nil, name: String) throws(OpError) -> Tensor {
         try building(name) { () throws(GraphError) in try graph.clone(like, type: type, name: name) }
+    }
+
+    /// `tensor` as a permutation of one contiguous variable range (``StoragePermutation``), or nil;
+    /// the answers for the last few run lists asked about (or made by ``relabel(_:onto:)``) are kept,
+    /// as one operation's output is the next one's input.
+    func storagePermutation(of tensor: Tensor) throws(OpError) -> StoragePermutation? {
+        if let known = knownPermutations.first(where: { $0.elements === tensor.elements }) { return known.permutation?.seen(as: tensor) }
+        let permutation = try building("storagePermutation") { () throws(GraphError) in try graph.storagePermutation(of: tensor) }
+        remember(tensor.elements, permutation)
+        return permutation
+    }
+
+    /// The view `permutation` makes of `other` (``StoragePermutation/relabeled(onto:)``), remembered as a permutation.
+    func relabel(_ permutation: StoragePermutation, onto other: Tensor) -> Tensor {
+        let relabeled = permutation.relabeled(onto: other)
+        remember(relabeled.view.elements, relabeled)
+        return relabeled.view
+    }
+
+    private func remember(_ elements: ElementRunList, _ permutation: StoragePermutation?) {
+        if knownPermutations.count == 8 { knownPermutations.removeFirst() }
+        knownPermutations.append((elements, permutation))
     }
 
     /// The contiguous position ranges of `tensor` on each tile that holds some of it, in tile order.

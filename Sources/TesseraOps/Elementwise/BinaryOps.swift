@@ -47,36 +47,69 @@ extension OpBuilder {
     }
 
     /// `a ∘ b` element-wise with broadcasting, as documented on ``add(_:_:name:)``, into a new
-    /// tensor or, `inPlace`, into `a` (returned).
-    func elementwise(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, inPlace: Bool = false, name: String) throws(OpError) -> Tensor {
+    /// tensor or, `inPlace`, into `a` (returned); its plan names `shapes` (output, `a`, `b`) when
+    /// given, as the ranges of permuted views are shown by the views' shapes.
+    func elementwise(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, inPlace: Bool = false, shapes: [[Int]]? = nil,
+                     name: String) throws(OpError) -> Tensor {
         guard a.elementType == b.elementType, a.elementType.isFloatingPoint else {
             throw .typeMismatch(op: name, detail: "\(operation.rawValue) needs two float32 or two float16 operands, got \(a.elementType) \(a.shape) and \(b.elementType) \(b.shape)")
         }
         guard let shape = numpyBroadcastShape(a.shape, b.shape) else {
             throw .shapeMismatch(op: name, detail: "\(operation.rawValue) cannot broadcast \(a.shape) with \(b.shape)")
         }
+        // Two views of the output's shape that permute their ranges alike (a convolution's output
+        // and its batch norm's, say): the operation on the ranges in storage order, seen through
+        // the permutation — the same vertices, found from a few intervals per tile.
+        if a.shape == shape && b.shape == shape && (a.elements.runs.count > 1 || b.elements.runs.count > 1),
+           let pa = try storagePermutation(of: a), let pb = try storagePermutation(of: b), pa.ordersLike(pb) {
+            let result = try elementwise(operation, pa.storage, pb.storage, inPlace: inPlace, shapes: [shape, a.shape, b.shape], name: name)
+            return inPlace ? a : relabel(pa, onto: result)
+        }
+        // `a` of the output's shape permuting one range (a convolution's output) while `b` is
+        // broadcast (a channel scale): the fields of `a` and the output connect to the ranges in
+        // storage order, and each tile's regions come from its few intervals of the range.
+        let permuted = a.shape == shape && b.shape != shape && a.elements.runs.count > 1 ? try storagePermutation(of: a) : nil
         let output: Tensor
         var localOperand: Int?
-        if inPlace {
-            guard a.shape == shape else {
-                throw .shapeMismatch(op: name, detail: "\(operation.rawValue) in place cannot broadcast b \(b.shape) to a \(a.shape)")
-            }
-            output = a
+        // The tensors the fields of `a` and of the output connect to (flattened).
+        var aField = a.flatten(), outField: Tensor
+        if let permuted {
+            aField = permuted.storage
+            outField = inPlace ? permuted.storage : try variable(like: permuted.storage, name: name)
+            output = inPlace ? a : relabel(permuted, onto: outField)
             localOperand = 0
-        } else if a.shape == shape {
-            output = try variable(like: a, name: name)
-            localOperand = 0
-        } else if b.shape == shape {
-            output = try variable(like: b, name: name)
-            localOperand = 1
         } else {
-            output = graph.addVariable(a.elementType, shape, name: name)
-            try building(name) { () throws(GraphError) in try graph.mapLinearly(output) }
+            if inPlace {
+                guard a.shape == shape else {
+                    throw .shapeMismatch(op: name, detail: "\(operation.rawValue) in place cannot broadcast b \(b.shape) to a \(a.shape)")
+                }
+                output = a
+                localOperand = 0
+            } else if a.shape == shape {
+                output = try variable(like: a, name: name)
+                localOperand = 0
+            } else if b.shape == shape {
+                output = try variable(like: b, name: name)
+                localOperand = 1
+            } else {
+                output = graph.addVariable(a.elementType, shape, name: name)
+                try building(name) { () throws(GraphError) in try graph.mapLinearly(output) }
+            }
+            outField = output.flatten()
         }
         let patterns = [BroadcastPattern(operand: a.shape, space: shape)!, BroadcastPattern(operand: b.shape, space: shape)!]
-        let work = try tileWork(of: output)
+        // Each tile's regions of the output, and with a permutation where `a` and the output store them.
+        let work: [(tile: Int, regions: [Range<Int>], stored: [Range<Int>])]
+        if let permuted {
+            work = try tileRegions(of: permuted.storage).map { tile in
+                let pieces = permuted.pieces(inStorage: tile.ranges)
+                return (tile.tile, pieces.map { $0.positions }, pieces.map { $0.storage..<($0.storage + $0.positions.count) })
+            }
+        } else {
+            work = try tileWork(of: output).map { ($0.tile, $0.regions, []) }
+        }
         let split = WorkerSplit(graph.target, output.elementType)
-        let operands = [a.flatten(), b.flatten()], flatOut = output.flatten()
+        let operands = [a.flatten(), b.flatten()]
         let computeSet = graph.addComputeSet(name)
         var model = ElementwiseStepModel(target: graph.target)
         var temporary: [Int: Int] = [:]
@@ -84,13 +117,16 @@ extension OpBuilder {
         // Without broadcasting every operand reads the output's positions, so the tile's regions
         // are joined into the runs that all three store one after another; with it, a region each.
         let unbroadcast = a.shape == shape && b.shape == shape
-        var connections = VertexRegions(operands: operands + [flatOut])
+        var connections = VertexRegions(operands: [aField, operands[1], outField])
         for tile in work {
-            let regions = unbroadcast ? storedRuns(tile.regions, of: operands + (inPlace ? [] : [flatOut]), tile: tile.tile) : tile.regions.map { [$0] }
+            let regions = unbroadcast ? storedRuns(tile.regions, of: operands + (inPlace ? [] : [outField]), tile: tile.tile) : tile.regions.map { [$0] }
             // Region `r` as the codelet sees it: output positions from `starts[r]`, `counts[r]` of them.
             let starts = regions.map { $0[0].lowerBound }, counts = regions.map { $0.reduce(0) { $0 + $1.count } }
             let spans = zip(starts, counts).map { $0..<($0 + $1) }
-            let ranges = (0..<2).map { k in unbroadcast ? spans : mergedOperandRanges(spans.map { patterns[k].operandRange(of: $0) }) }
+            // A permuted `a`'s fields are its regions' places in storage, based at the regions' starts.
+            let ranges = (0..<2).map { k in
+                unbroadcast || (k == 0 && permuted != nil) ? spans : mergedOperandRanges(spans.map { patterns[k].operandRange(of: $0) })
+            }
             let shareRuns = split.shares(counts).map { share in
                 broadcastRunCount((starts[share.region] + share.offsets.lowerBound)..<(starts[share.region] + share.offsets.upperBound), patterns)
             }
@@ -104,13 +140,14 @@ extension OpBuilder {
             for (r, region) in regions.enumerated() {
                 // Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
                 func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region[...] : ranges[k][r...r] }
+                let stored = permuted == nil ? region[...] : tile.stored[r...r]
                 if inPlace {
-                    connections.addField(operand: 2, region[...])
+                    connections.addField(operand: 2, stored)
                     connections.addField(operand: 1, operandPositions(1))
                 } else {
-                    connections.addField(operand: 0, operandPositions(0))
+                    connections.addField(operand: 0, permuted == nil ? operandPositions(0) : stored)
                     connections.addField(operand: 1, operandPositions(1))
-                    connections.addField(operand: 2, region[...])
+                    connections.addField(operand: 2, stored)
                 }
                 for k in 0..<2 where k != localOperand && received[k].insert(ranges[k][r]).inserted {
                     for positions in operandPositions(k) {
@@ -128,8 +165,9 @@ extension OpBuilder {
             model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
         }
         append(.execute(computeSet))
+        let shown = shapes ?? [shape, a.shape, b.shape]
         record(OperationPlan(name: name, kind: operation.rawValue + (inPlace ? "InPlace" : ""),
-                             partition: "\(shape) from \(a.shape) and \(b.shape): \(work.count) vertices (one per tile) over \(model.tiles.count) tiles",
+                             partition: "\(shown[0]) from \(shown[1]) and \(shown[2]): \(work.count) vertices (one per tile) over \(model.tiles.count) tiles",
                              tilesUsed: model.tiles.count, modelledCycles: model.cycles,
                              temporaryBytesPerTile: temporary.values.max() ?? 0))
         return output

@@ -64,6 +64,13 @@ extension OpBuilder {
 
     func mapElements(_ x: Tensor, _ function: UnaryFunction, name: String) throws(OpError) -> Tensor {
         try requireFloatingPoint(x, op: name)
+        // On the range `x` permutes, in storage order, when it is one: the same vertices, found
+        // from a few intervals per tile instead of every run of the view.
+        if let permutation = try storagePermutation(of: x) {
+            let output = try variable(like: permutation.storage, name: name)
+            try addUnaryStep(function, input: permutation.storage, output: output, name: name)
+            return relabel(permutation, onto: output)
+        }
         let output = try variable(like: x, name: name)
         try addUnaryStep(function, input: x, output: output, name: name)
         return output
@@ -71,7 +78,7 @@ extension OpBuilder {
 
     func mapElementsInPlace(_ x: Tensor, _ function: UnaryFunction, name: String) throws(OpError) {
         try requireFloatingPoint(x, op: name)
-        try addUnaryStep(function, input: nil, output: x, name: name)
+        try addUnaryStep(function, input: nil, output: try storagePermutation(of: x)?.storage ?? x, name: name)
     }
 
     private func addUnaryStep(_ function: UnaryFunction, input: Tensor?, output: Tensor, name: String) throws(OpError) {

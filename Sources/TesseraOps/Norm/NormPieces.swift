@@ -89,7 +89,8 @@ extension OpBuilder {
     /// least ``NormCost/minimumBlockItems`` items a block (as Poplar's linear mapping keeps 128
     /// bytes on a tile): the tiles reading the results then gather them from a few tiles.
     func normBlockPieces(count: Int, over tensor: Tensor) throws(OpError) -> [NormPiece] {
-        let tiles = try tileRegions(of: tensor).map { $0.tile }
+        // The tiles holding a permutation's range are those holding the view, found from fewer intervals.
+        let tiles = try tileRegions(of: try storagePermutation(of: tensor)?.storage ?? tensor).map { $0.tile }
         guard !tiles.isEmpty, count > 0 else { return [] }
         let used = min(tiles.count, max(1, count / NormCost.minimumBlockItems))
         return (0..<used).map { k in

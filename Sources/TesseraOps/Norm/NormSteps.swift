@@ -65,27 +65,27 @@ extension OpBuilder {
     /// `rowLength` elements of flattened `x`; `a` and `b` are float32 `[R]` coefficient vectors and
     /// row `r` uses coefficient `r mod R` (R = C for batch norm's per-channel coefficients read
     /// through the batch, R = N·C for group norm). `y` has the type, shape and tile mapping of `x`.
-    /// A tile's vertex takes its regions of `x` together (``normRegionGroups(of:op:)``) while the
+    /// A tile's vertex takes its regions of `x` together (``normLayout(of:op:)``) while the
     /// coefficients they use are one range, which the tile receives once.
     func normApply(_ x: Tensor, rowLength: Int, a: Tensor, b: Tensor, name: String, op: String, steps: inout NormSteps) throws(OpError) -> Tensor {
-        let flat = x.flatten()
         let aOwners = try normOwners(a, &steps), bOwners = try normOwners(b, &steps)
-        let y = try variable(like: x, name: name)
-        let yFlat = y.flatten()
         let cs = graph.addComputeSet("\(name)/normalise")
         var cost = NormStepCost(target: graph.target)
-        for group in try normRegionGroups(of: flat, op: op) {
+        let layout = try normLayout(of: x, op: op)
+        let y = try normOutput(layout, like: x, name: name)
+        for group in layout.groups {
             for vertex in AffineVertex.split(group.regions, rowLength: rowLength, coefficients: a.elementCount) {
                 cost.read(aOwners, vertex.coefficients, on: group.tile)
                 cost.read(bOwners, vertex.coefficients, on: group.tile)
                 let codelet = SegmentAffineCodelet(elementType: x.elementType, rowLength: rowLength, segments: vertex.segments)
-                let connections = [(of: flat, positions: vertex.regions), (of: a, positions: [vertex.coefficients]),
-                                   (of: b, positions: [vertex.coefficients]), (of: yFlat, positions: vertex.regions)]
+                let stored = layout.fieldPositions(vertex.regions, in: group)
+                let connections = [(of: layout.source, positions: stored), (of: a, positions: [vertex.coefficients]),
+                                   (of: b, positions: [vertex.coefficients]), (of: y.field, positions: stored)]
                 try addNormVertex(cs, codelet, tile: group.tile, regions: connections, cost: &cost, op: op)
             }
         }
         appendNormStep(cs, cost, to: &steps)
-        return y
+        return y.view
     }
 
     /// Appends the steps of a normalisation or pooling operation and records its plan, after

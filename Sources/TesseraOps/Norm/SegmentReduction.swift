@@ -10,10 +10,10 @@ extension OpBuilder {
     /// float32 (Σx, Σx²) for `.sums`, `[statistics]` of the requested type for `.mean`.
     func segmentReduction(_ x: Tensor, rowLength: Int, statistics: Int, statisticOfRow: (Int) -> Int,
                           output: PartialReduceOutput, name: String, op: String, steps: inout NormSteps) throws(OpError) -> Tensor {
-        let flat = x.flatten()
         let squares = output == .sums
         let width = squares ? 2 : 1
-        let groups = try normRegionGroups(of: flat, op: op)
+        let layout = try normLayout(of: x, op: op)
+        let groups = layout.groups
 
         // Entries of `partials`: one per row each region touches, group after group.
         var firstEntry: [Int] = [], segments: [[NormSegment]] = []
@@ -41,7 +41,8 @@ extension OpBuilder {
             try building(op) { () throws(GraphError) in try graph.setTileMapping(partials, positions: [entries], tile: group.tile) }
             partialBytes[group.tile, default: 0] += entries.count * 4
             let codelet = SegmentSumsCodelet(elementType: x.elementType, rowLength: rowLength, segments: segments[index], squares: squares)
-            try addNormVertex(sumsSet, codelet, tile: group.tile, regions: [(of: flat, positions: group.regions), (of: partials, positions: [entries])],
+            try addNormVertex(sumsSet, codelet, tile: group.tile, regions: [(of: layout.source, positions: layout.fieldPositions(group.regions, in: group)),
+                                                                                  (of: partials, positions: [entries])],
                               cost: &sumsCost, op: op)
         }
         appendNormStep(sumsSet, sumsCost, to: &steps)
@@ -57,7 +58,7 @@ extension OpBuilder {
         let partialOwners = try normOwners(partials, &steps)
         let reduceSet = graph.addComputeSet("\(name)/reduce")
         var reduceCost = NormStepCost(target: graph.target)
-        for piece in try normBlockPieces(count: statistics, over: flat) {
+        for piece in try normBlockPieces(count: statistics, over: layout.source) {
             let range = piece.positions
             let out = try building(op) { () throws(GraphError) in try resultFlat.slice(range.lowerBound * width..<range.upperBound * width) }
             try building(op) { () throws(GraphError) in try graph.setTileMapping(out, tile: piece.tile) }
