@@ -20,6 +20,11 @@ struct VertexLowering {
     private var sharedBuffers = SharedBuffers()
     private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()
     private var intervalHints: [SearchHint]
+    /// The runs and pieces of the boxes (``ConnectionView``s) the share's fields have connected so
+    /// far, by view: a convolution's vertices on tiles with other output channels read the same
+    /// input window, and those with other rows the same weights.
+    private var views: [Int: (runs: Range<Int>, pieces: Range<Int>?)] = [:]
+    private var viewRuns: [ElementRun] = [], viewPieces: [Piece] = []
 
     init(dataCount: Int) {
         intervalHints = Array(repeating: SearchHint(), count: dataCount)
@@ -38,6 +43,9 @@ struct VertexLowering {
         runs.removeAll(keepingCapacity: true)
         accesses.removeAll(keepingCapacity: true)
         sharedBuffers.removeAll()
+        views.removeAll(keepingCapacity: true)
+        viewRuns.removeAll(keepingCapacity: true)
+        viewPieces.removeAll(keepingCapacity: true)
         vertices.reserveCapacity(members.count)
         for vertexIndex in members {
             let vertex = graph.vertices[vertexIndex]
@@ -45,7 +53,15 @@ struct VertexLowering {
             for connection in vertex.connections {
                 let field = connections[connection]
                 let first = runs.count
-                graph.appendRuns(ofConnection: connection, to: &runs)
+                if let view = field.view, let known = views[view] {
+                    runs.append(contentsOf: viewRuns[known.runs])
+                } else {
+                    graph.appendRuns(ofConnection: connection, to: &runs)
+                    if let view = field.view {
+                        views[view] = (viewRuns.count..<(viewRuns.count + runs.count - first), nil)
+                        viewRuns.append(contentsOf: runs[first...])
+                    }
+                }
                 if field.direction.reads { accesses.append((first..<runs.count, .read, vertexIndex)) }
                 if field.direction.writes { accesses.append((first..<runs.count, .write, vertexIndex)) }
                 slots.append(slot(for: first..<runs.count, field: field, tile: vertex.tile, position: position, lowering: lowering))
@@ -65,7 +81,15 @@ struct VertexLowering {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }
         fieldPieces.removeAll(keepingCapacity: true)
-        lowering.pieces(of: runs[fieldRuns], into: &fieldPieces, hints: &intervalHints)
+        if let view = field.view, let known = views[view]?.pieces {
+            fieldPieces.append(contentsOf: viewPieces[known])
+        } else {
+            lowering.pieces(of: runs[fieldRuns], into: &fieldPieces, hints: &intervalHints)
+            if let view = field.view {
+                views[view]?.pieces = viewPieces.count..<(viewPieces.count + fieldPieces.count)
+                viewPieces.append(contentsOf: fieldPieces)
+            }
+        }
         if let direct = Self.consecutivePlace(of: fieldPieces, on: tile) {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }

@@ -18,6 +18,9 @@ public final class Graph {
     package private(set) var connectionRuns = ChunkedArray<ElementRun>()
     /// The boxes of tensors that connections made by ``addVertex(_:_:tile:fields:boxes:)`` hold.
     package private(set) var connectionViews = ChunkedArray<ConnectionView>()
+    /// The views of the compute set vertices were last added to with boxes, by box: the vertices
+    /// of one convolution that read the same window or weights share one view.
+    private var recentViews: (computeSet: Int, views: [ConnectionView.Key: Int]) = (-1, [:])
     /// True once ``releaseConnections()`` has dropped the connection tables.
     package private(set) var connectionsReleased = false
     /// Merges the runs of a connection given as a slice, kept so that its storage is reused.
@@ -478,11 +481,17 @@ public final class Graph {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
         let first = connections.count
+        if recentViews.computeSet != computeSet.index { recentViews = (computeSet.index, [:]) }
         for (k, (field, box)) in zip(fields, boxes).enumerated() {
             let strides = Tensor.rowMajorStrides(box.of.shape)
             let offset = zip(box.box, strides).reduce(0) { $0 + $1.0.lowerBound * $1.1 }
-            connectionViews.append(ConnectionView(elements: box.of.elements, shape: box.box.map { $0.count }, offset: offset, strides: strides))
-            connections.append(Connection(view: connectionViews.count - 1, count: sizes[k], field: field))
+            let view = ConnectionView(elements: box.of.elements, shape: box.box.map { $0.count }, offset: offset, strides: strides)
+            let index = recentViews.views[view.key] ?? {
+                connectionViews.append(view)
+                recentViews.views[view.key] = connectionViews.count - 1
+                return connectionViews.count - 1
+            }()
+            connections.append(Connection(view: index, count: sizes[k], field: field))
         }
         return storeVertex(computeSet, codelet, tile: tile, connections: first, estimate: codelet.estimateCycles(fieldSizes: sizes, target: target))
     }
@@ -574,6 +583,7 @@ public final class Graph {
         connections = ChunkedArray()
         connectionRuns = ChunkedArray()
         connectionViews = ChunkedArray()
+        recentViews = (-1, [:])
         connectionsReleased = true
     }
 

@@ -191,6 +191,20 @@ package struct ConnectionView: Sendable {
         }
     }
 
+    /// What tells two boxes apart: the run list (by identity, which the view keeps alive), the
+    /// offset, and the sizes and strides.
+    package struct Key: Hashable {
+        let elements: ObjectIdentifier
+        let offset: Int
+        let dimensions: [Int32]
+    }
+
+    /// The box's ``Key``.
+    package var key: Key {
+        Key(elements: ObjectIdentifier(elements), offset: offset,
+            dimensions: (0..<rank).flatMap { [dimensions[$0], dimensions[Self.maximumRank + $0]] })
+    }
+
     /// The box's size along each dimension.
     package var shape: [Int] { (0..<rank).map { Int(dimensions[$0]) } }
     /// The element stride of each dimension.

@@ -96,9 +96,9 @@ public final class ConvPlanner: Sendable {
         // windows and element-wise vertices of the operations that read it) long.
         var candidates = sizes.map { splitCandidates($0, limit: target.tiles) }
         candidates[5] = [1]
-        let axisSizes = AxisSizes(sizes), dilatedKernel = p.dilatedKernel
-        var best: ConvPlan?, smallest: ConvPlan?
-        func consider(_ plan: ConvPlan) {
+        let shape = PlannedShape(p, target: target)
+        var best: PlanCandidate?, smallest: PlanCandidate?
+        func consider(_ plan: PlanCandidate) {
             if plan.temporaryBytesPerTile <= budget,
                best.map({ (plan.totalCycles, plan.temporaryBytesPerTile, plan.tilesUsed) < ($0.totalCycles, $0.temporaryBytesPerTile, $0.tilesUsed) }) ?? true {
                 best = plan
@@ -107,48 +107,40 @@ public final class ConvPlanner: Sendable {
                 smallest = plan
             }
         }
-        let workerAxes: [(axis: ConvAxis, index: Int)] = [(.row, 4), (.batch, 0), (.column, 5), (.outputChannel, 2), (.group, 1)]
-        var splits = [Int](repeating: 1, count: 6)
+        let workerAxes: [ConvAxis] = [.row, .batch, .column, .outputChannel, .group]
+        let axisSizes = AxisSizes(sizes)
+        var splits = AxisSizes([1, 1, 1, 1, 1, 1])
         func descend(_ axis: Int, tiles: Int) {
             guard axis < 6 else {
                 // Worker axes with a part of one element leave the vertex whole; with none longer, the vertex stays whole.
                 for method in ConvMethod.allCases {
                     var tried = false
-                    for (axis, index) in workerAxes where convCeilDiv(sizes[index], splits[index]) > 1 {
+                    for workerAxis in workerAxes where convCeilDiv(axisSizes[workerAxis], splits[workerAxis]) > 1 {
                         tried = true
-                        consider(evaluate(p, sizes: axisSizes, dilatedKernel: dilatedKernel, splits: splits, method: method,
-                                          workerAxis: axis, target: target))
+                        consider(evaluate(shape, sizes: axisSizes, splits: splits, method: method, workerAxis: workerAxis, target: target))
                     }
-                    if !tried {
-                        consider(evaluate(p, sizes: axisSizes, dilatedKernel: dilatedKernel, splits: splits, method: method,
-                                          workerAxis: .row, target: target))
-                    }
+                    if !tried { consider(evaluate(shape, sizes: axisSizes, splits: splits, method: method, workerAxis: .row, target: target)) }
                 }
                 return
             }
             for split in candidates[axis] {
                 guard tiles * split <= target.tiles else { break }
-                splits[axis] = split
+                splits[ConvAxis.allCases[axis]] = split
                 descend(axis + 1, tiles: tiles * split)
             }
         }
         descend(0, tiles: 1)
-        return Outcome(fastest: best, smallest: smallest!)
+        return Outcome(fastest: best.map { $0.plan(p) }, smallest: smallest!.plan(p))
     }
 
-    /// The plan with these tile splits, method and worker axis, with its costs modelled.
-    private static func evaluate(_ p: ConvParameters, sizes: AxisSizes, dilatedKernel: [Int], splits: [Int], method: ConvMethod,
-                                 workerAxis: ConvAxis, target: Target) -> ConvPlan {
-        var plan = ConvPlan(parameters: p, method: method, batchSplit: splits[0], groupSplit: splits[1],
-                            outputChannelSplit: splits[2], inputChannelSplit: splits[3], rowSplit: splits[4], columnSplit: splits[5],
-                            workerAxis: workerAxis, workerSplit: 1, tilesUsed: splits.reduce(1, *),
-                            computeCycles: 0, exchangeCycles: 0, reductionCycles: 0, temporaryBytesPerTile: 0)
-        var part = sizes
-        for (index, axis) in ConvAxis.allCases.enumerated() { part[axis] = convCeilDiv(sizes[axis], splits[index]) }
-        let bytes = p.elementType.byteSize, taps = p.kernel[0] * p.kernel[1]
+    /// The candidate with these tile splits, method and worker axis, with its costs modelled.
+    private static func evaluate(_ p: PlannedShape, sizes: AxisSizes, splits: AxisSizes, method: ConvMethod,
+                                 workerAxis: ConvAxis, target: Target) -> PlanCandidate {
+        var plan = PlanCandidate(splits: splits, method: method, workerAxis: workerAxis)
+        let part = sizes.parts(splits)
         func work(_ box: AxisSizes) -> ConvVertexWork {
             ConvVertexWork(groups: box[.group], inputChannelsPerGroup: box[.inputChannel], outputChannelsPerGroup: box[.outputChannel],
-                           positions: box[.batch] * box[.row] * box[.column], kernelPositions: taps)
+                           positions: box[.batch] * box[.row] * box[.column], kernelPositions: p.taps)
         }
         // Worker split: the tile's part cut along `workerAxis` over the contexts.
         let count = min(target.workerContexts, part[workerAxis])
@@ -156,14 +148,12 @@ public final class ConvPlanner: Sendable {
         workerBox[workerAxis] = convCeilDiv(part[workerAxis], count)
         plan.workerSplit = convCeilDiv(part[workerAxis], workerBox[workerAxis])
         let workerCycles = ConvCycleModel.vertexCycles(method, work(workerBox), type: p.elementType, target: target)
-        // Input window rows/columns for a run of output rows/columns.
-        func window(_ outputs: Int, _ dim: Int) -> Int { min(p.inputField[dim], (outputs - 1) * p.stride[dim] + dilatedKernel[dim]) }
         // One vertex per tile receives the input window of the tile's whole part, shared by its workers.
-        let inputBytes = part[.batch] * part[.group] * part[.inputChannel] * bytes * window(part[.row], 0) * window(part[.column], 1)
-        let weightBytes = part[.group] * part[.outputChannel] * part[.inputChannel] * taps * bytes
-        let biasBytes = p.hasBias && plan.inputChannelSplit == 1 ? part[.group] * part[.outputChannel] * bytes : 0
+        let inputBytes = part[.batch] * part[.group] * part[.inputChannel] * p.bytes * p.window(part[.row], 0) * p.window(part[.column], 1)
+        let weightBytes = part[.group] * part[.outputChannel] * part[.inputChannel] * p.taps * p.bytes
+        let biasBytes = p.hasBias && splits[.inputChannel] == 1 ? part[.group] * part[.outputChannel] * p.bytes : 0
         let outputs = part[.batch] * part[.group] * part[.outputChannel] * part[.row] * part[.column]
-        let stages = plan.inputChannelSplit
+        let stages = splits[.inputChannel]
         plan.exchangeCycles = target.exchangeFixedCycles + convCeilDiv(inputBytes + weightBytes + biasBytes, target.exchangeBytesPerCycle)
             + target.syncCycles
         // The vertex writes its part in place (output and partials are stored tile part by tile part).
@@ -172,14 +162,68 @@ public final class ConvPlanner: Sendable {
         if stages > 1 {
             let rowLength = part[.column]
             let chunk = min(outputs, ConvPlan.reductionChunkRows(rows: outputs / rowLength, rowLength: rowLength, stages: stages) * rowLength)
-            let received = (stages - 1) * chunk * 4 + (p.hasBias ? chunk * bytes : 0)
+            let received = (stages - 1) * chunk * 4 + (p.hasBias ? chunk * p.bytes : 0)
             let reduce = ConvCycleModel.reduceCycles(stages: stages, count: convCeilDiv(chunk, target.workerContexts), target: target)
             plan.reductionCycles = 2 * target.syncCycles + target.exchangeFixedCycles + convCeilDiv(received, target.exchangeBytesPerCycle)
                 + reduce * target.workerContexts
-            temporary = max(temporary, outputs * 4 + stages * chunk * 4 + (p.hasBias ? chunk * bytes : 0))
+            temporary = max(temporary, outputs * 4 + stages * chunk * 4 + (p.hasBias ? chunk * p.bytes : 0))
         }
         plan.temporaryBytesPerTile = temporary
         return plan
+    }
+}
+
+/// What the planner's cost model reads of a convolution's parameters, as plain values: the
+/// search evaluates many thousands of candidates, and copying the parameters' arrays into each
+/// costs more than modelling it.
+private struct PlannedShape {
+    var elementType: ElementType
+    var bytes: Int
+    var taps: Int
+    var hasBias: Bool
+    private var field: (Int, Int), stride: (Int, Int), dilatedKernel: (Int, Int)
+
+    init(_ p: ConvParameters, target: Target) {
+        elementType = p.elementType
+        bytes = p.elementType.byteSize
+        taps = p.kernel[0] * p.kernel[1]
+        hasBias = p.hasBias
+        field = (p.inputField[0], p.inputField[1])
+        stride = (p.stride[0], p.stride[1])
+        dilatedKernel = (p.dilatedKernel[0], p.dilatedKernel[1])
+    }
+
+    /// Input rows (`dim` 0) or columns (1) of the window of a run of `outputs` output rows or columns.
+    func window(_ outputs: Int, _ dim: Int) -> Int {
+        dim == 0 ? min(field.0, (outputs - 1) * stride.0 + dilatedKernel.0) : min(field.1, (outputs - 1) * stride.1 + dilatedKernel.1)
+    }
+}
+
+/// A plan the search considers: its splits, method and modelled costs, made a ``ConvPlan`` only
+/// when chosen.
+private struct PlanCandidate {
+    var splits: AxisSizes
+    var method: ConvMethod
+    var workerAxis: ConvAxis
+    var workerSplit = 1
+    var computeCycles = 0, exchangeCycles = 0, reductionCycles = 0, temporaryBytesPerTile = 0
+
+    init(splits: AxisSizes, method: ConvMethod, workerAxis: ConvAxis) {
+        self.splits = splits
+        self.method = method
+        self.workerAxis = workerAxis
+    }
+
+    var totalCycles: Int { computeCycles + exchangeCycles + reductionCycles }
+    var tilesUsed: Int { splits.product }
+
+    /// The plan of convolution `p`.
+    func plan(_ p: ConvParameters) -> ConvPlan {
+        ConvPlan(parameters: p, method: method, batchSplit: splits[.batch], groupSplit: splits[.group],
+                 outputChannelSplit: splits[.outputChannel], inputChannelSplit: splits[.inputChannel], rowSplit: splits[.row],
+                 columnSplit: splits[.column], workerAxis: workerAxis, workerSplit: workerSplit, tilesUsed: tilesUsed,
+                 computeCycles: computeCycles, exchangeCycles: exchangeCycles, reductionCycles: reductionCycles,
+                 temporaryBytesPerTile: temporaryBytesPerTile)
     }
 }
 
@@ -190,6 +234,18 @@ private struct AxisSizes {
     /// Sizes in ``ConvAxis`` case order.
     init(_ values: [Int]) {
         for (axis, value) in zip(ConvAxis.allCases, values) { self[axis] = value }
+    }
+
+    /// The product of the sizes.
+    var product: Int { batch * group * outputChannel * inputChannel * row * column }
+
+    /// Each size divided by the one of `splits`, rounded up: a tile's part.
+    func parts(_ splits: AxisSizes) -> AxisSizes {
+        var part = self
+        (part.batch, part.group) = (convCeilDiv(batch, splits.batch), convCeilDiv(group, splits.group))
+        (part.outputChannel, part.inputChannel) = (convCeilDiv(outputChannel, splits.outputChannel), convCeilDiv(inputChannel, splits.inputChannel))
+        (part.row, part.column) = (convCeilDiv(row, splits.row), convCeilDiv(column, splits.column))
+        return part
     }
 
     subscript(axis: ConvAxis) -> Int {
