@@ -196,14 +196,23 @@ package struct ConnectionView: Sendable {
     package struct Key: Hashable {
         let elements: ObjectIdentifier
         let offset: Int
-        let dimensions: [Int32]
+        let dimensions: InlineArray<12, Int32>
+
+        package static func == (a: Key, b: Key) -> Bool {
+            guard a.elements == b.elements, a.offset == b.offset else { return false }
+            for d in a.dimensions.indices where a.dimensions[d] != b.dimensions[d] { return false }
+            return true
+        }
+
+        package func hash(into hasher: inout Hasher) {
+            hasher.combine(elements)
+            hasher.combine(offset)
+            for d in dimensions.indices { hasher.combine(dimensions[d]) }
+        }
     }
 
-    /// The box's ``Key``.
-    package var key: Key {
-        Key(elements: ObjectIdentifier(elements), offset: offset,
-            dimensions: (0..<rank).flatMap { [dimensions[$0], dimensions[Self.maximumRank + $0]] })
-    }
+    /// The box's ``Key`` (unused dimensions are zero in every box).
+    package var key: Key { Key(elements: ObjectIdentifier(elements), offset: offset, dimensions: dimensions) }
 
     /// The box's size along each dimension.
     package var shape: [Int] { (0..<rank).map { Int(dimensions[$0]) } }

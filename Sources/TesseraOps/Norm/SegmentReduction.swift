@@ -60,15 +60,13 @@ extension OpBuilder {
         var reduceCost = NormStepCost(target: graph.target)
         for piece in try normBlockPieces(count: statistics, over: layout.source) {
             let range = piece.positions
-            let out = try building(op) { () throws(GraphError) in try resultFlat.slice(range.lowerBound * width..<range.upperBound * width) }
-            try building(op) { () throws(GraphError) in try graph.setTileMapping(out, tile: piece.tile) }
+            let out = range.lowerBound * width..<range.upperBound * width
+            try building(op) { () throws(GraphError) in try graph.setTileMapping(resultFlat, positions: [out], tile: piece.tile) }
             let runs = NormPiece.consecutiveRuns(range.flatMap { entriesByStatistic[$0] }).map { $0.lowerBound * width..<$0.upperBound * width }
             for run in runs { reduceCost.read(partialOwners, run, on: piece.tile) }
-            let gathered = try building(op) { () throws(GraphError) in
-                try Tensor.concatenate(runs.map { run throws(GraphError) in try partials.slice(run) })
-            }
             let codelet = PartialReduceCodelet(entries: range.map { entriesByStatistic[$0].count }, output: output)
-            try addNormVertex(reduceSet, codelet, tile: piece.tile, [gathered, out], cost: &reduceCost, op: op)
+            try addNormVertex(reduceSet, codelet, tile: piece.tile, regions: [(of: partials, positions: runs), (of: resultFlat, positions: [out])],
+                              cost: &reduceCost, op: op)
         }
         appendNormStep(reduceSet, reduceCost, to: &steps)
         return result
