@@ -203,6 +203,18 @@ package final class ElementRunList: Sendable {
         }
     }
 
+    /// The elements of positions `ranges`, one range after another (a vertex field's regions).
+    package func appendElements(_ ranges: ArraySlice<Range<Int>>, to builder: inout ElementRunBuilder, hint: inout SearchHint) {
+        if runs.count == 1 {
+            let run = runs[0]
+            for range in ranges where !range.isEmpty {
+                builder.append(ElementRun(data: run.data, start: run.element(range.lowerBound), count: range.count, stride: run.stride))
+            }
+            return
+        }
+        for range in ranges { appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &builder, hint: &hint) }
+    }
+
     /// The elements of the affine view `position(i) = offset + Σ i[d] · strides[d]` over `shape`.
     package func affineView(shape: [Int], offset: Int, strides: [Int]) -> ElementRunList {
         var builder = ElementRunBuilder()

@@ -416,10 +416,14 @@ public final class Graph {
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
                            regions: VertexRegions) throws(GraphError) -> Vertex {
         let operands = regions.operands, fieldCount = regions.fieldCount
+        // What the checks read of each operand, once: a field per region would otherwise copy
+        // (and reference-count) its operand tensor several times.
+        let elements = operands.map { $0.elements }, counts = operands.map { $0.elementCount }
+        let ranks = operands.map { $0.rank }
         let sizes = (0..<fieldCount).map { regions.count(ofField: $0) }
         let inBounds = (0..<fieldCount).allSatisfy { k in
-            let operand = operands[regions.operand(ofField: k)], count = operand.elementCount
-            return operand.rank == 1 && regions.ranges(ofField: k).allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= count }
+            let operand = regions.operand(ofField: k)
+            return ranks[operand] == 1 && regions.ranges(ofField: k).allSatisfy { $0.lowerBound >= 0 && $0.upperBound <= counts[operand] }
         }
         guard inBounds else {
             var tensors: [Tensor] = []
@@ -431,18 +435,21 @@ public final class Graph {
             return try addVertex(computeSet, codelet, tile: tile, fields: fields, tensors)
         }
         try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: fieldCount)
-        for k in 0..<fieldCount { try checkConnection(fields[k], operands[regions.operand(ofField: k)], count: sizes[k], codelet, computeSet) }
+        for (index, operand) in operands.enumerated() {
+            let first = (0..<fieldCount).first { regions.operand(ofField: $0) == index }
+            if let first { try checkConnection(fields[first], operand, count: sizes[first], codelet, computeSet) }
+        }
+        for k in 0..<fieldCount where fields[k].isScalar || fields[k].elementType != operands[regions.operand(ofField: k)].elementType {
+            try checkConnection(fields[k], operands[regions.operand(ofField: k)], count: sizes[k], codelet, computeSet)
+        }
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
         let first = connections.count, firstRun = connectionRuns.count
-        let elements = operands.map { $0.elements }
         for k in 0..<fieldCount {
-            let start = connectionRuns.count, list = elements[regions.operand(ofField: k)]
+            let start = connectionRuns.count
             var hint = SearchHint()
-            for range in regions.ranges(ofField: k) {
-                list.appendElements(first: range.lowerBound, stride: 1, count: range.count, to: &runBuilder, hint: &hint)
-            }
+            elements[regions.operand(ofField: k)].appendElements(regions.ranges(ofField: k), to: &runBuilder, hint: &hint)
             runBuilder.finish(appendingTo: &connectionRuns)
             guard connectionRuns.count - start <= Connection.maximumRuns else {
                 let runs = connectionRuns.count - start

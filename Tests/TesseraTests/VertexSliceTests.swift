@@ -96,4 +96,24 @@ import TesseraTestSupport
         }
         #expect(graph.connections.isEmpty && graph.connectionRuns.isEmpty)
     }
+
+    /// A field given as regions is checked as a field given a tensor: its operand's graph, its
+    /// element type and (for a scalar field) its size, whichever field it is.
+    @Test func regionFieldsAreCheckedLikeTensorFields() throws {
+        let graph = Graph(target: testTarget(tiles: 2))
+        let x = graph.addVariable(.float32, [8], name: "x"), h = graph.addVariable(.float16, [8], name: "h")
+        let foreign = Graph(target: testTarget(tiles: 2)).addVariable(.float32, [8], name: "foreign")
+        let cs = graph.addComputeSet("check")
+        let scale = ScaleCodelet(factor: 2), sum = SumCodelet()
+        #expect(throws: GraphError.elementTypeMismatch(context: "vertex ScaleCodelet #0 in 'check', field 'out'", expected: .float32, actual: .float16)) {
+            try graph.addVertex(cs, scale, tile: 0, fields: scale.fields, regions: [(of: x, positions: [0..<2, 4..<6]), (of: h, positions: [0..<4])])
+        }
+        #expect(throws: GraphError.foreignObject(kind: "tensor", name: "connected to ScaleCodelet #0 in 'check'.out")) {
+            try graph.addVertex(cs, scale, tile: 0, fields: scale.fields, regions: [(of: x, positions: [0..<4]), (of: foreign, positions: [0..<4])])
+        }
+        #expect(throws: GraphError.badConnection(vertex: "SumCodelet #0 in 'check'", field: "out", detail: "scalar field connected to 2 elements")) {
+            try graph.addVertex(cs, sum, tile: 0, fields: sum.fields, regions: [(of: x, positions: [0..<4]), (of: x, positions: [4..<5, 6..<7])])
+        }
+        #expect(graph.connections.isEmpty && graph.vertices.isEmpty)
+    }
 }
