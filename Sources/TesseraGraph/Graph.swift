@@ -416,8 +416,7 @@ public final class Graph {
     package func addVertex(_ computeSet: ComputeSet, _ codelet: any Codelet, tile: Int, fields: [Field],
                            regions: VertexRegions) throws(GraphError) -> Vertex {
         let operands = regions.operands, fieldCount = regions.fieldCount
-        // What the checks read of each operand, once: a field per region would otherwise copy
-        // (and reference-count) its operand tensor several times.
+        // What the bounds check and the runs read of each operand, once, rather than a tensor per field.
         let elements = operands.map { $0.elements }, counts = operands.map { $0.elementCount }
         let ranks = operands.map { $0.rank }
         let sizes = (0..<fieldCount).map { regions.count(ofField: $0) }
@@ -435,13 +434,7 @@ public final class Graph {
             return try addVertex(computeSet, codelet, tile: tile, fields: fields, tensors)
         }
         try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: fieldCount)
-        for (index, operand) in operands.enumerated() {
-            let first = (0..<fieldCount).first { regions.operand(ofField: $0) == index }
-            if let first { try checkConnection(fields[first], operand, count: sizes[first], codelet, computeSet) }
-        }
-        for k in 0..<fieldCount where fields[k].isScalar || fields[k].elementType != operands[regions.operand(ofField: k)].elementType {
-            try checkConnection(fields[k], operands[regions.operand(ofField: k)], count: sizes[k], codelet, computeSet)
-        }
+        for k in 0..<fieldCount { try checkConnection(fields[k], operands[regions.operand(ofField: k)], count: sizes[k], codelet, computeSet) }
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }

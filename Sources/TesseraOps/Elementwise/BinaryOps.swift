@@ -72,9 +72,8 @@ extension OpBuilder {
         let output: Tensor
         var localOperand: Int?
         // The tensors the fields of `a` and of the output connect to (flattened).
-        var aField = a.flatten(), outField: Tensor
+        let aField = permuted?.storage ?? a.flatten(), outField: Tensor
         if let permuted {
-            aField = permuted.storage
             outField = inPlace ? permuted.storage : try variable(like: permuted.storage, name: name)
             output = inPlace ? a : relabel(permuted, onto: outField)
             localOperand = 0

@@ -96,7 +96,7 @@ public final class ConvPlanner: Sendable {
         // windows and element-wise vertices of the operations that read it) long.
         var candidates = sizes.map { splitCandidates($0, limit: target.tiles) }
         candidates[5] = [1]
-        let shape = PlannedShape(p, target: target)
+        let shape = PlannedShape(p)
         var best: PlanCandidate?, smallest: PlanCandidate?
         func consider(_ plan: PlanCandidate) {
             if plan.temporaryBytesPerTile <= budget,
@@ -183,7 +183,7 @@ private struct PlannedShape {
     var hasBias: Bool
     private var field: (Int, Int), stride: (Int, Int), dilatedKernel: (Int, Int)
 
-    init(_ p: ConvParameters, target: Target) {
+    init(_ p: ConvParameters) {
         elementType = p.elementType
         bytes = p.elementType.byteSize
         taps = p.kernel[0] * p.kernel[1]
