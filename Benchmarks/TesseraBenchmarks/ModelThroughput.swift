@@ -24,7 +24,8 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
             let weights = NetworkWeights.random(for: network, seed: 0)
             try ONNXModel.export(network, weights: weights).write(to: files[0])
             HostMemory.resetPeak()
-            return try ModelSession(network: network, weights: weights, target: target)
+            // Timing the workers' phases reads the clock twice per tile of a step: well under 1% of a run.
+            return try ModelSession(network: network, weights: weights, target: target, engineOptions: EngineOptions(timesHostPhases: true))
         }()
         let input = ModelSession.syntheticInput(count: session.compiled.input.elementCount)
         var output: [Float] = []
@@ -49,6 +50,11 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
         print("    compile \(format(session.compileSeconds, 2)) s (graph built in \(format(session.buildSeconds, 2)) s); "
             + "peak RSS \(format(Double(peak) / 1e9, 2)) GB for \(format(Double(simulated) / 1e9, 3)) GB simulated in use "
             + "(\(format(Double(peak) / Double(simulated), 2)) ×, from loading the weights to the last run)")
+        if let phases = session.record?.hostPhases {
+            // With the vertices free, the copies alone would still bound the ratio.
+            let ceiling = reference.seconds / phases.copyFloorSeconds
+            print("    host phases of the last run: \(phases.summary); the ratio could reach at most \(format(ceiling, 2)) with them alone")
+        }
     }
 }
 

@@ -29,6 +29,8 @@ struct ModelCommand {
     let target: Target
     let threads: Int?
     let model: ModelOptions
+    /// Whether the engine times its workers' phases (``EngineOptions/timesHostPhases``).
+    var timesHostPhases = false
 
     /// The network and its weights, from the catalog or an ONNX file.
     func load(batch: Int) throws -> (Network, [String: NumPyArray]) {
@@ -52,7 +54,7 @@ struct ModelCommand {
         do {
             return try ModelSession(network: network, weights: weights, target: target, elementType: try model.elementType(),
                                     options: OpOptions(availableMemoryProportion: model.availableMemory),
-                                    engineOptions: EngineOptions(threads: threads), progress: Self.showProgress)
+                                    engineOptions: EngineOptions(threads: threads, timesHostPhases: timesHostPhases), progress: Self.showProgress)
         } catch let CompileError.outOfMemory(failure) {
             try Reports.writeFailed(failure, directory: report)
             print("\(network.name) does not fit at batch \(actualBatch). Try a smaller --batch, a lower --available-memory (now \(model.availableMemory))"
@@ -114,6 +116,7 @@ struct ModelCommand {
             + "\(String(format: "%.0f", Double(batch) / seconds)) images/s on the simulated \(target.name)")
         print("Host: \(String(format: "%.3f", wallSeconds)) s per batch (\(String(format: "%.3f", cpuSeconds)) CPU s over all threads"
             + (repeats > 1 ? "; fastest of \(repeats) runs" : "") + ") = \(String(format: "%.1f", Double(batch) / wallSeconds)) images/s")
+        if let phases = record.hostPhases { print("Host phases (last run): \(phases.summary)") }
         print(LayerTable.text(session.compiled.plans))
     }
 

@@ -85,12 +85,15 @@ extension TesseraCommand {
         @Option(help: "Run the batch this many times and report the fastest host time (models only).")
         var repeats = 1
 
+        @Flag(name: .customLong("time-host"), help: "Time where the host's worker threads spend each run (copies, vertices, barrier waits) and print it (models only).")
+        var timeHost = false
+
         func run() throws {
             switch example {
             case "matvec": try runMatrixVector()
             case "sharding": try runSharding()
             default:
-                try ModelCommand(name: example, target: try options.target(), threads: options.threads, model: model)
+                try ModelCommand(name: example, target: try options.target(), threads: options.threads, model: model, timesHostPhases: timeHost)
                     .run(images: images, input: input, saveOutputs: saveOutputs, report: report, repeats: repeats)
             }
         }

@@ -10,12 +10,16 @@ public struct EngineOptions: Sendable, Hashable {
     public var pinThreads: Bool
     /// Executed steps kept in the trace of a run.
     public var traceLimit: Int
+    /// Time where each worker spends a run (``ExecutionRecord/hostPhases``): two clock reads per
+    /// tile of a step, a few percent of a large model's run.
+    public var timesHostPhases: Bool
 
     /// Options with one pinned thread per core by default.
-    public init(threads: Int? = nil, pinThreads: Bool = true, traceLimit: Int = 1_000_000) {
+    public init(threads: Int? = nil, pinThreads: Bool = true, traceLimit: Int = 1_000_000, timesHostPhases: Bool = false) {
         self.threads = threads
         self.pinThreads = pinThreads
         self.traceLimit = traceLimit
+        self.timesHostPhases = timesHostPhases
     }
 }
 
@@ -95,16 +99,29 @@ public final class Engine {
         let program = executable.programs[index]
         try checkStreams(program)
         let record = RecordBox(program: index, steps: executable.steps.count, limit: options.traceLimit)
-        let cursors = streamCursors
+        let cursors = streamCursors, timing = options.timesHostPhases
+        let phases = UnsafeMutableBufferPointer<HostPhaseTimes>.allocate(capacity: pool.threadCount)
+        defer { phases.deallocate() }
         pool.run { worker in
-            var walker = ProgramWalker(engine: self, worker: worker, tiles: workerTiles[worker],
-                                       cursors: cursors, record: worker == 0 ? record : nil)
+            var walker = ProgramWalker(engine: self, worker: worker, tiles: workerTiles[worker], cursors: cursors,
+                                       record: worker == 0 ? record : nil, stopwatch: PhaseStopwatch(enabled: timing))
             walker.walk(program)
             if worker == 0 { record.cursors = walker.cursors }
+            (phases.baseAddress! + worker).initialize(to: walker.stopwatch.times)
         }
         streamCursors = record.cursors
+        var hostPhases: HostPhaseTimes?
+        if timing {
+            var total = HostPhaseTimes()
+            for worker in phases { total.add(worker) }
+            total.threads = pool.threadCount
+            total.copiedBytes = executable.replicas * zip(record.executions, executable.steps).reduce(0) {
+                $0 + $1.0 * ($1.1.exchangedBytes + $1.1.onTileCopyBytes)
+            }
+            hostPhases = total
+        }
         lastRun = ExecutionRecord(program: index, trace: record.trace, executions: record.executions,
-                                  traceTruncated: record.truncated)
+                                  traceTruncated: record.truncated, hostPhases: hostPhases)
     }
 
     /// Writes the constants, and each replica's index, into the tiles of `tiles` (global tile indices).

@@ -10,6 +10,9 @@ public struct ExecutionRecord: Sendable {
     public var executions: [Int]
     /// True when the trace stopped at the limit.
     public var traceTruncated: Bool
+    /// Where the host's workers spent the run, when the engine was asked to time it
+    /// (``EngineOptions/timesHostPhases``); nil otherwise.
+    public var hostPhases: HostPhaseTimes?
 
     /// Modelled cycles of the run: every executed step's cycles.
     public func totalCycles(_ steps: [StepCycles]) -> Int {

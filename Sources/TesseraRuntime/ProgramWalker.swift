@@ -11,6 +11,8 @@ struct ProgramWalker {
     /// Next ring slot of every stream (each worker keeps its own identical copy).
     var cursors: [Int]
     let record: RecordBox?
+    /// Where this worker's time goes, when the engine times host phases.
+    var stopwatch: PhaseStopwatch
 
     mutating func walk(_ program: PlannedProgram) {
         switch program {
@@ -30,34 +32,44 @@ struct ProgramWalker {
 
     private mutating func run(step index: Int) {
         let step = engine.executable.supersteps[index]
-        let barrier = engine.pool.barrier
         if step.tileOrdered && !step.exchangeIn.isEmpty && !step.compute.vertices.isEmpty {
-            barrier.wait()
+            waitAtBarrier()
             copyAndCompute(step.exchangeIn, step.compute)
         } else {
             if !step.exchangeIn.isEmpty {
-                barrier.wait()
+                waitAtBarrier()
                 copy(step.exchangeIn)
+                stopwatch.mark(.copy)
             }
             if !step.compute.vertices.isEmpty {
-                barrier.wait()
+                waitAtBarrier()
                 compute(step.compute)
+                stopwatch.mark(.vertex)
             }
         }
         if !step.exchangeOut.isEmpty {
-            barrier.wait()
+            waitAtBarrier()
             copy(step.exchangeOut)
+            stopwatch.mark(.copy)
         }
         if let host = step.host {
-            barrier.wait()
+            waitAtBarrier()
             transfer(host)
         }
         if let collective = step.collective {
-            barrier.wait()
+            waitAtBarrier()
             engine.transport.run(collective, on: engine.replicaMemory, worker: worker, of: engine.pool.threadCount)
         }
-        if step.predicate != nil { barrier.wait() }
+        if step.predicate != nil { waitAtBarrier() }
         record?.note(index)
+        stopwatch.mark(.other)
+    }
+
+    /// Waits at the pool's barrier, charging the time before it to `other` and the wait to `wait`.
+    private mutating func waitAtBarrier() {
+        stopwatch.mark(.other)
+        engine.pool.barrier.wait()
+        stopwatch.mark(.wait)
     }
 
     /// Calls `body(first tile of the replica, local tiles)` for every replica whose tiles overlap this worker's.
@@ -88,7 +100,10 @@ struct ProgramWalker {
 
     /// A tile-ordered step's exchange-in and compute, tile by tile: each tile's copies and then its
     /// vertices, so the vertices read their fields while the copies have left them in cache.
-    private func copyAndCompute(_ copies: TileGrouped<CopyOp>, _ plan: ComputePlan) {
+    private mutating func copyAndCompute(_ copies: TileGrouped<CopyOp>, _ plan: ComputePlan) {
+        // The closures below read `self`; the stopwatch is updated through a local and stored back.
+        var clock = stopwatch
+        defer { stopwatch = clock }
         copies.items.withUnsafeBufferPointer { ops in
             withVertices(of: plan) { vertices in
                 forEachReplica { base, local in
@@ -99,9 +114,12 @@ struct ProgramWalker {
                             copy(group: next, of: copies, ops: ops, replicaBase: base)
                             copyGroups = copyGroups.dropFirst()
                         }
+                        clock.mark(.copy)
                         compute(group: group, of: plan, vertices, replicaBase: base)
+                        clock.mark(.vertex)
                     }
                     for group in copyGroups { copy(group: group, of: copies, ops: ops, replicaBase: base) }
+                    clock.mark(.copy)
                 }
             }
         }
