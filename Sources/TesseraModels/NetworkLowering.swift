@@ -60,10 +60,17 @@ public enum NetworkLowering {
             weights[name] = tensor
             return tensor
         }
-        for node in network.nodes {
+        let fused = fusedActivations(network)
+        for (index, node) in network.nodes.enumerated() {
             let inputs = node.inputs.map { values[$0] }
             let name = node.name
             let value: Tensor
+            if fused.isFused[index] {
+                // Applied by the normalisation that is its input.
+                values.append(inputs[0])
+                progress?(values.count, network.nodes.count)
+                continue
+            }
             switch node.operation {
             case .input:
                 value = graph.addVariable(elementType, node.outputShape, name: name)
@@ -86,11 +93,12 @@ public enum NetworkLowering {
                 value = try ops.batchNormInference(
                     inputs[0], scale: try weight("\(name).weight", channels), shift: try weight("\(name).bias", channels),
                     mean: try weight("\(name).running_mean", channels), variance: try weight("\(name).running_var", channels),
-                    epsilon: Float(epsilon), name: name)
+                    epsilon: Float(epsilon), activation: fused.activation[index], name: name)
             case let .groupNorm(groups, epsilon):
                 let channels = [inputs[0].shape[1]]
                 value = try ops.groupNorm(inputs[0], groups: groups, scale: try weight("\(name).weight", channels),
-                                          shift: try weight("\(name).bias", channels), epsilon: Float(epsilon), name: name)
+                                          shift: try weight("\(name).bias", channels), epsilon: Float(epsilon),
+                                          activation: fused.activation[index], name: name)
             case .relu: value = try ops.activation(inputs[0], .relu, name: name)
             case .silu: value = try ops.activation(inputs[0], .silu, name: name)
             case .sigmoid: value = try ops.activation(inputs[0], .sigmoid, name: name)
@@ -115,6 +123,42 @@ public enum NetworkLowering {
         }
         try graph.makeHostVisible(values[values.count - 1])
         return LoweredNetwork(graph: graph, ops: ops, input: values[0], output: values[values.count - 1], weights: weights)
+    }
+
+    /// The activations applied by the normalisation before them, in its step (`activation`, by
+    /// normalisation node), and the activation nodes that therefore add nothing (`isFused`): an
+    /// activation whose input is a batch or group norm that nothing else reads, as an XLA-style
+    /// compiler fuses element-wise work into the op before it. The results are those of the two
+    /// steps, roundings included, without a second pass over the activation's memory.
+    static func fusedActivations(_ network: Network) -> (activation: [Activation?], isFused: [Bool]) {
+        var readers = [Int](repeating: 0, count: network.nodes.count)
+        for node in network.nodes { for input in node.inputs { readers[input] += 1 } }
+        var activation = [Activation?](repeating: nil, count: network.nodes.count)
+        var isFused = [Bool](repeating: false, count: network.nodes.count)
+        for (index, node) in network.nodes.enumerated() {
+            guard let function = Activation(node.operation), let input = node.inputs.first, readers[input] == 1 else { continue }
+            switch network.nodes[input].operation {
+            case .batchNorm, .groupNorm:
+                activation[input] = function
+                isFused[index] = true
+            default: continue
+            }
+        }
+        return (activation, isFused)
+    }
+}
+
+extension Activation {
+    /// The activation a network operation applies, or nil for other operations.
+    init?(_ operation: NetworkOperation) {
+        switch operation {
+        case .relu: self = .relu
+        case .silu: self = .silu
+        case .sigmoid: self = .sigmoid
+        case .tanh: self = .tanh
+        case .hardSwish: self = .hardSwish
+        default: return nil
+        }
     }
 }
 

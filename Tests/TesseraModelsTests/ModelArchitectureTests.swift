@@ -1,5 +1,6 @@
 import Testing
 import Tessera
+@testable import TesseraModels
 
 @Suite struct ModelArchitectureTests {
     @Test func resnet50MatchesTorchvision() {
@@ -37,5 +38,27 @@ import Tessera
         let groupNorm = EfficientNet.b0G16(normalization: .groupNorm(channelsPerGroup: 16))
         #expect(groupNorm.parameterCount == net.parameterCount)
         #expect(groupNorm.nodes.contains { $0.operation == .groupNorm(groups: 2, epsilon: 1e-5) })
+    }
+}
+
+/// Which activations the lowering applies inside the normalisation before them.
+@Suite struct FusedActivationTests {
+    @Test func everyActivationOfANormThatNothingElseReadsIsFused() {
+        // ResNet-50: the stem's and the first two of each of the 16 bottlenecks' (the third is
+        // added to the shortcut first).
+        let resnet = ResNet.resnet50()
+        let fused = NetworkLowering.fusedActivations(resnet)
+        #expect(fused.isFused.count { $0 } == 33)
+        #expect(fused.activation.compactMap { $0 }.allSatisfy { $0 == .relu })
+        for (index, node) in resnet.nodes.enumerated() where fused.isFused[index] {
+            #expect(fused.activation[node.inputs[0]] == .relu, "\(node.name)")
+        }
+        let shortcut = resnet.nodes.firstIndex { $0.name == "layer1.0.bn3" }!
+        #expect(fused.activation[shortcut] == nil)
+        // EfficientNet-B0: the stem, both of 15 blocks with an expansion and the depthwise one of
+        // the first, and the head; never the projection norms, which have no activation.
+        let efficientNet = EfficientNet.b0(batch: 1)
+        let silu = NetworkLowering.fusedActivations(efficientNet)
+        #expect(silu.isFused.count { $0 } == 33 && silu.activation.compactMap { $0 }.allSatisfy { $0 == .silu })
     }
 }

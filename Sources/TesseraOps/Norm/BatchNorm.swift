@@ -6,13 +6,15 @@ extension OpBuilder {
     ///
     /// - `x`: activations `[N, C, H, W]`, float32 or float16, every element mapped.
     /// - `scale`, `shift`, `mean`, `variance`: `[C]`, all float32 or all float16 (any mapping).
+    /// - `activation`: when given, applied to `y` in the same step (the result, roundings included,
+    ///   is that of ``activation(_:_:name:)`` on `y`, without a pass of its own over the memory).
     /// - Returns `y`, of the type, shape and tile mapping of `x`.
     ///
     /// Two steps: `<name>/coefficients` computes `a = scale/√(variance + ε)` and `b = shift − mean·a`
     /// in float32 for blocks of channels, then `<name>/normalise` computes `y = a·x + b` where `x`
     /// lives, each tile receiving the coefficients of the channels it holds once.
     public func batchNormInference(_ x: Tensor, scale: Tensor, shift: Tensor, mean: Tensor, variance: Tensor,
-                                   epsilon: Float = 1e-5, name: String) throws(OpError) -> Tensor {
+                                   epsilon: Float = 1e-5, activation: Activation? = nil, name: String) throws(OpError) -> Tensor {
         let op = "batchNormInference '\(name)'"
         let s = try checkNormActivations(x, op: op)
         let parameterType = try checkNormParameters(["scale": scale, "shift": shift, "mean": mean, "variance": variance], channels: s.c, op: op)
@@ -24,8 +26,9 @@ extension OpBuilder {
         let (a, b, _, _) = try normCoefficients(
             rows: s.c, over: x, source: .moments(type: parameterType), parameterType: parameterType, epsilon: epsilon,
             writesMoments: false, inputs: inputs, name: name, op: op, steps: &steps)
-        let y = try normApply(x, rowLength: s.plane, a: a, b: b, name: name, op: op, steps: &steps)
-        try finishNorm(name, op: op, kind: "batchNormInference", partition: "\(s.n)×\(s.c)×\(s.h)×\(s.w) where x lives, \(s.c) channel coefficients in blocks", steps)
+        let y = try normApply(x, rowLength: s.plane, a: a, b: b, activation: activation, name: name, op: op, steps: &steps)
+        try finishNorm(name, op: op, kind: "batchNormInference",
+                       partition: "\(s.n)×\(s.c)×\(s.h)×\(s.w) where x lives, \(s.c) channel coefficients in blocks\(activationNote(activation))", steps)
         return y
     }
 

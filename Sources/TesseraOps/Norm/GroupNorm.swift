@@ -8,12 +8,15 @@ extension OpBuilder {
     /// - `x`: activations `[N, C, H, W]`, float32 or float16, every element mapped.
     /// - `groups`: divides C; 1 is layer normalisation over (C, H, W), C is instance normalisation.
     /// - `scale`, `shift`: `[C]`, both float32 or both float16.
+    /// - `activation`: when given, applied to `y` in the same step, as in
+    ///   ``batchNormInference(_:scale:shift:mean:variance:epsilon:activation:name:)``.
     /// - Returns `y`, of the type, shape and tile mapping of `x`.
     ///
     /// Four steps: partial Σx, Σx² of every piece of `x` on its own tile, their reduction per
     /// (sample, group), the `[N, C]` float32 coefficients `a = scale/√(σ² + ε)`, `b = shift − μ·a`
     /// spread in blocks, and `y = a·x + b` where `x` lives.
-    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float = 1e-5, name: String) throws(OpError) -> Tensor {
+    public func groupNorm(_ x: Tensor, groups: Int, scale: Tensor, shift: Tensor, epsilon: Float = 1e-5, activation: Activation? = nil,
+                          name: String) throws(OpError) -> Tensor {
         let op = "groupNorm '\(name)'"
         let s = try checkNormActivations(x, op: op)
         guard groups >= 1, s.c % groups == 0 else {
@@ -39,8 +42,9 @@ extension OpBuilder {
         let (a, b, _, _) = try normCoefficients(
             rows: s.n * s.c, over: x, source: .sums(count: perGroup * s.plane), parameterType: parameterType, epsilon: epsilon,
             writesMoments: false, inputs: inputs, name: name, op: op, steps: &steps)
-        let y = try normApply(x, rowLength: s.plane, a: a, b: b, name: name, op: op, steps: &steps)
-        try finishNorm(name, op: op, kind: "groupNorm", partition: "\(s.n)×\(s.c)×\(s.h)×\(s.w) where x lives, \(s.n)×\(groups) groups reduced in blocks", steps)
+        let y = try normApply(x, rowLength: s.plane, a: a, b: b, activation: activation, name: name, op: op, steps: &steps)
+        try finishNorm(name, op: op, kind: "groupNorm",
+                       partition: "\(s.n)×\(s.c)×\(s.h)×\(s.w) where x lives, \(s.n)×\(groups) groups reduced in blocks\(activationNote(activation))", steps)
         return y
     }
 }

@@ -66,8 +66,10 @@ extension OpBuilder {
     /// row `r` uses coefficient `r mod R` (R = C for batch norm's per-channel coefficients read
     /// through the batch, R = N·C for group norm). `y` has the type, shape and tile mapping of `x`.
     /// A tile's vertex takes its regions of `x` together (``normLayout(of:op:)``) while the
-    /// coefficients they use are one range, which the tile receives once.
-    func normApply(_ x: Tensor, rowLength: Int, a: Tensor, b: Tensor, name: String, op: String, steps: inout NormSteps) throws(OpError) -> Tensor {
+    /// coefficients they use are one range, which the tile receives once. With `activation`, the
+    /// vertices apply it to `y` as they write it.
+    func normApply(_ x: Tensor, rowLength: Int, a: Tensor, b: Tensor, activation: Activation? = nil, name: String, op: String,
+                   steps: inout NormSteps) throws(OpError) -> Tensor {
         let aOwners = try normOwners(a, &steps), bOwners = try normOwners(b, &steps)
         let cs = graph.addComputeSet("\(name)/normalise")
         var cost = NormStepCost(target: graph.target)
@@ -77,7 +79,8 @@ extension OpBuilder {
             for vertex in AffineVertex.split(group.regions, rowLength: rowLength, coefficients: a.elementCount) {
                 cost.read(aOwners, vertex.coefficients, on: group.tile)
                 cost.read(bOwners, vertex.coefficients, on: group.tile)
-                let codelet = SegmentAffineCodelet(elementType: x.elementType, rowLength: rowLength, segments: vertex.segments)
+                let codelet = SegmentAffineCodelet(elementType: x.elementType, rowLength: rowLength, segments: vertex.segments,
+                                                   activation: activation?.function)
                 let stored = layout.fieldPositions(vertex.regions, in: group)
                 let connections = [(of: layout.source, positions: stored), (of: a, positions: [vertex.coefficients]),
                                    (of: b, positions: [vertex.coefficients]), (of: y.field, positions: stored)]
@@ -98,5 +101,10 @@ extension OpBuilder {
         for program in steps.programs { append(program) }
         record(OperationPlan(name: name, kind: kind, partition: partition, tilesUsed: steps.tiles.count,
                              modelledCycles: steps.cycles, temporaryBytesPerTile: steps.temporaryBytesPerTile))
+    }
+
+    /// The end of a normalisation plan's partition naming the activation fused into it.
+    func activationNote(_ activation: Activation?) -> String {
+        activation.map { ", then \($0.rawValue) in the same step" } ?? ""
     }
 }

@@ -1,7 +1,8 @@
 import TesseraGraph
 
 /// `out = a[row] · in + b[row]` over regions of one tile of a flattened activation whose rows have
-/// `rowLength` elements. `in` and `out` hold the regions one after another, as `segments` lists
+/// `rowLength` elements, then `activation` (when given) applied to each row's outputs while they
+/// are in cache: a normalisation fused with the activation that follows it. `in` and `out` hold the regions one after another, as `segments` lists
 /// them; `a` and `b` (float32) hold the coefficients the vertex's rows use, a segment's rows
 /// taking consecutive coefficients from its `first` on. One vertex per tile (as poplibs' 2-D
 /// MultiVertex codelets): the elements are shared over the worker contexts and the estimate is
@@ -10,8 +11,10 @@ struct SegmentAffineCodelet: Codelet {
     var elementType: ElementType
     var rowLength: Int
     var segments: [NormSegment]
+    /// Applied to `out` after the affine step, with the rounding of a separate activation step.
+    var activation: UnaryFunction? = nil
 
-    var name: String { "segmentAffine<\(elementType)>" }
+    var name: String { "segmentAffine<\(elementType)>" + (activation.map { "+\($0.name)" } ?? "") }
     var fields: [Field] { [.input("in", elementType), .input("a", .float32), .input("b", .float32), .output("out", elementType)] }
     /// The row length, and per segment its count, offset and first coefficient (32 bits each).
     var stateBytes: Int { 8 + 12 * segments.count }
@@ -27,15 +30,16 @@ struct SegmentAffineCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        NormCost.segmentShareCycles(segments, rowLength: rowLength, type: elementType,
-                                    instructions: NormCost.affineInstructionsPerVector, target: target)
+        // The activation's loads and stores are the affine step's: one instruction fewer than on its own.
+        let instructions = NormCost.affineInstructionsPerVector + (activation.map { $0.instructionsPerVector - 1 } ?? 0)
+        return NormCost.segmentShareCycles(segments, rowLength: rowLength, type: elementType, instructions: instructions, target: target)
     }
 
     func compute(_ fields: VertexFields) {
         if elementType == .float16 { run(fields, Float16.self) } else { run(fields, Float.self) }
     }
 
-    private func run<T: NormScalar>(_ fields: VertexFields, _: T.Type) {
+    private func run<T: NormScalar & ElementLane>(_ fields: VertexFields, _: T.Type) {
         let input = fields.input(0, as: T.self), output = fields.output(3, as: T.self)
         let a = fields.input(1, as: Float.self), b = fields.input(2, as: Float.self)
         guard let source = input.baseAddress, let destination = output.baseAddress else { return }
@@ -55,6 +59,7 @@ struct SegmentAffineCodelet: Codelet {
                     destination[i] = T(float: source[i].float * a[row] + b[row])
                     i += 1
                 }
+                activation?.apply(UnsafePointer(destination + begin), destination + begin, end - begin)
                 begin = end
                 row += 1
                 length = rowLength

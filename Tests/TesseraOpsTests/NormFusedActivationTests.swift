@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import Tessera
+import TesseraTestSupport
+
+/// Float64 `f(v)` of the activations the normalisations can apply.
+private func referenceActivation(_ activation: Activation, _ v: Double) -> Double {
+    switch activation {
+    case .relu: max(v, 0)
+    case .sigmoid: 1 / (1 + Foundation.exp(-v))
+    case .silu: v / (1 + Foundation.exp(-v))
+    case .tanh: Foundation.tanh(v)
+    case .hardSwish: v * min(max(v + 3, 0), 6) / 6
+    }
+}
+
+/// A normalisation with an activation in its own step gives what the two operations give one after
+/// the other, bit for bit (float16 rounding included), in one step of fewer modelled cycles.
+@Suite struct NormFusedActivationTests {
+    @Test(arguments: normBatchNormCases, [Activation.relu, .silu])
+    func batchNormWithAnActivationEqualsTheTwoOperations(_ test: NormBatchNormCase, _ activation: Activation) throws {
+        let graph = Graph(target: testTarget(tiles: test.tiles))
+        let (c, plane) = (test.shape[1], test.shape[2] * test.shape[3])
+        let x = graph.addVariable(test.type, test.shape, name: "x")
+        try normMap(graph, x, test.mapping)
+        let parameters = (0..<4).map { graph.addVariable(test.type, [c], name: "p\($0)") }
+        for (k, p) in parameters.enumerated() { try graph.setTileMapping(p, tile: (k * 3) % test.tiles) }
+        let ops = OpBuilder(graph)
+        let fused = try ops.batchNormInference(x, scale: parameters[0], shift: parameters[1], mean: parameters[2],
+                                               variance: parameters[3], epsilon: 1e-3, activation: activation, name: "fused")
+        let plain = try ops.batchNormInference(x, scale: parameters[0], shift: parameters[1], mean: parameters[2],
+                                               variance: parameters[3], epsilon: 1e-3, name: "plain")
+        let separate = try ops.activation(plain, activation, name: "activation")
+        #expect(try graph.tileMapping(of: fused) == graph.tileMapping(of: x))
+        var random = NormRandom(seed: 5)
+        let xs = random.values(x.elementCount, -3...3, type: test.type)
+        let scale = random.values(c, 0.5...2, type: test.type), shift = random.values(c, -1...1, type: test.type)
+        let mean = random.values(c, -1...1, type: test.type), variance = random.values(c, 0.2...3, type: test.type)
+        let results = try normRun(ops, inputs: [(x, xs), (parameters[0], scale), (parameters[1], shift), (parameters[2], mean), (parameters[3], variance)],
+                                  outputs: [fused, separate])
+        #expect(results[0] == results[1])
+        let expected = normReferenceAffine(xs, c: c, plane: plane, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: 1e-3)
+            .map { referenceActivation(activation, $0) }
+        #expect(normWorstError(results[0], expected) < normTolerance(test.type) * 2)
+        let plans = Dictionary(uniqueKeysWithValues: ops.plans.map { ($0.name, $0) })
+        #expect(plans["fused"]!.partition.hasSuffix("then \(activation.rawValue) in the same step"))
+        #expect(plans["fused"]!.modelledCycles < plans["plain"]!.modelledCycles + plans["activation"]!.modelledCycles)
+    }
+
+    @Test func groupNormWithSiLUEqualsTheTwoOperations() throws {
+        let graph = Graph(target: testTarget(tiles: 5))
+        let shape = [2, 8, 5, 3]
+        let x = graph.addVariable(.float16, shape, name: "x")
+        try normMap(graph, x, .randomCuts, seed: 4)
+        let scale = graph.addVariable(.float16, [8], name: "scale"), shift = graph.addVariable(.float16, [8], name: "shift")
+        try graph.setTileMapping(scale, tile: 1)
+        try graph.setTileMapping(shift, tile: 3)
+        let ops = OpBuilder(graph)
+        let fused = try ops.groupNorm(x, groups: 4, scale: scale, shift: shift, activation: .silu, name: "fused")
+        let separate = try ops.activation(try ops.groupNorm(x, groups: 4, scale: scale, shift: shift, name: "plain"), .silu, name: "silu")
+        var random = NormRandom(seed: 6)
+        let xs = random.values(x.elementCount, -2...2, type: .float16)
+        let results = try normRun(ops, inputs: [(x, xs), (scale, random.values(8, 0.5...2, type: .float16)), (shift, random.values(8, -1...1, type: .float16))],
+                                  outputs: [fused, separate], threads: 2)
+        #expect(results[0] == results[1])
+        #expect(results[0].contains { $0 != 0 })
+    }
+}
