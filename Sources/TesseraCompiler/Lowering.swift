@@ -209,10 +209,6 @@ final class Lowering {
             shares[0].lower(members[...], of: self, position: position, firstBuffer: firstBuffer)
         }
         let (exchangeIn, exchangeOut) = merge(shares.prefix(split == nil ? 1 : 2), into: &step, firstBuffer: firstBuffer)
-        // Every buffer a copy fills or empties is the one its share made on the copy's tile.
-        precondition(exchangeIn.allSatisfy { allocations[$0.destination.allocation].tile == $0.destination.tile }
-                     && exchangeOut.allSatisfy { allocations[$0.source.allocation].tile == $0.source.tile },
-                     "step '\(computeSet.name)': a copy's buffer lies on another tile")
         step.tileOrdered = !exchangeIn.contains { copy in
             allocations[copy.source.allocation].data.map { !writtenRanges[$0].isEmpty } ?? true
         }
@@ -238,9 +234,9 @@ final class Lowering {
             func moved(_ allocation: Int) -> Int { allocation >= firstBuffer ? allocation + earlier : allocation }
             func moved(_ copy: PlannedCopy) -> PlannedCopy {
                 var copy = copy
-                copy.source = Endpoint(tile: copy.source.tile, allocation: moved(copy.source.allocation), offset: copy.source.offset, stride: copy.source.stride)
-                copy.destination = Endpoint(tile: copy.destination.tile, allocation: moved(copy.destination.allocation),
-                                            offset: copy.destination.offset, stride: copy.destination.stride)
+                copy.source = PlannedCopy.End(allocation: moved(copy.source.allocation), offset: copy.source.offset, stride: copy.source.stride)
+                copy.destination = PlannedCopy.End(allocation: moved(copy.destination.allocation), offset: copy.destination.offset,
+                                                   stride: copy.destination.stride)
                 return copy
             }
             let slotBase = step.slots.count

@@ -45,15 +45,17 @@ enum TileOverheads {
                 phaseNumber += 1
                 var sends = SendSet(phase)
                 for (index, copy) in phase.enumerated() {
-                    if copy.source.tile == copy.destination.tile {
-                        computes(on: copy.source.tile)
+                    let source = lowering.allocations[copy.source.allocation].tile
+                    let destination = lowering.allocations[copy.destination.allocation].tile
+                    if source == destination {
+                        computes(on: source)
                         continue
                     }
                     let code = copy.rows * options.exchangeBytesPerCopy
-                    if sends.insert(copyAt: index) { bytes[copy.source.tile].exchangeCode += code }
-                    bytes[copy.destination.tile].exchangeCode += code
-                    exchanges(on: copy.source.tile)
-                    exchanges(on: copy.destination.tile)
+                    if sends.insert(copyAt: index) { bytes[source].exchangeCode += code }
+                    bytes[destination].exchangeCode += code
+                    exchanges(on: source)
+                    exchanges(on: destination)
                 }
             }
             if let host = step.host {

@@ -122,6 +122,7 @@ public enum NetworkLowering {
             progress?(values.count, network.nodes.count)
         }
         try graph.makeHostVisible(values[values.count - 1])
+        ops.releaseCaches()
         return LoweredNetwork(graph: graph, ops: ops, input: values[0], output: values[values.count - 1], weights: weights)
     }
 

@@ -96,6 +96,16 @@ import Testing
         }
     }
 
+    /// A model's compile holds millions of planned copies: each end is an allocation, an offset and
+    /// a stride in 32 bits, with its tile the allocation's.
+    @Test func plannedCopiesStayCompact() {
+        #expect(MemoryLayout<PlannedCopy>.stride == 44)
+        let copy = PlannedCopy(source: Endpoint(tile: 3, allocation: 7, offset: 16, stride: 4),
+                               destination: Endpoint(tile: 5, allocation: 9, offset: 32, stride: 8), count: 2, elementBytes: 4)
+        #expect(copy.source == PlannedCopy.End(allocation: 7, offset: 16, stride: 4))
+        #expect(copy.destination.allocation == 9 && copy.destination.stride == 8 && copy.bytes == 8)
+    }
+
     @Test func sharedBuffersFindEqualRunListsOnTheSameTile() {
         var random = SplitMix64(seed: 5)
         var table = SharedBuffers()

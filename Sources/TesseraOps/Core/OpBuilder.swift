@@ -59,6 +59,13 @@ public final class OpBuilder {
         self.options = options
     }
 
+    /// Lets go of what the builder keeps to answer repeated questions fast (the views it last
+    /// found to be storage permutations, with their run lists): a model's lowering calls it
+    /// before the compile, which needs the memory more. Later operations rebuild what they use.
+    public func releaseCaches() {
+        knownPermutations = []
+    }
+
     /// The steps added so far, as one program.
     public var program: Program { .sequence(steps) }
 
