@@ -66,7 +66,7 @@ public enum NetworkLowering {
             let name = node.name
             let value: Tensor
             if fused.isFused[index] {
-                // Applied by the normalisation that is its input.
+                // Applied by the operation that is its input.
                 values.append(inputs[0])
                 progress?(values.count, network.nodes.count)
                 continue
@@ -109,7 +109,7 @@ public enum NetworkLowering {
             case .globalAveragePool:
                 value = try ops.globalAveragePool(inputs[0], name: name).reshape(node.outputShape)
             case .add:
-                value = try ops.add(inputs[0], inputs[1], name: name)
+                value = try ops.add(inputs[0], inputs[1], activation: fused.activation[index], name: name)
             case .channelScale:
                 value = try ops.multiply(inputs[0], inputs[1], name: name)
             case .flatten:
@@ -126,10 +126,10 @@ public enum NetworkLowering {
         return LoweredNetwork(graph: graph, ops: ops, input: values[0], output: values[values.count - 1], weights: weights)
     }
 
-    /// The activations applied by the normalisation before them, in its step (`activation`, by
-    /// normalisation node), and the activation nodes that therefore add nothing (`isFused`): an
-    /// activation whose input is a batch or group norm that nothing else reads, as an XLA-style
-    /// compiler fuses element-wise work into the op before it. The results are those of the two
+    /// The activations applied by the operation before them, in its step (`activation`, by
+    /// operation node), and the activation nodes that therefore add nothing (`isFused`): an
+    /// activation whose input is a batch or group norm or an add that nothing else reads, as an
+    /// XLA-style compiler fuses element-wise work into the op before it. The results are those of the two
     /// steps, roundings included, without a second pass over the activation's memory.
     static func fusedActivations(_ network: Network) -> (activation: [Activation?], isFused: [Bool]) {
         var readers = [Int](repeating: 0, count: network.nodes.count)
@@ -139,7 +139,7 @@ public enum NetworkLowering {
         for (index, node) in network.nodes.enumerated() {
             guard let function = Activation(node.operation), let input = node.inputs.first, readers[input] == 1 else { continue }
             switch network.nodes[input].operation {
-            case .batchNorm, .groupNorm:
+            case .batchNorm, .groupNorm, .add:
                 activation[input] = function
                 isFused[index] = true
             default: continue

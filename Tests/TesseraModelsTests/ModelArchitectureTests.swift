@@ -44,17 +44,17 @@ import Tessera
 /// Which activations the lowering applies inside the normalisation before them.
 @Suite struct FusedActivationTests {
     @Test func everyActivationOfANormThatNothingElseReadsIsFused() {
-        // ResNet-50: the stem's and the first two of each of the 16 bottlenecks' (the third is
-        // added to the shortcut first).
+        // ResNet-50: the stem's and all three of each of the 16 bottlenecks' (the third in the
+        // residual add, after the shortcut is added).
         let resnet = ResNet.resnet50()
         let fused = NetworkLowering.fusedActivations(resnet)
-        #expect(fused.isFused.count { $0 } == 33)
+        #expect(fused.isFused.count { $0 } == 49)
         #expect(fused.activation.compactMap { $0 }.allSatisfy { $0 == .relu })
         for (index, node) in resnet.nodes.enumerated() where fused.isFused[index] {
             #expect(fused.activation[node.inputs[0]] == .relu, "\(node.name)")
         }
-        let shortcut = resnet.nodes.firstIndex { $0.name == "layer1.0.bn3" }!
-        #expect(fused.activation[shortcut] == nil)
+        let bn3 = resnet.nodes.firstIndex { $0.name == "layer1.0.bn3" }!, add = resnet.nodes.firstIndex { $0.name == "layer1.0.add" }!
+        #expect(fused.activation[bn3] == nil && fused.activation[add] == .relu)
         // EfficientNet-B0: the stem, both of 15 blocks with an expansion and the depthwise one of
         // the first, and the head; never the projection norms, which have no activation.
         let efficientNet = EfficientNet.b0(batch: 1)

@@ -47,8 +47,10 @@ struct BinaryCodelet: Codelet {
     var split: WorkerSplit
     /// Runs each worker share (in ``WorkerSplit/shares(_:)`` order) splits into (for the cycle estimate).
     var shareRuns: [Int]
+    /// Applied to each worker share's outputs once they are written, with the rounding of a separate step.
+    var activation: UnaryFunction? = nil
 
-    var name: String { "\(operation.rawValue)<\(elementType)>\(inPlace ? "InPlace" : "")" }
+    var name: String { "\(operation.rawValue)<\(elementType)>\(inPlace ? "InPlace" : "")" + (activation.map { "+\($0.name)" } ?? "") }
     private var fieldsPerRegion: Int { inPlace ? 2 : 3 }
     var fields: [Field] {
         regionStarts.indices.flatMap { r in
@@ -63,7 +65,9 @@ struct BinaryCodelet: Codelet {
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
         let shares = WorkerSplit(target, elementType).shares(regionStarts.indices.map { fieldSizes[outputField($0)] })
         return slowestWorkerCycles(zip(shares, shareRuns).map { share, runs in
-            ElementwiseCost.cycles(elements: share.offsets.count, type: elementType, instructions: operation.instructionsPerVector,
+            // A fused activation shares the operation's loads and stores: one instruction fewer than on its own.
+            ElementwiseCost.cycles(elements: share.offsets.count, type: elementType,
+                                   instructions: operation.instructionsPerVector + (activation.map { $0.instructionsPerVector - 1 } ?? 0),
                                    runs: runs, target: target)
         }, contexts: target.workerContexts)
     }
@@ -87,6 +91,7 @@ struct BinaryCodelet: Codelet {
                        outBase + (position - start), length)
                 position += length
             }
+            activation?.apply(UnsafePointer(outBase + share.offsets.lowerBound), outBase + share.offsets.lowerBound, share.offsets.count)
         }
     }
 

@@ -11,8 +11,11 @@ extension OpBuilder {
     /// operand it reads but does not hold are exchanged to it once, into one receive buffer shared
     /// by the tile's regions. Shapes that do not broadcast throw `shapeMismatch`, differing or
     /// non-floating-point types `typeMismatch`.
-    public func add(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) -> Tensor {
-        try elementwise(.add, a, b, name: name)
+    ///
+    /// With `activation`, the vertices apply it to the sum as they write it (the result, roundings
+    /// included, is that of ``activation(_:_:name:)`` on the sum, without a pass of its own).
+    public func add(_ a: Tensor, _ b: Tensor, activation: Activation? = nil, name: String) throws(OpError) -> Tensor {
+        try elementwise(.add, a, b, activation: activation, name: name)
     }
     /// `a − b` element-wise with NumPy broadcasting; layouts, mapping and errors as ``add(_:_:name:)``.
     public func subtract(_ a: Tensor, _ b: Tensor, name: String) throws(OpError) -> Tensor {
@@ -50,7 +53,7 @@ extension OpBuilder {
     /// tensor or, `inPlace`, into `a` (returned); its plan names `shapes` (output, `a`, `b`) when
     /// given, as the ranges of permuted views are shown by the views' shapes.
     func elementwise(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, inPlace: Bool = false, shapes: [[Int]]? = nil,
-                     name: String) throws(OpError) -> Tensor {
+                     activation: Activation? = nil, name: String) throws(OpError) -> Tensor {
         guard a.elementType == b.elementType, a.elementType.isFloatingPoint else {
             throw .typeMismatch(op: name, detail: "\(operation.rawValue) needs two float32 or two float16 operands, got \(a.elementType) \(a.shape) and \(b.elementType) \(b.shape)")
         }
@@ -62,7 +65,8 @@ extension OpBuilder {
         // the permutation — the same vertices, found from a few intervals per tile.
         if a.shape == shape && b.shape == shape && (a.elements.runs.count > 1 || b.elements.runs.count > 1),
            let pa = try storagePermutation(of: a), let pb = try storagePermutation(of: b), pa.ordersLike(pb) {
-            let result = try elementwise(operation, pa.storage, pb.storage, inPlace: inPlace, shapes: [shape, a.shape, b.shape], name: name)
+            let result = try elementwise(operation, pa.storage, pb.storage, inPlace: inPlace, shapes: [shape, a.shape, b.shape],
+                                         activation: activation, name: name)
             return inPlace ? a : relabel(pa, onto: result)
         }
         // `a` of the output's shape permuting one range (a convolution's output) while `b` is
@@ -131,7 +135,7 @@ extension OpBuilder {
             }
             let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
                                         regionStarts: starts, bases: regions.indices.flatMap { r in [ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
-                                        split: split, shareRuns: shareRuns)
+                                        split: split, shareRuns: shareRuns, activation: activation?.function)
             // In field order: `a<r>`, `b<r>` and (unless in place) `out<r>` of each region.
             connections.removeFields()
             // The operand ranges already counted as received, by operand.
@@ -166,7 +170,7 @@ extension OpBuilder {
         append(.execute(computeSet))
         let shown = shapes ?? [shape, a.shape, b.shape]
         record(OperationPlan(name: name, kind: operation.rawValue + (inPlace ? "InPlace" : ""),
-                             partition: "\(shown[0]) from \(shown[1]) and \(shown[2]): \(work.count) vertices (one per tile) over \(model.tiles.count) tiles",
+                             partition: "\(shown[0]) from \(shown[1]) and \(shown[2]): \(work.count) vertices (one per tile) over \(model.tiles.count) tiles\(activationNote(activation))",
                              tilesUsed: model.tiles.count, modelledCycles: model.cycles,
                              temporaryBytesPerTile: temporary.values.max() ?? 0))
         return output

@@ -33,6 +33,11 @@ extension OpBuilder {
         try mapElements(x, activation.function, name: name)
     }
 
+    /// The end of a plan's partition naming the activation fused into its operation.
+    func activationNote(_ activation: Activation?) -> String {
+        activation.map { ", then \($0.rawValue) in the same step" } ?? ""
+    }
+
     /// Applies `activation` to `x` in place (each tile on the elements it holds). `x` must be a
     /// float32 or float16 view without repeated elements (not a broadcast).
     public func activationInPlace(_ x: Tensor, _ activation: Activation, name: String) throws(OpError) {

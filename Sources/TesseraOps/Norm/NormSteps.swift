@@ -102,9 +102,4 @@ extension OpBuilder {
         record(OperationPlan(name: name, kind: kind, partition: partition, tilesUsed: steps.tiles.count,
                              modelledCycles: steps.cycles, temporaryBytesPerTile: steps.temporaryBytesPerTile))
     }
-
-    /// The end of a normalisation plan's partition naming the activation fused into it.
-    func activationNote(_ activation: Activation?) -> String {
-        activation.map { ", then \($0.rawValue) in the same step" } ?? ""
-    }
 }

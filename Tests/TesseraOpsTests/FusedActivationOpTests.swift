@@ -14,9 +14,10 @@ private func referenceActivation(_ activation: Activation, _ v: Double) -> Doubl
     }
 }
 
-/// A normalisation with an activation in its own step gives what the two operations give one after
-/// the other, bit for bit (float16 rounding included), in one step of fewer modelled cycles.
-@Suite struct NormFusedActivationTests {
+/// A normalisation or an add with an activation in its own step gives what the two operations
+/// give one after the other, bit for bit (float16 rounding included), in one step of fewer
+/// modelled cycles.
+@Suite struct FusedActivationOpTests {
     @Test(arguments: normBatchNormCases, [Activation.relu, .silu])
     func batchNormWithAnActivationEqualsTheTwoOperations(_ test: NormBatchNormCase, _ activation: Activation) throws {
         let graph = Graph(target: testTarget(tiles: test.tiles))
@@ -64,5 +65,28 @@ private func referenceActivation(_ activation: Activation, _ v: Double) -> Doubl
                                   outputs: [fused, separate], threads: 2)
         #expect(results[0] == results[1])
         #expect(results[0].contains { $0 != 0 })
+    }
+
+    @Test(arguments: [ElementType.float32, .float16], [[2, 6, 5, 7], [6, 1, 1]])
+    func addWithAnActivationEqualsTheTwoOperations(_ type: ElementType, _ bShape: [Int]) throws {
+        let graph = Graph(target: testTarget(tiles: 6))
+        let shape = [2, 6, 5, 7]
+        let a = graph.addVariable(type, shape, name: "a"), b = graph.addVariable(type, bShape, name: "b")
+        try ewMapUnevenly(graph, a, tiles: 6)
+        try graph.mapLinearly(b, grainSize: 1, minElementsPerTile: 1)
+        let ops = OpBuilder(graph)
+        let fused = try ops.add(a, b, activation: .relu, name: "fused")
+        let separate = try ops.activation(try ops.add(a, b, name: "add"), .relu, name: "relu")
+        var random = EWRandom(seed: 9)
+        let aValues = random.values(a.elementCount, type: type), bValues = random.values(b.elementCount, type: type)
+        let results = try ewRun(ops, inputs: [(a, aValues), (b, bValues)], outputs: [fused, separate], threads: 2)
+        #expect(results[0] == results[1])
+        let expected = zip(aValues, ewBroadcast(bValues, bShape, to: shape)).map { max($0 + $1, 0) }
+        let tolerance = ewTolerance(type)
+        #expect(ewWorstError(results[0], expected, absolute: tolerance.absolute, relative: tolerance.relative) <= 1)
+        #expect(results[0].contains(0) && results[0].contains { $0 > 0 })
+        let plans = Dictionary(uniqueKeysWithValues: ops.plans.map { ($0.name, $0) })
+        #expect(plans["fused"]!.partition.hasSuffix("then relu in the same step"))
+        #expect(plans["fused"]!.modelledCycles < plans["add"]!.modelledCycles + plans["relu"]!.modelledCycles)
     }
 }
