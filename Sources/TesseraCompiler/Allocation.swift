@@ -104,21 +104,18 @@ final class DataLayout {
 /// allocation (and so an offset or stride in it) never spans 2³¹ bytes.
 struct Endpoint: Hashable {
     private var storedTile: Int32
-    private var storedAllocation: Int32
-    private var storedOffset: Int32
-    private var storedStride: Int32
+    /// The allocation, offset and stride: the end of a copy this endpoint is.
+    private(set) var place: PlannedCopy.End
 
     init(tile: Int, allocation: Int, offset: Int, stride: Int) {
         storedTile = Int32(tile)
-        storedAllocation = Int32(allocation)
-        storedOffset = Int32(offset)
-        storedStride = Int32(stride)
+        place = PlannedCopy.End(allocation: allocation, offset: offset, stride: stride)
     }
 
     var tile: Int { Int(storedTile) }
-    var allocation: Int { Int(storedAllocation) }
-    var offset: Int { Int(storedOffset) }
-    var stride: Int { Int(storedStride) }
+    var allocation: Int { place.allocation }
+    var offset: Int { place.offset }
+    var stride: Int { place.stride }
 }
 
 /// A copy planned before placement: addresses are allocation-relative. It moves `rows` rows of
@@ -132,8 +129,6 @@ struct PlannedCopy {
         private var storedAllocation: Int32
         private var storedOffset: Int32
         private var storedStride: Int32
-
-        init(_ endpoint: Endpoint) { self.init(allocation: endpoint.allocation, offset: endpoint.offset, stride: endpoint.stride) }
 
         init(allocation: Int, offset: Int, stride: Int) {
             storedAllocation = Int32(allocation)
@@ -155,8 +150,8 @@ struct PlannedCopy {
     private var storedDestinationRowStride: Int32 = 0
 
     init(source: Endpoint, destination: Endpoint, count: Int, elementBytes: Int) {
-        self.source = End(source)
-        self.destination = End(destination)
+        self.source = source.place
+        self.destination = destination.place
         storedCount = Int32(count)
         storedElementBytes = Int32(elementBytes)
     }

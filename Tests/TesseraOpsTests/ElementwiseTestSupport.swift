@@ -1,5 +1,17 @@
+import Foundation
 import Tessera
 import TesseraTestSupport
+
+/// Float64 `activation(x)`.
+func ewReferenceActivation(_ activation: Activation, _ x: Double) -> Double {
+    switch activation {
+    case .relu: max(x, 0)
+    case .sigmoid: 1 / (1 + Foundation.exp(-x))
+    case .silu: x / (1 + Foundation.exp(-x))
+    case .tanh: Foundation.tanh(x)
+    case .hardSwish: x * min(max(x + 3, 0), 6) / 6
+    }
+}
 
 /// SplitMix64: a tiny deterministic generator for the element-wise and reduction tests.
 struct EWRandom {

@@ -3,16 +3,6 @@ import Testing
 import Tessera
 import TesseraTestSupport
 
-private func reference(_ activation: Activation, _ x: Double) -> Double {
-    switch activation {
-    case .relu: max(x, 0)
-    case .sigmoid: 1 / (1 + Foundation.exp(-x))
-    case .silu: x / (1 + Foundation.exp(-x))
-    case .tanh: Foundation.tanh(x)
-    case .hardSwish: x * min(max(x + 3, 0), 6) / 6
-    }
-}
-
 @Suite struct ElementwiseTests {
     @Test(arguments: [ElementType.float32, .float16])
     func activationsMatchAFloat64Reference(type: ElementType) throws {
@@ -26,7 +16,7 @@ private func reference(_ activation: Activation, _ x: Double) -> Double {
         let results = try ewRun(ops, inputs: [(x, values)], outputs: outputs)
         let tolerance = ewTolerance(type)
         for (activation, result) in zip(Activation.allCases, results) {
-            let expected = values.map { reference(activation, $0) }
+            let expected = values.map { ewReferenceActivation(activation, $0) }
             #expect(ewWorstError(result, expected, absolute: tolerance.absolute, relative: tolerance.relative) <= 1, "\(activation) \(type)")
         }
         #expect(try graph.tileMapping(of: outputs[0]) == graph.tileMapping(of: x))

@@ -1,18 +1,6 @@
-import Foundation
 import Testing
 import Tessera
 import TesseraTestSupport
-
-/// Float64 `f(v)` of the activations the normalisations can apply.
-private func referenceActivation(_ activation: Activation, _ v: Double) -> Double {
-    switch activation {
-    case .relu: max(v, 0)
-    case .sigmoid: 1 / (1 + Foundation.exp(-v))
-    case .silu: v / (1 + Foundation.exp(-v))
-    case .tanh: Foundation.tanh(v)
-    case .hardSwish: v * min(max(v + 3, 0), 6) / 6
-    }
-}
 
 /// A normalisation or an add with an activation in its own step gives what the two operations
 /// give one after the other, bit for bit (float16 rounding included), in one step of fewer
@@ -20,28 +8,16 @@ private func referenceActivation(_ activation: Activation, _ v: Double) -> Doubl
 @Suite struct FusedActivationOpTests {
     @Test(arguments: normBatchNormCases, [Activation.relu, .silu])
     func batchNormWithAnActivationEqualsTheTwoOperations(_ test: NormBatchNormCase, _ activation: Activation) throws {
-        let graph = Graph(target: testTarget(tiles: test.tiles))
-        let (c, plane) = (test.shape[1], test.shape[2] * test.shape[3])
-        let x = graph.addVariable(test.type, test.shape, name: "x")
-        try normMap(graph, x, test.mapping)
-        let parameters = (0..<4).map { graph.addVariable(test.type, [c], name: "p\($0)") }
-        for (k, p) in parameters.enumerated() { try graph.setTileMapping(p, tile: (k * 3) % test.tiles) }
-        let ops = OpBuilder(graph)
+        let (graph, x, parameters, ops) = try normInferenceGraph(test)
         let fused = try ops.batchNormInference(x, scale: parameters[0], shift: parameters[1], mean: parameters[2],
                                                variance: parameters[3], epsilon: 1e-3, activation: activation, name: "fused")
         let plain = try ops.batchNormInference(x, scale: parameters[0], shift: parameters[1], mean: parameters[2],
                                                variance: parameters[3], epsilon: 1e-3, name: "plain")
         let separate = try ops.activation(plain, activation, name: "activation")
         #expect(try graph.tileMapping(of: fused) == graph.tileMapping(of: x))
-        var random = NormRandom(seed: 5)
-        let xs = random.values(x.elementCount, -3...3, type: test.type)
-        let scale = random.values(c, 0.5...2, type: test.type), shift = random.values(c, -1...1, type: test.type)
-        let mean = random.values(c, -1...1, type: test.type), variance = random.values(c, 0.2...3, type: test.type)
-        let results = try normRun(ops, inputs: [(x, xs), (parameters[0], scale), (parameters[1], shift), (parameters[2], mean), (parameters[3], variance)],
-                                  outputs: [fused, separate])
+        let (results, affine) = try normInferenceRun(test, x, parameters, ops, seed: 5, outputs: [fused, separate])
         #expect(results[0] == results[1])
-        let expected = normReferenceAffine(xs, c: c, plane: plane, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: 1e-3)
-            .map { referenceActivation(activation, $0) }
+        let expected = affine.map { ewReferenceActivation(activation, $0) }
         #expect(normWorstError(results[0], expected) < normTolerance(test.type) * 2)
         let plans = Dictionary(uniqueKeysWithValues: ops.plans.map { ($0.name, $0) })
         #expect(plans["fused"]!.partition.hasSuffix("then \(activation.rawValue) in the same step"))

@@ -43,27 +43,40 @@ let normBatchNormCases: [NormBatchNormCase] = [
     NormBatchNormCase(shape: [1, 9, 11, 13], tiles: 16, mapping: .linear, type: .float16),
 ]
 
+/// A graph for `test`: `x` mapped as it says and four `[C]` parameters (scale, shift, mean,
+/// variance) on tiles spread over the target, with a builder.
+func normInferenceGraph(_ test: NormBatchNormCase) throws -> (graph: Graph, x: Tensor, parameters: [Tensor], ops: OpBuilder) {
+    let graph = Graph(target: testTarget(tiles: test.tiles))
+    let x = graph.addVariable(test.type, test.shape, name: "x")
+    try normMap(graph, x, test.mapping)
+    let parameters = (0..<4).map { graph.addVariable(test.type, [test.shape[1]], name: "p\($0)") }
+    for (k, p) in parameters.enumerated() { try graph.setTileMapping(p, tile: (k * 3) % test.tiles) }
+    return (graph, x, parameters, OpBuilder(graph))
+}
+
+/// Runs `outputs` of `test`'s graph (``normInferenceGraph(_:)``) on random `x` and parameters;
+/// returns the results and the float64 batch norm (ε = 10⁻³) of those inputs.
+func normInferenceRun(_ test: NormBatchNormCase, _ x: Tensor, _ parameters: [Tensor], _ ops: OpBuilder, seed: UInt64,
+                      outputs: [Tensor]) throws -> (results: [[Double]], expected: [Double]) {
+    let (c, plane) = (test.shape[1], test.shape[2] * test.shape[3])
+    var random = NormRandom(seed: seed)
+    let xs = random.values(x.elementCount, -3...3, type: test.type)
+    let scale = random.values(c, 0.5...2, type: test.type), shift = random.values(c, -1...1, type: test.type)
+    let mean = random.values(c, -1...1, type: test.type), variance = random.values(c, 0.2...3, type: test.type)
+    let results = try normRun(ops, inputs: [(x, xs), (parameters[0], scale), (parameters[1], shift), (parameters[2], mean), (parameters[3], variance)],
+                              outputs: outputs)
+    return (results, normReferenceAffine(xs, c: c, plane: plane, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: 1e-3))
+}
+
 @Suite struct NormBatchNormTests {
     @Test(arguments: normBatchNormCases)
     func inferenceMatchesTheFloat64Reference(_ test: NormBatchNormCase) throws {
-        let graph = Graph(target: testTarget(tiles: test.tiles))
-        let (c, plane) = (test.shape[1], test.shape[2] * test.shape[3])
-        let x = graph.addVariable(test.type, test.shape, name: "x")
-        try normMap(graph, x, test.mapping)
-        let parameters = (0..<4).map { graph.addVariable(test.type, [c], name: "p\($0)") }
-        for (k, p) in parameters.enumerated() { try graph.setTileMapping(p, tile: (k * 3) % test.tiles) }
-        let ops = OpBuilder(graph)
+        let (graph, x, parameters, ops) = try normInferenceGraph(test)
         let y = try ops.batchNormInference(x, scale: parameters[0], shift: parameters[1], mean: parameters[2],
                                            variance: parameters[3], epsilon: 1e-3, name: "bn")
         #expect(y.shape == test.shape && y.elementType == test.type)
         #expect(try graph.tileMapping(of: y) == graph.tileMapping(of: x))
-        var random = NormRandom(seed: 1)
-        let xs = random.values(x.elementCount, -3...3, type: test.type)
-        let scale = random.values(c, 0.5...2, type: test.type), shift = random.values(c, -1...1, type: test.type)
-        let mean = random.values(c, -1...1, type: test.type), variance = random.values(c, 0.2...3, type: test.type)
-        let results = try normRun(ops, inputs: [(x, xs), (parameters[0], scale), (parameters[1], shift), (parameters[2], mean), (parameters[3], variance)],
-                                  outputs: [y])
-        let expected = normReferenceAffine(xs, c: c, plane: plane, mean: mean, variance: variance, scale: scale, shift: shift, epsilon: 1e-3)
+        let (results, expected) = try normInferenceRun(test, x, parameters, ops, seed: 1, outputs: [y])
         #expect(normWorstError(results[0], expected) < normTolerance(test.type))
         #expect(ops.plans.count == 1 && ops.plans[0].kind == "batchNormInference" && ops.plans[0].modelledCycles > 0)
     }

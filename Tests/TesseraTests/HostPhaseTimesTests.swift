@@ -4,21 +4,9 @@ import TesseraTestSupport
 
 /// The engine's own profile: where its workers spend a run.
 @Suite struct HostPhaseTimesTests {
-    /// A vertex on tile 0 scales a window whose rows alternate between tiles 1 and 2, in and out,
-    /// three times: 6 rows × 5 float32 in and out per execution.
+    /// ``alternatingWindowGraph()``'s step three times: 6 rows × 5 float32 in and out per execution.
     private func run(timed: Bool) throws -> (record: ExecutionRecord, result: [Float]) {
-        let graph = Graph(target: testTarget(tiles: 3))
-        let source = graph.addVariable(.float32, [6, 10], name: "source")
-        let destination = graph.addVariable(.float32, [6, 10], name: "destination")
-        for row in 0..<6 {
-            try graph.setTileMapping(source.index(row), tile: 1 + row % 2)
-            try graph.setTileMapping(destination.index(row), tile: 1 + row % 2)
-        }
-        try graph.makeHostVisible(source)
-        try graph.makeHostVisible(destination)
-        let scale = graph.addComputeSet("scale")
-        try graph.addVertex(scale, ScaleCodelet(factor: 2, offset: 1), tile: 0,
-                            ["in": source.slice([0..<6, 2..<7]), "out": destination.slice([0..<6, 2..<7])])
+        let (graph, source, destination, scale) = try alternatingWindowGraph()
         let executable = try Compiler.compile(graph, program: .repeat(count: 3, body: .execute(scale)))
         let engine = try Engine(executable, options: EngineOptions(threads: 2, timesHostPhases: timed))
         try engine.write(source, (0..<60).map { Float($0) })
@@ -39,6 +27,6 @@ import TesseraTestSupport
         let untimed = try run(timed: false)
         #expect(untimed.record.hostPhases == nil)
         #expect(timed.result == untimed.result)
-        #expect(timed.result[2] == 2 * 2 + 1 && timed.result[59] == 0)
+        #expect(timed.result[3] == 2 * 2 + 1 && timed.result[59] == 0)
     }
 }

@@ -64,6 +64,24 @@ extension Tensor {
     fileprivate subscript(_ row: Int, _ column: Int) -> Tensor { try! index(row).slice(column..<(column + 1)) }
 }
 
+/// A vertex on tile 0 reading a window of rows that alternate between tiles 1 and 2 (columns 2..<7
+/// of `source`) and writing `2x + 1` into columns 3..<8 of `destination`, mapped alike.
+func alternatingWindowGraph() throws -> (graph: Graph, source: Tensor, destination: Tensor, scale: ComputeSet) {
+    let graph = Graph(target: testTarget(tiles: 3))
+    let source = graph.addVariable(.float32, [6, 10], name: "source")
+    let destination = graph.addVariable(.float32, [6, 10], name: "destination")
+    for row in 0..<6 {
+        try graph.setTileMapping(source.index(row), tile: 1 + row % 2)
+        try graph.setTileMapping(destination.index(row), tile: 1 + row % 2)
+    }
+    try graph.makeHostVisible(source)
+    try graph.makeHostVisible(destination)
+    let scale = graph.addComputeSet("scale")
+    try graph.addVertex(scale, ScaleCodelet(factor: 2, offset: 1), tile: 0,
+                        ["in": source.slice([0..<6, 2..<7]), "out": destination.slice([0..<6, 3..<8])])
+    return (graph, source, destination, scale)
+}
+
 @Suite(.serialized) struct RuntimeTests {
     @Test func resultsAndCyclesAreIdenticalForAnyThreadCount() throws {
         let workload = try Workload()
@@ -105,18 +123,7 @@ extension Tensor {
     /// copy a loop over rows, in and out; the bytes, the cycles and the results are those of the
     /// rows moved one by one.
     @Test func windowRowsMoveAsOneCopyPerSourceTile() throws {
-        let graph = Graph(target: testTarget(tiles: 3))
-        let source = graph.addVariable(.float32, [6, 10], name: "source")
-        let destination = graph.addVariable(.float32, [6, 10], name: "destination")
-        for row in 0..<6 {
-            try graph.setTileMapping(source.index(row), tile: 1 + row % 2)
-            try graph.setTileMapping(destination.index(row), tile: 1 + row % 2)
-        }
-        try graph.makeHostVisible(source)
-        try graph.makeHostVisible(destination)
-        let scale = graph.addComputeSet("scale")
-        try graph.addVertex(scale, ScaleCodelet(factor: 2, offset: 1), tile: 0,
-                            ["in": source.slice([0..<6, 2..<7]), "out": destination.slice([0..<6, 3..<8])])
+        let (graph, source, destination, scale) = try alternatingWindowGraph()
         let executable = try Compiler.compile(graph, program: .execute(scale))
         #expect(executable.statistics.copies == 4)
         #expect(executable.statistics.phases.map(\.name) == ["validate", "lay out", "lower", "liveness", "overheads", "place", "finalize"])
