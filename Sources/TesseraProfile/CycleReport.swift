@@ -98,6 +98,8 @@ public struct CycleReport: Sendable, Codable {
     public var tracedSteps: Int
     /// True when the engine stopped recording the trace at its limit (the totals still count every execution).
     public var traceTruncated: Bool
+    /// Where the host's workers spent the run, when the engine timed it (absent from the JSON otherwise).
+    public var hostPhases: HostPhaseTimes?
 
     /// The report of `record`, a run of `executable`.
     ///
@@ -112,6 +114,7 @@ public struct CycleReport: Sendable, Codable {
         totals = CycleSummary(rows: steps, clockHz: executable.target.clockHz)
         tracedSteps = record.trace.count
         traceTruncated = record.traceTruncated
+        hostPhases = record.hostPhases
     }
 
     /// The report as lines of text: the totals, then one row per executed step, ending with a newline.
@@ -131,6 +134,7 @@ public struct CycleReport: Sendable, Codable {
         if traceTruncated {
             out += "  the engine's trace stopped after \(tracedSteps.grouped) steps; these totals count every execution\n"
         }
+        if let hostPhases { out += "  host (measured, not modelled): \(hostPhases.summary)\n" }
         let columns: [(String, TextTable.Alignment)] = [
             ("step", .right), ("name", .left), ("kind", .left), ("execs", .right), ("sync", .right), ("exch in", .right),
             ("compute", .right), ("exch out", .right), ("host", .right), ("collective", .right), ("total", .right),

@@ -8,7 +8,7 @@ import Glibc
 /// and empty the vertices' field buffers, done by the worker owning each destination tile;
 /// vertices are the codelets' `compute`; waits are time at the barriers between phases (a
 /// worker whose tiles had less work waits for the others).
-public struct HostPhaseTimes: Sendable, Hashable {
+public struct HostPhaseTimes: Sendable, Hashable, Codable {
     /// Thread-seconds copying between and within tiles.
     public var copySeconds = 0.0
     /// Thread-seconds running vertices.

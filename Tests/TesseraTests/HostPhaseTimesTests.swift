@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tessera
 import TesseraTestSupport
@@ -28,5 +29,20 @@ import TesseraTestSupport
         #expect(untimed.record.hostPhases == nil)
         #expect(timed.result == untimed.result)
         #expect(timed.result[3] == 2 * 2 + 1 && timed.result[59] == 0)
+    }
+
+    @Test func cycleReportsCarryTheTimesOnlyWhenTheRunWasTimed() throws {
+        let timed = try run(timed: true), untimed = try run(timed: false)
+        let (graph, _, _, scale) = try alternatingWindowGraph()
+        let executable = try Compiler.compile(graph, program: .repeat(count: 3, body: .execute(scale)))
+        let report = try CycleReport(executable: executable, record: timed.record)
+        let object = try #require(JSONSerialization.jsonObject(with: try ReportJSON.cycles(report)) as? [String: Any])
+        let phases = try #require(object["hostPhases"] as? [String: Any])
+        #expect(phases["copiedBytes"] as? Int == 720 && phases["threads"] as? Int == 2)
+        #expect(try JSONDecoder().decode(CycleReport.self, from: try ReportJSON.cycles(report)).hostPhases == timed.record.hostPhases)
+        #expect(report.text.contains("host (measured, not modelled): 2 threads"))
+        let plain = try CycleReport(executable: executable, record: untimed.record)
+        let plainObject = try #require(JSONSerialization.jsonObject(with: try ReportJSON.cycles(plain)) as? [String: Any])
+        #expect(plainObject["hostPhases"] == nil && !plain.text.contains("measured"))
     }
 }
