@@ -60,11 +60,9 @@ struct Finalizer {
 
     private func address(_ endpoint: Endpoint) -> Int { offsets[endpoint.allocation] + endpoint.offset }
     private func address(_ end: PlannedCopy.End) -> Int { offsets[end.allocation] + end.offset }
-    /// The tile of a copy's end: its allocation's.
-    private func tile(_ end: PlannedCopy.End) -> Int { lowering.allocations[end.allocation].tile }
 
     private func copyOp(_ copy: PlannedCopy) -> CopyOp {
-        CopyOp(sourceTile: Int32(tile(copy.source)),
+        CopyOp(sourceTile: Int32(lowering.tile(copy.source)),
                count: Int32(copy.count), elementBytes: Int32(copy.elementBytes),
                sourceOffset: Int32(address(copy.source)), destinationOffset: Int32(address(copy.destination)),
                sourceStride: Int32(copy.source.stride), destinationStride: Int32(copy.destination.stride),
@@ -82,7 +80,7 @@ struct Finalizer {
             var sent = [Int](repeating: 0, count: target.tiles), received = sent
             var sends = SendSet(copies)
             for (index, copy) in copies.enumerated() {
-                let bytes = copy.bytes, sourceTile = tile(copy.source), destinationTile = tile(copy.destination)
+                let bytes = copy.bytes, sourceTile = lowering.tile(copy.source), destinationTile = lowering.tile(copy.destination)
                 if sourceTile == destinationTile {
                     tileCompute[destinationTile] += copy.rows * CycleModel.onTileCopy(copy.rowBytes, target: target)
                     cycles.onTileCopyBytes += bytes
@@ -92,7 +90,7 @@ struct Finalizer {
                     cycles.exchangedBytes += bytes
                 }
             }
-            let grouped = TileGrouped(copies, tile: { tile($0.destination) }, item: copyOp)
+            let grouped = TileGrouped(copies, tile: { lowering.tile($0.destination) }, item: copyOp)
             return (grouped, CycleModel.exchange(sent: sent, received: received, target: target))
         }
 

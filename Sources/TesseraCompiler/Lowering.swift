@@ -173,6 +173,9 @@ final class Lowering {
         }
     }
 
+    /// The tile of a planned copy's end: its allocation's.
+    func tile(_ end: PlannedCopy.End) -> Int { allocations[end.allocation].tile }
+
     func endpoint(_ piece: Piece, advancedBy elements: Int, elementBytes: Int) -> Endpoint {
         Endpoint(tile: piece.tile, allocation: piece.allocation,
                  offset: (piece.element + elements * piece.stride) * elementBytes, stride: piece.stride * elementBytes)

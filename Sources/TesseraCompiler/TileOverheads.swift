@@ -45,8 +45,7 @@ enum TileOverheads {
                 phaseNumber += 1
                 var sends = SendSet(phase)
                 for (index, copy) in phase.enumerated() {
-                    let source = lowering.allocations[copy.source.allocation].tile
-                    let destination = lowering.allocations[copy.destination.allocation].tile
+                    let source = lowering.tile(copy.source), destination = lowering.tile(copy.destination)
                     if source == destination {
                         computes(on: source)
                         continue

@@ -129,8 +129,8 @@ public enum NetworkLowering {
     /// The activations applied by the operation before them, in its step (`activation`, by
     /// operation node), and the activation nodes that therefore add nothing (`isFused`): an
     /// activation whose input is a batch or group norm or an add that nothing else reads, as an
-    /// XLA-style compiler fuses element-wise work into the op before it. The results are those of the two
-    /// steps, roundings included, without a second pass over the activation's memory.
+    /// XLA-style compiler fuses element-wise work into the op before it. The results are those of
+    /// the two steps, roundings included, without a second pass over the activation's memory.
     static func fusedActivations(_ network: Network) -> (activation: [Activation?], isFused: [Bool]) {
         var readers = [Int](repeating: 0, count: network.nodes.count)
         for node in network.nodes { for input in node.inputs { readers[input] += 1 } }

@@ -11,7 +11,7 @@ public struct EngineOptions: Sendable, Hashable {
     /// Executed steps kept in the trace of a run.
     public var traceLimit: Int
     /// Time where each worker spends a run (``ExecutionRecord/hostPhases``): two clock reads per
-    /// tile of a step, a few percent of a large model's run.
+    /// tile of a step, under 1 % of a large model's run.
     public var timesHostPhases: Bool
 
     /// Options with one pinned thread per core by default.

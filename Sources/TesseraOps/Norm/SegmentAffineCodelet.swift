@@ -2,9 +2,10 @@ import TesseraGraph
 
 /// `out = a[row] · in + b[row]` over regions of one tile of a flattened activation whose rows have
 /// `rowLength` elements, then `activation` (when given) applied to each row's outputs while they
-/// are in cache: a normalisation fused with the activation that follows it. `in` and `out` hold the regions one after another, as `segments` lists
-/// them; `a` and `b` (float32) hold the coefficients the vertex's rows use, a segment's rows
-/// taking consecutive coefficients from its `first` on. One vertex per tile (as poplibs' 2-D
+/// are in cache: a normalisation fused with the activation that follows it. `in` and `out` hold
+/// the regions one after another, as `segments` lists them; `a` and `b` (float32) hold the
+/// coefficients the vertex's rows use, a segment's rows taking consecutive coefficients from its
+/// `first` on. One vertex per tile (as poplibs' 2-D
 /// MultiVertex codelets): the elements are shared over the worker contexts and the estimate is
 /// the slowest worker's share.
 struct SegmentAffineCodelet: Codelet {
