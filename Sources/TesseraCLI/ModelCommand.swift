@@ -20,6 +20,9 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Seed of the random weights (bundled models; ONNX files bring their own).")
     var seed: UInt64 = 0
 
+    @Flag(name: .customLong("fold-batch-norm"), help: "Fold each batch norm into the convolution before it, as inference compilers do.")
+    var foldsBatchNorm = false
+
     func elementType() throws -> ElementType { try floatingPointType(dtype) }
 }
 
@@ -53,7 +56,7 @@ struct ModelCommand {
             + "\(model.dtype) on \(target.name) (\(target.tiles.grouped) tiles)…")
         do {
             return try ModelSession(network: network, weights: weights, target: target, elementType: try model.elementType(),
-                                    options: OpOptions(availableMemoryProportion: model.availableMemory),
+                                    options: OpOptions(availableMemoryProportion: model.availableMemory), foldsBatchNorm: model.foldsBatchNorm,
                                     engineOptions: EngineOptions(threads: threads, timesHostPhases: timesHostPhases), progress: Self.showProgress)
         } catch let CompileError.outOfMemory(failure) {
             try Reports.writeFailed(failure, directory: report)
@@ -173,7 +176,8 @@ extension TesseraCommand {
                 let (network, _) = try command.load(batch: batch)
                 do {
                     let lowered = try NetworkLowering.lower(network, target: command.target, elementType: try model.elementType(),
-                                                            options: OpOptions(availableMemoryProportion: model.availableMemory))
+                                                            options: OpOptions(availableMemoryProportion: model.availableMemory),
+                                                            foldsBatchNorm: model.foldsBatchNorm)
                     let executable = try Compiler.compile(lowered.graph, program: lowered.program)
                     return (true, executable.memory.fullestTile.totalBytes)
                 } catch let CompileError.outOfMemory(failure) {

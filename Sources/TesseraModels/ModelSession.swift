@@ -47,20 +47,22 @@ public final class ModelSession {
     }
 
     /// Lowers, compiles and loads `network` with `weights` (by parameter name), telling `progress`
-    /// what it is doing. Throws the compiler's out-of-memory error, with its profile, when the
+    /// what it is doing; with `foldsBatchNorm`, batch norms go into the convolutions before them
+    /// (``FoldedBatchNorm``). Throws the compiler's out-of-memory error, with its profile, when the
     /// model does not fit.
     ///
     /// Building and compiling a model allocate and free hundreds of megabytes of tables, so the
     /// session has the process's allocator map large blocks on their own pages
     /// (``HostMemory/mapLargeBlocks(threshold:)``) and returns what the compile freed before loading.
     public init(network: Network, weights: [String: NumPyArray], target: Target, elementType: ElementType = .float32,
-                options: OpOptions = OpOptions(), engineOptions: EngineOptions = EngineOptions(),
+                options: OpOptions = OpOptions(), foldsBatchNorm: Bool = false, engineOptions: EngineOptions = EngineOptions(),
                 progress: ((Progress) -> Void)? = nil) throws {
         let start = ContinuousClock.now
         self.network = network
         HostMemory.mapLargeBlocks()
         (compiled, executable, buildSeconds) = try {
-            let lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options) { done, total in
+            let lowered = try NetworkLowering.lower(network, target: target, elementType: elementType, options: options,
+                                                    foldsBatchNorm: foldsBatchNorm) { done, total in
                 progress?(.building(done: done, total: total))
             }
             let buildSeconds = Self.seconds(since: start)

@@ -15,10 +15,33 @@ public struct LoweredNetwork {
     public let output: Tensor
     /// Weight tensors by parameter name ("<node>.weight", "<node>.bias", "<node>.running_mean", "<node>.running_var").
     public let weights: [String: Tensor]
+    /// The batch norms folded into the convolutions before them, whose weights and bias the host computes.
+    public let foldedBatchNorms: [FoldedBatchNorm]
     /// One forward pass.
     public var program: Program { ops.program }
     /// What the host needs of the network once it is compiled, without the graph.
-    public var compiled: CompiledNetwork { CompiledNetwork(input: input, output: output, weights: weights, plans: ops.plans) }
+    public var compiled: CompiledNetwork {
+        CompiledNetwork(input: input, output: output, weights: weights, foldedBatchNorms: foldedBatchNorms, plans: ops.plans)
+    }
+}
+
+/// An inference batch norm folded into the convolution before it, as ONNX Runtime's and other inference
+/// compilers' graph optimisers do: the convolution's weights hold `w · s` and its bias
+/// `(b − mean) · s + shift` per output channel, with `s = scale / √(variance + ε)`, so the batch
+/// norm's step (and its coefficient steps) disappear. The host computes both from the parameters.
+public struct FoldedBatchNorm {
+    /// The convolution's node name (its parameters "<name>.weight" and, if it has one, "<name>.bias").
+    public let convolution: String
+    /// The batch norm's node name (its parameters "<name>.weight", ".bias", ".running_mean", ".running_var").
+    public let batchNorm: String
+    /// The batch norm's ε.
+    public let epsilon: Double
+    /// Whether the convolution has a bias of its own.
+    public let convolutionHasBias: Bool
+    /// The convolution's weights tensor `[O, C / groups, kH, kW]`, holding the folded weights.
+    public let weights: Tensor
+    /// The convolution's bias tensor `[O]`, holding the folded bias.
+    public let bias: Tensor
 }
 
 /// What the host keeps of a lowered network once it is compiled: the tensors it writes and reads
@@ -29,8 +52,10 @@ public struct CompiledNetwork {
     public let input: Tensor
     /// Output of the last node, readable by the host after a run.
     public let output: Tensor
-    /// Weight tensors by parameter name.
+    /// Weight tensors by parameter name (the parameters written as they are).
     public let weights: [String: Tensor]
+    /// The batch norms folded into convolutions, whose tensors the host computes from the parameters.
+    public let foldedBatchNorms: [FoldedBatchNorm]
     /// The plan of every operation, in order.
     public let plans: [OperationPlan]
 }
@@ -40,15 +65,19 @@ public struct CompiledNetwork {
 /// and the others spread linearly over the tiles.
 public enum NetworkLowering {
     /// Lowers `network` for `target` with elements of `elementType`, calling `progress(done, total)`
-    /// after each node (for a progress line on long builds).
+    /// after each node (for a progress line on long builds). With `foldsBatchNorm`, each batch norm
+    /// whose input is a convolution read by nothing else is folded into it (``FoldedBatchNorm``).
     public static func lower(_ network: Network, target: Target, elementType: ElementType = .float32,
-                             options: OpOptions = OpOptions(), progress: ((Int, Int) -> Void)? = nil) throws -> LoweredNetwork {
+                             options: OpOptions = OpOptions(), foldsBatchNorm: Bool = false,
+                             progress: ((Int, Int) -> Void)? = nil) throws -> LoweredNetwork {
         let graph = Graph(target: target)
         let ops = OpBuilder(graph, options: options)
         var values: [Tensor] = []
         var weights: [String: Tensor] = [:]
-        /// A host-visible weight, spread linearly over the tiles unless `make` creates and maps it.
-        func weight(_ name: String, _ shape: [Int], make: (() throws -> Tensor)? = nil) throws -> Tensor {
+        var folded: [FoldedBatchNorm] = []
+        /// A host-visible weight, spread linearly over the tiles unless `make` creates and maps it;
+        /// written by name unless `computed` (a folded batch norm's).
+        func weight(_ name: String, _ shape: [Int], computed: Bool = false, make: (() throws -> Tensor)? = nil) throws -> Tensor {
             let tensor: Tensor
             if let make {
                 tensor = try make()
@@ -57,10 +86,10 @@ public enum NetworkLowering {
                 try graph.mapLinearly(tensor)
             }
             try graph.makeHostVisible(tensor)
-            weights[name] = tensor
+            if !computed { weights[name] = tensor }
             return tensor
         }
-        let fused = fusedActivations(network)
+        let fused = fusions(network, foldsBatchNorm: foldsBatchNorm)
         for (index, node) in network.nodes.enumerated() {
             let inputs = node.inputs.map { values[$0] }
             let name = node.name
@@ -78,16 +107,21 @@ public enum NetworkLowering {
                 try graph.makeHostVisible(value)
             case let .convolution(out, kernel, stride, padding, groups, bias):
                 let x = inputs[0]
+                let batchNorm = fused.foldedBatchNorm[index]
                 let parameters = ConvParameters(
                     batch: x.shape[0], inputChannels: x.shape[1], outputChannels: out, groups: groups,
                     inputField: [x.shape[2], x.shape[3]], kernel: [kernel, kernel], stride: [stride, stride],
                     padding: ConvPadding(top: padding, bottom: padding, left: padding, right: padding),
-                    elementType: elementType, hasBias: bias)
-                let w = try weight("\(name).weight", [out, x.shape[1] / groups, kernel, kernel]) {
+                    elementType: elementType, hasBias: bias || batchNorm != nil)
+                let w = try weight("\(name).weight", [out, x.shape[1] / groups, kernel, kernel], computed: batchNorm != nil) {
                     try ops.createConvWeights(parameters: parameters, name: "\(name).weight")
                 }
-                let b = bias ? try weight("\(name).bias", [out]) : nil
-                value = try ops.conv2d(x, weights: w, bias: b, parameters: parameters, name: name)
+                let b = parameters.hasBias ? try weight("\(name).bias", [out], computed: batchNorm != nil) : nil
+                if let batchNorm, case let .batchNorm(epsilon) = network.nodes[batchNorm].operation {
+                    folded.append(FoldedBatchNorm(convolution: name, batchNorm: network.nodes[batchNorm].name, epsilon: epsilon,
+                                                  convolutionHasBias: bias, weights: w, bias: b!))
+                }
+                value = try ops.conv2d(x, weights: w, bias: b, parameters: parameters, activation: fused.activation[index], name: name)
             case let .batchNorm(epsilon):
                 let channels = [inputs[0].shape[1]]
                 value = try ops.batchNormInference(
@@ -123,29 +157,44 @@ public enum NetworkLowering {
         }
         try graph.makeHostVisible(values[values.count - 1])
         ops.releaseCaches()
-        return LoweredNetwork(graph: graph, ops: ops, input: values[0], output: values[values.count - 1], weights: weights)
+        return LoweredNetwork(graph: graph, ops: ops, input: values[0], output: values[values.count - 1], weights: weights,
+                              foldedBatchNorms: folded)
     }
 
-    /// The activations applied by the operation before them, in its step (`activation`, by
-    /// operation node), and the activation nodes that therefore add nothing (`isFused`): an
-    /// activation whose input is a batch or group norm or an add that nothing else reads, as an
-    /// XLA-style compiler fuses element-wise work into the op before it. The results are those of
-    /// the two steps, roundings included, without a second pass over the activation's memory.
-    static func fusedActivations(_ network: Network) -> (activation: [Activation?], isFused: [Bool]) {
+    /// How the lowering fuses nodes of `network` into the operations before them, as an XLA-style
+    /// compiler fuses element-wise work into the op before it:
+    /// - with `foldsBatchNorm`, a batch norm whose input is a convolution that nothing else reads is
+    ///   folded into the convolution's weights and bias (`foldedBatchNorm`, by convolution node);
+    /// - an activation whose input (or folded batch norm's convolution) is a convolution, a batch or
+    ///   group norm or an add that nothing else reads is applied by that operation as it writes
+    ///   (`activation`, by operation node): the results of the two steps, roundings included, without
+    ///   a second pass over the output.
+    /// Fused nodes (`isFused`) add nothing of their own.
+    static func fusions(_ network: Network, foldsBatchNorm: Bool = false)
+        -> (activation: [Activation?], isFused: [Bool], foldedBatchNorm: [Int?]) {
         var readers = [Int](repeating: 0, count: network.nodes.count)
         for node in network.nodes { for input in node.inputs { readers[input] += 1 } }
         var activation = [Activation?](repeating: nil, count: network.nodes.count)
         var isFused = [Bool](repeating: false, count: network.nodes.count)
+        var foldedBatchNorm = [Int?](repeating: nil, count: network.nodes.count)
         for (index, node) in network.nodes.enumerated() {
-            guard let function = Activation(node.operation), let input = node.inputs.first, readers[input] == 1 else { continue }
-            switch network.nodes[input].operation {
-            case .batchNorm, .groupNorm, .add:
-                activation[input] = function
+            guard let input = node.inputs.first, readers[input] == 1 else { continue }
+            if foldsBatchNorm, case .batchNorm = node.operation, case .convolution = network.nodes[input].operation {
+                foldedBatchNorm[input] = index
+                isFused[index] = true
+                continue
+            }
+            guard let function = Activation(node.operation) else { continue }
+            // A folded batch norm's value is its convolution's.
+            let producer = isFused[input] ? network.nodes[input].inputs[0] : input
+            switch network.nodes[producer].operation {
+            case .convolution, .batchNorm, .groupNorm, .add:
+                activation[producer] = function
                 isFused[index] = true
             default: continue
             }
         }
-        return (activation, isFused)
+        return (activation, isFused, foldedBatchNorm)
     }
 }
 
@@ -167,12 +216,24 @@ extension CompiledNetwork {
     /// Writes `weights` (by parameter name) into the engine's copy of the weight tensors, converting to
     /// the network's element type. Every weight tensor must be given.
     public func write(weights values: [String: NumPyArray], to engine: Engine) throws {
-        for (name, tensor) in weights {
+        func parameter(_ name: String, _ shape: [Int]) throws -> [Float] {
             guard let array = values[name] else { throw ModelError.missingWeight(name) }
-            guard array.values.count == tensor.elementCount else {
-                throw ModelError.weightShape(name: name, expected: tensor.shape, actual: array.shape)
-            }
-            try write(array.values, to: tensor, engine: engine)
+            guard array.values.count == shape.reduce(1, *) else { throw ModelError.weightShape(name: name, expected: shape, actual: array.shape) }
+            return array.values
+        }
+        for (name, tensor) in weights { try write(parameter(name, tensor.shape), to: tensor, engine: engine) }
+        for fold in foldedBatchNorms {
+            let channels = [fold.bias.elementCount]
+            let w = try parameter("\(fold.convolution).weight", fold.weights.shape)
+            let b = fold.convolutionHasBias ? try parameter("\(fold.convolution).bias", channels) : nil
+            let scale = try parameter("\(fold.batchNorm).weight", channels), shift = try parameter("\(fold.batchNorm).bias", channels)
+            let mean = try parameter("\(fold.batchNorm).running_mean", channels)
+            let variance = try parameter("\(fold.batchNorm).running_var", channels)
+            let factors = channels[0] == 0 ? [] : (0..<channels[0]).map { Double(scale[$0]) / (Double(variance[$0]) + fold.epsilon).squareRoot() }
+            let perChannel = w.count / max(channels[0], 1)
+            try write(w.indices.map { Float(Double(w[$0]) * factors[$0 / perChannel]) }, to: fold.weights, engine: engine)
+            try write((0..<channels[0]).map { o in Float((Double(b?[o] ?? 0) - Double(mean[o])) * factors[o] + Double(shift[o])) },
+                      to: fold.bias, engine: engine)
         }
     }
 

@@ -41,13 +41,13 @@ import Tessera
     }
 }
 
-/// Which activations the lowering applies inside the normalisation before them.
+/// Which activations the lowering applies inside the operation before them, and which batch norms it folds.
 @Suite struct FusedActivationTests {
-    @Test func everyActivationOfANormThatNothingElseReadsIsFused() {
+    @Test func everyActivationOfAnOperationThatNothingElseReadsIsFused() {
         // ResNet-50: the stem's and all three of each of the 16 bottlenecks' (the third in the
         // residual add, after the shortcut is added).
         let resnet = ResNet.resnet50()
-        let fused = NetworkLowering.fusedActivations(resnet)
+        let fused = NetworkLowering.fusions(resnet)
         #expect(fused.isFused.count { $0 } == 49)
         #expect(fused.activation.compactMap { $0 }.allSatisfy { $0 == .relu })
         for (index, node) in resnet.nodes.enumerated() where fused.isFused[index] {
@@ -56,9 +56,27 @@ import Tessera
         let bn3 = resnet.nodes.firstIndex { $0.name == "layer1.0.bn3" }!, add = resnet.nodes.firstIndex { $0.name == "layer1.0.add" }!
         #expect(fused.activation[bn3] == nil && fused.activation[add] == .relu)
         // EfficientNet-B0: the stem, both of 15 blocks with an expansion and the depthwise one of
-        // the first, and the head; never the projection norms, which have no activation.
+        // the first, and the head (33 SiLUs after norms, never the projection norms, which have no
+        // activation); and in each of the 16 squeeze-excitations the SiLU and the sigmoid of its
+        // two convolutions.
         let efficientNet = EfficientNet.b0(batch: 1)
-        let silu = NetworkLowering.fusedActivations(efficientNet)
-        #expect(silu.isFused.count { $0 } == 33 && silu.activation.compactMap { $0 }.allSatisfy { $0 == .silu })
+        let silu = NetworkLowering.fusions(efficientNet)
+        #expect(silu.isFused.count { $0 } == 65)
+        #expect(silu.activation.count { $0 == .silu } == 49 && silu.activation.count { $0 == .sigmoid } == 16)
+        #expect(silu.foldedBatchNorm.allSatisfy { $0 == nil })
+    }
+
+    @Test func foldingPutsEveryBatchNormIntoItsConvolutionAndItsActivationAfterIt() {
+        let resnet = ResNet.resnet50()
+        let fused = NetworkLowering.fusions(resnet, foldsBatchNorm: true)
+        let norms = resnet.nodes.indices.filter { if case .batchNorm = resnet.nodes[$0].operation { true } else { false } }
+        #expect(norms.count == 53)
+        #expect(fused.foldedBatchNorm.compactMap { $0 }.sorted() == norms)
+        for norm in norms { #expect(fused.isFused[norm] && fused.foldedBatchNorm[resnet.nodes[norm].inputs[0]] == norm) }
+        // The 33 ReLUs after norms now go to the convolutions; the 16 after adds stay with them.
+        #expect(fused.isFused.count { $0 } == 53 + 49)
+        let conv1 = resnet.nodes.firstIndex { $0.name == "conv1" }!, add = resnet.nodes.firstIndex { $0.name == "layer1.0.add" }!
+        #expect(fused.activation[conv1] == .relu && fused.activation[add] == .relu)
+        #expect(fused.activation.count { $0 != nil } == 49)
     }
 }

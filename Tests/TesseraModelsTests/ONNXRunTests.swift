@@ -7,12 +7,18 @@ import TesseraONNX
 /// output with ONNX Runtime's (stored beside the model by scripts/make_onnx_fixtures.py, and for the
 /// `torch_` models, exported by PyTorch itself from torchvision's modules, by scripts/make_torch_fixtures.py).
 @Suite struct ONNXRunTests {
-    @Test(arguments: ["convolutions", "residual_block", "mbconv_se", "grouped_depthwise", "torch_resnet_blocks", "torch_efficientnet_small"])
-    func outputMatchesONNXRuntime(fixture: String) throws {
+    /// With `foldsBatchNorm` the batch norms after convolutions are folded into them: the residual
+    /// block's four and the MBConv block's three (PyTorch's exporter folds its own before writing).
+    @Test(arguments: ["convolutions", "residual_block", "mbconv_se", "grouped_depthwise", "torch_resnet_blocks", "torch_efficientnet_small"],
+          [false, true])
+    func outputMatchesONNXRuntime(fixture: String, foldsBatchNorm: Bool) throws {
         let input = try NumPyArray(contentsOf: ONNXImportTests.fixture("\(fixture).input.npy"))
         let expected = try NumPyArray(contentsOf: ONNXImportTests.fixture("\(fixture).output.npy"))
         let model = try ONNXModel(contentsOf: ONNXImportTests.fixture("\(fixture).onnx"), batch: input.shape[0])
-        let lowered = try NetworkLowering.lower(model.network, target: Target(name: "test16", tiles: 16, bytesPerTile: 262_144))
+        let lowered = try NetworkLowering.lower(model.network, target: Target(name: "test16", tiles: 16, bytesPerTile: 262_144),
+                                                foldsBatchNorm: foldsBatchNorm)
+        let norms = ["residual_block": 4, "mbconv_se": 3][fixture] ?? 0
+        #expect(lowered.foldedBatchNorms.count == (foldsBatchNorm ? norms : 0))
         let engine = try Engine(try Compiler.compile(lowered.graph, program: lowered.program), options: EngineOptions(threads: 2))
         try lowered.compiled.write(weights: model.weights, to: engine)
         try lowered.compiled.write(input: input.values, to: engine)
@@ -22,6 +28,26 @@ import TesseraONNX
         let scale = expected.values.map(abs).max() ?? 1
         let error = zip(output, expected.values).map { abs($0 - $1) }.max() ?? 0
         #expect(error <= 1e-4 * scale, "\(fixture): max error \(error) against max |reference| \(scale)")
+    }
+}
+
+/// The host's part of a folded batch norm: every parameter it is computed from must be given.
+@Suite struct FoldedBatchNormWeightTests {
+    @Test func aMissingOrMisshapenNormParameterIsATypedError() throws {
+        let model = try ONNXModel(contentsOf: ONNXImportTests.fixture("residual_block.onnx"), batch: 1)
+        let lowered = try NetworkLowering.lower(model.network, target: Target(name: "test16", tiles: 16, bytesPerTile: 262_144),
+                                                foldsBatchNorm: true)
+        let engine = try Engine(try Compiler.compile(lowered.graph, program: lowered.program), options: EngineOptions(threads: 1))
+        let fold = try #require(lowered.foldedBatchNorms.first)
+        var weights = model.weights
+        weights["\(fold.batchNorm).running_var"] = nil
+        #expect { try lowered.compiled.write(weights: weights, to: engine) } throws: {
+            $0 as? ModelError == .missingWeight("\(fold.batchNorm).running_var")
+        }
+        weights["\(fold.batchNorm).running_var"] = NumPyArray(shape: [3], values: [1, 1, 1])
+        #expect { try lowered.compiled.write(weights: weights, to: engine) } throws: {
+            "\($0)".contains("\(fold.batchNorm).running_var") && "\($0)".contains("[3]")
+        }
     }
 }
 

@@ -66,3 +66,36 @@ import TesseraTestSupport
         #expect(plans["fused"]!.modelledCycles < plans["add"]!.modelledCycles + plans["relu"]!.modelledCycles)
     }
 }
+
+/// A convolution that applies its activation as its output is written.
+@Suite struct FusedConvolutionActivationTests {
+    /// The first case writes its output from the convolution vertices; the last two from the
+    /// reduction of an input-channel split.
+    @Test(arguments: [LinearConvCase.all[0], LinearConvCase.all[3]] + LinearConvCase.all.suffix(2), [Activation.relu, .silu])
+    func convolutionWithAnActivationEqualsTheTwoOperations(_ test: LinearConvCase, _ activation: Activation) throws {
+        let p = test.parameters
+        let fixture = LinearFixture(tiles: test.tiles)
+        let (x, xs) = try fixture.input(p.inputShape, p.elementType, name: "x", seed: 3)
+        let w = try fixture.ops.createConvWeights(parameters: p, name: "w")
+        let ws = try fixture.written(w, seed: 4)
+        let (b, bs) = p.hasBias ? try fixture.input([p.outputChannels], p.elementType, name: "b", seed: 5) : (nil, nil)
+        let fused = try fixture.ops.conv2d(x, weights: w, bias: b, parameters: p, activation: activation, name: "fused")
+        let separate = try fixture.ops.activation(try fixture.ops.conv2d(x, weights: w, bias: b, parameters: p, name: "conv"),
+                                                  activation, name: "act")
+        let both = try Tensor.concatenate([fused.flatten(), separate.flatten()])
+        let results = try fixture.run(both, threads: 2)
+        let half = results.count / 2
+        #expect(Array(results[..<half]) == Array(results[half...]))
+        // Against the float64 reference through the activation (ReLU checked exactly where it clips).
+        let reference = linearReferenceConv(p, input: xs, weights: ws, bias: bs)
+        if activation == .relu {
+            let clipped = (values: reference.values.map { max($0, 0) }, magnitudes: reference.magnitudes)
+            #expect(linearWorstError(Array(results[..<half]), clipped, type: p.elementType) <= 1)
+            #expect(results[..<half].contains(0) && results[..<half].contains { $0 > 0 })
+        }
+        let names = Set(fixture.graph.vertices.map { $0.codelet.name })
+        #expect(names.contains { $0.hasSuffix("+\(activation.rawValue)") }, "\(names)")
+        let plans = Dictionary(uniqueKeysWithValues: fixture.ops.plans.map { ($0.name, $0) })
+        #expect(plans["fused"]!.partition.hasSuffix("then \(activation.rawValue) in the same step"))
+    }
+}

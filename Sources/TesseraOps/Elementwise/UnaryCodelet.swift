@@ -31,6 +31,14 @@ enum UnaryFunction: Sendable, Hashable {
         }
     }
 
+    /// Worker cycles of the function fused into the loop of the operation that writes its `elements`:
+    /// one instruction per vector fewer than on its own (the operation's loads and stores carry the
+    /// values) and no set-up of its own.
+    func fusedCycles(elements: Int, type: ElementType, target: Target) -> Int {
+        let lanes = target.vectorWidth(type)
+        return (elements + lanes - 1) / lanes * (instructionsPerVector - 1)
+    }
+
     /// Applies the function to `count` elements from `source` into `destination` (which may be
     /// `source`).
     @inline(__always)

@@ -114,6 +114,8 @@ public struct ConvPartialCodelet: Codelet {
     public var outputType: ElementType
     /// Whether the vertex adds a bias.
     public var hasBias: Bool
+    /// An activation applied to the output as it is written (only when nothing is left to reduce).
+    var activation: UnaryFunction?
 
     /// A vertex computing `geometry` by `method`, its outputs divided along `workerAxis` among `workers` contexts.
     public init(geometry: ConvVertexGeometry, method: ConvMethod, workerAxis: ConvAxis, workers: Int,
@@ -127,7 +129,7 @@ public struct ConvPartialCodelet: Codelet {
         self.hasBias = hasBias
     }
 
-    public var name: String { method == .amp ? "ConvPartialAMP" : "ConvPartialVector" }
+    public var name: String { (method == .amp ? "ConvPartialAMP" : "ConvPartialVector") + (activation.map { "+\($0.name)" } ?? "") }
 
     public var fields: [Field] {
         [.input("in", inputType), .input("weights", inputType)] + (hasBias ? [.input("bias", inputType)] : [])
@@ -165,7 +167,9 @@ public struct ConvPartialCodelet: Codelet {
     }
 
     public func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        ConvCycleModel.vertexCycles(method, slowestWorkerWork, type: inputType, target: target)
+        let work = slowestWorkerWork
+        return ConvCycleModel.vertexCycles(method, work, type: inputType, target: target)
+            + (activation.map { $0.fusedCycles(elements: work.positions * work.groups * work.outputChannelsPerGroup, type: outputType, target: target) } ?? 0)
     }
 
     public func compute(_ fields: VertexFields) {
@@ -178,6 +182,11 @@ public struct ConvPartialCodelet: Codelet {
     }
 
     private func compute<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, _: In.Type, _: Out.Type) {
-        ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: hasBias ? 3 : 2, In.self, Out.self)
+        let outputField = hasBias ? 3 : 2
+        ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: outputField, In.self, Out.self)
+        if let activation {
+            let output = fields.output(outputField, as: Out.self)
+            activation.apply(UnsafePointer(output.baseAddress!), output.baseAddress!, output.count)
+        }
     }
 }

@@ -17,6 +17,8 @@ public struct ConvReduceCodelet: Codelet {
     public var outputType: ElementType
     /// Whether the vertex adds a bias.
     public var hasBias: Bool
+    /// An activation applied to the sums as they are written.
+    var activation: UnaryFunction?
 
     /// A vertex summing `stages` partials per output, its elements divided among `workers` contexts.
     public init(stages: Int, workers: Int, outputType: ElementType, hasBias: Bool) {
@@ -26,7 +28,7 @@ public struct ConvReduceCodelet: Codelet {
         self.hasBias = hasBias
     }
 
-    public var name: String { "ConvReduce" }
+    public var name: String { "ConvReduce" + (activation.map { "+\($0.name)" } ?? "") }
 
     public var fields: [Field] {
         [.input("partials", .float32)] + (hasBias ? [.input("bias", outputType)] : []) + [.output("out", outputType)]
@@ -42,7 +44,9 @@ public struct ConvReduceCodelet: Codelet {
     }
 
     public func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        ConvCycleModel.reduceCycles(stages: stages, count: convCeilDiv(fieldSizes.last!, workers), target: target)
+        let count = convCeilDiv(fieldSizes.last!, workers)
+        return ConvCycleModel.reduceCycles(stages: stages, count: count, target: target)
+            + (activation.map { $0.fusedCycles(elements: count, type: outputType, target: target) } ?? 0)
     }
 
     public func compute(_ fields: VertexFields) {
@@ -71,5 +75,6 @@ public struct ConvReduceCodelet: Codelet {
             out[i] = T(rounding: sum)
             i += 1
         }
+        activation?.apply(UnsafePointer(out), out, count)
     }
 }

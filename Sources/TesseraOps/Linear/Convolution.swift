@@ -9,13 +9,17 @@ extension OpBuilder {
     /// Planned by ``ConvPlanner`` under `options` (default: the builder's); float16 is accumulated in
     /// float32 and rounded once. Throws `shapeMismatch`/`typeMismatch` for operands that do not match the
     /// parameters, `badParameter` for invalid parameters, `doesNotFit` when no plan fits the budget.
+    ///
+    /// With `activation`, the vertices that write the output apply it as they write (the results of a
+    /// separate activation step, roundings included, without a second pass over the output).
     public func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, parameters: ConvParameters,
-                       options: OpOptions? = nil, name: String) throws(OpError) -> Tensor {
-        try convolution(input, weights: weights, bias: bias, parameters: parameters, options: options, kind: "conv", name: name)
+                       activation: Activation? = nil, options: OpOptions? = nil, name: String) throws(OpError) -> Tensor {
+        try convolution(input, weights: weights, bias: bias, parameters: parameters, activation: activation, options: options,
+                        kind: "conv", name: name)
     }
 
     /// ``conv2d(_:weights:bias:parameters:options:name:)``, recorded as an operation of `kind`.
-    func convolution(_ input: Tensor, weights: Tensor, bias: Tensor?, parameters: ConvParameters,
+    func convolution(_ input: Tensor, weights: Tensor, bias: Tensor?, parameters: ConvParameters, activation: Activation? = nil,
                      options: OpOptions?, kind: String, name: String) throws(OpError) -> Tensor {
         let p = parameters
         try p.validate(op: name)
@@ -35,11 +39,11 @@ extension OpBuilder {
             return try buildConvolution(
                 plan, input: planned.reshape([p.batch, g, cg] + plan.parameters.inputField),
                 weights: weights.reshape([g, og, cg] + p.kernel),
-                bias: bias?.reshape([g, og]), name: name).reshape(p.outputShape)
+                bias: bias?.reshape([g, og]), activation: activation?.function, name: name).reshape(p.outputShape)
         }
         var output = built
         if p.outputField.allSatisfy({ $0 == 1 }), try isScattered(built) { output = try regrouped(built, name: "\(name)/regrouped") }
-        record(OperationPlan(name: name, kind: kind, partition: plan.summary, tilesUsed: plan.tilesUsed,
+        record(OperationPlan(name: name, kind: kind, partition: plan.summary + activationNote(activation), tilesUsed: plan.tilesUsed,
                              modelledCycles: plan.totalCycles, temporaryBytesPerTile: plan.temporaryBytesPerTile))
         return output
     }
@@ -80,7 +84,8 @@ extension OpBuilder {
     /// contiguous block), so every vertex writes its part in place. With an input-channel split the
     /// first step writes float32 partials (variable `name/partials`, each tile's part one block) and the
     /// second sums them on the neighbouring tiles that made them.
-    func buildConvolution(_ plan: ConvPlan, input: Tensor, weights: Tensor, bias: Tensor?, name: String) throws(GraphError) -> Tensor {
+    func buildConvolution(_ plan: ConvPlan, input: Tensor, weights: Tensor, bias: Tensor?, activation: UnaryFunction? = nil,
+                          name: String) throws(GraphError) -> Tensor {
         let p = plan.parameters
         let stages = plan.inputChannelSplit
         let outputShape = [p.batch, p.groups, p.outputChannelsPerGroup] + p.outputField
@@ -108,10 +113,11 @@ extension OpBuilder {
                 let destination = try block?.index(stage) ?? out
                 try graph.setTileMapping(destination, tile: tile + stage)
                 try addConvVertex(convSet, plan, tile: tile + stage, input: input, weights: weights, bias: stages == 1 ? bias : nil,
-                                  output: destination.reshape(shape), box: box, i: i)
+                                  activation: stages == 1 ? activation : nil, output: destination.reshape(shape), box: box, i: i)
             }
             if let block, let reduceSet {
-                try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: block, bias: bias, output: out)
+                try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: block, bias: bias, activation: activation,
+                                 output: out)
             }
             boxOffsets.append(offset)
             offset += count
@@ -157,13 +163,14 @@ extension OpBuilder {
     /// The one convolution vertex of a tile: outputs `box` (`[batch, group, outputChannel, row, column]`
     /// ranges) over input channels `i` (of each group), its work divided among the plan's worker contexts.
     private func addConvVertex(_ computeSet: ComputeSet, _ plan: ConvPlan, tile: Int, input: Tensor, weights: Tensor, bias: Tensor?,
-                               output: Tensor, box: [Range<Int>], i: Range<Int>) throws(GraphError) {
+                               activation: UnaryFunction?, output: Tensor, box: [Range<Int>], i: Range<Int>) throws(GraphError) {
         let p = plan.parameters
         let (n, g, o, r, c) = (box[0], box[1], box[2], box[3], box[4])
         let rows = p.inputWindow(of: r, dimension: 0), columns = p.inputWindow(of: c, dimension: 1)
         let geometry = ConvVertexGeometry(p, batch: n, groups: g, outputChannels: o, inputChannels: i, rows: r, columns: c)
-        let codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
+        var codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
                                          inputType: p.elementType, outputType: output.elementType, hasBias: bias != nil)
+        codelet.activation = activation
         // The boxes of the fields, in the codelet's field order: the graph keeps them as boxes.
         var boxes = [(of: input, box: [n, g, i, rows.field, columns.field]), (of: weights, box: [g, o, i, 0..<p.kernel[0], 0..<p.kernel[1]])]
         if let bias { boxes.append((bias, [g, o])) }
@@ -176,7 +183,7 @@ extension OpBuilder {
     /// (``ConvPlan/reductionChunks(count:rowLength:stages:)``),
     /// each chunk mapped to and summed on its tile by one vertex whose work the worker contexts share.
     private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>],
-                              partials: Tensor, bias: Tensor?, output: Tensor) throws(GraphError) {
+                              partials: Tensor, bias: Tensor?, activation: UnaryFunction?, output: Tensor) throws(GraphError) {
         let stages = tiles.count
         let shape = box.map { $0.count }
         let biasView = try bias.map { (bias: Tensor) throws(GraphError) in
@@ -194,9 +201,9 @@ extension OpBuilder {
             ]
             if let biasView { fields["bias"] = try biasView.slice(chunk) }
             let workers = ConvPlan.cut(chunk, into: graph.target.workerContexts).count
-            try graph.addVertex(computeSet, ConvReduceCodelet(stages: stages, workers: workers, outputType: output.elementType,
-                                                              hasBias: bias != nil),
-                                tile: tile, fields)
+            var codelet = ConvReduceCodelet(stages: stages, workers: workers, outputType: output.elementType, hasBias: bias != nil)
+            codelet.activation = activation
+            try graph.addVertex(computeSet, codelet, tile: tile, fields)
         }
     }
 }
