@@ -7,6 +7,11 @@ import Tessera
 
 let target = Target.mk2
 let selection = CommandLine.arguments.dropFirst().first ?? "all"
+let selections = ["runtime", "collectives", "conv", "models", "all"]
+guard selections.contains(selection) else {
+    print("unknown benchmark '\(selection)'; choose one of \(selections.joined(separator: ", "))")
+    exit(2)
+}
 print("Tessera benchmarks on \(target.name) (\(target.tiles) tiles), host threads: one per core")
 if selection == "runtime" || selection == "all" { try runtimeBenchmarks(target: target) }
 if selection == "collectives" || selection == "all" { try collectiveBenchmarks(target: target) }
