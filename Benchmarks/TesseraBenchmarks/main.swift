@@ -1,4 +1,4 @@
-// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|models [batch] [resolution]|all]`
+// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|compile|models [batch] [resolution]|all]`
 // (`conv` and `models` time ONNX Runtime too, through scripts/onnx_conv_reference.py and
 // scripts/onnx_model_reference.py, which install onnxruntime from PyPI).
 // Every figure is printed beside a reference measured in the same run.
@@ -7,7 +7,7 @@ import Tessera
 
 let target = Target.mk2
 let selection = CommandLine.arguments.dropFirst().first ?? "all"
-let selections = ["runtime", "collectives", "conv", "models", "all"]
+let selections = ["runtime", "collectives", "conv", "compile", "models", "all"]
 guard selections.contains(selection) else {
     print("unknown benchmark '\(selection)'; choose one of \(selections.joined(separator: ", "))")
     exit(2)
@@ -16,6 +16,7 @@ print("Tessera benchmarks on \(target.name) (\(target.tiles) tiles), host thread
 if selection == "runtime" || selection == "all" { try runtimeBenchmarks(target: target) }
 if selection == "collectives" || selection == "all" { try collectiveBenchmarks(target: target) }
 if selection == "conv" || selection == "all" { try convolutionBenchmarks(target: target) }
+if selection == "compile" || selection == "all" { try compileBenchmarks(target: target) }
 if selection == "models" || selection == "all" {
     // `models [batch] [resolution]`: batch 8 at 224 × 224 unless given.
     let sizes = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }

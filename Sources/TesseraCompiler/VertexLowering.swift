@@ -33,7 +33,9 @@ struct VertexLowering {
     /// Lowers `members` (vertex indices, on tiles no other share of the step has) of the step at
     /// `position`, whose new buffers are numbered from `firstBuffer`.
     mutating func lower(_ members: ArraySlice<Int>, of lowering: Lowering, position: Int, firstBuffer: Int) {
-        let graph = lowering.graph, connections = graph.connections
+        // Locals rather than the lowering's tables: nothing a field's lowering calls can change them,
+        // so their elements are read without a retain each.
+        let graph = lowering.graph, connections = graph.connections, layouts = lowering.layouts
         self.firstBuffer = firstBuffer
         vertices.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
@@ -64,7 +66,8 @@ struct VertexLowering {
                 }
                 if field.direction.reads { accesses.append((first..<runs.count, .read, vertexIndex)) }
                 if field.direction.writes { accesses.append((first..<runs.count, .write, vertexIndex)) }
-                slots.append(slot(for: first..<runs.count, field: field, tile: vertex.tile, position: position, lowering: lowering))
+                slots.append(slot(for: first..<runs.count, field: field, tile: vertex.tile, position: position, lowering: lowering,
+                                  layouts: layouts))
             }
         }
     }
@@ -72,11 +75,12 @@ struct VertexLowering {
     /// The slot of a field connected to `runs[fieldRuns]` (`field.count` view positions): the elements
     /// themselves when `tile` stores them one after another in one allocation, else a buffer on `tile` with the
     /// copies that fill it (inputs) or empty it (outputs).
-    private mutating func slot(for fieldRuns: Range<Int>, field: Connection, tile: Int, position: Int, lowering: Lowering) -> SymbolicSlot {
+    private mutating func slot(for fieldRuns: Range<Int>, field: Connection, tile: Int, position: Int, lowering: Lowering,
+                               layouts: [DataLayout?]) -> SymbolicSlot {
         let count = field.count
         guard count > 0 else { return SymbolicSlot(allocation: nil, offset: 0, count: 0) }
         let elementBytes = field.elementBytes
-        if fieldRuns.count == 1, let layout = lowering.layouts[runs[fieldRuns.lowerBound].data],
+        if fieldRuns.count == 1, let layout = layouts[runs[fieldRuns.lowerBound].data],
            let direct = layout.contiguousPiece(runs[fieldRuns.lowerBound], on: tile, hint: &intervalHints[runs[fieldRuns.lowerBound].data]) {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }

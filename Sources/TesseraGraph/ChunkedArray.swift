@@ -17,10 +17,11 @@ public struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
     @inlinable public var startIndex: Int { 0 }
     @inlinable public var endIndex: Int { count }
 
-    /// The element at `index` (the chunks check the bounds).
+    /// The element at `index` (the chunks check the bounds), read in place: reading one property of
+    /// an element (a vertex's tile) copies nothing else of it.
     @inlinable public subscript(index: Int) -> Element {
-        get { chunks[index >> Self.chunkShift][index & (Self.chunkSize - 1)] }
-        set { chunks[index >> Self.chunkShift][index & (Self.chunkSize - 1)] = newValue }
+        _read { yield chunks[index >> Self.chunkShift][index & (Self.chunkSize - 1)] }
+        _modify { yield &chunks[index >> Self.chunkShift][index & (Self.chunkSize - 1)] }
     }
 
     /// Appends `element`, starting a chunk when the last one is full.
@@ -75,7 +76,7 @@ public struct ChunkedArray<Element>: RandomAccessCollection, MutableCollection {
         while start < range.upperBound {
             let chunk = start >> Self.chunkShift, offset = start & (Self.chunkSize - 1)
             let taken = Swift.min(range.upperBound - start, Self.chunkSize - offset)
-            array.append(contentsOf: chunks[chunk][offset..<(offset + taken)])
+            chunks[chunk].withUnsafeBufferPointer { array.append(contentsOf: UnsafeBufferPointer(rebasing: $0[offset..<(offset + taken)])) }
             start += taken
         }
     }
