@@ -13,15 +13,15 @@ enum TileOverheads {
         var lastCodelet = [String](repeating: "", count: tiles)
         for computeSet in lowering.executedComputeSets {
             for index in graph.computeSetVertices[computeSet] {
-                let vertex = graph.vertices[index]
-                let fields = vertex.connections
+                // Read in place: a copy of the record would retain its codelet.
+                let tile = graph.vertices[index].tile, fields = graph.vertices[index].connections
                 let descriptors = fields.count * options.fieldPointerBytes
                     + fields.count(where: { !graph.connections[$0].isScalar }) * options.vectorFieldCountBytes
-                bytes[vertex.tile].vertexState += (descriptors + vertex.codelet.stateBytes + 3) / 4 * 4
-                let name = vertex.codelet.name
-                if name != lastCodelet[vertex.tile] {
-                    lastCodelet[vertex.tile] = name
-                    if codelets[vertex.tile].insert(name).inserted { bytes[vertex.tile].vertexCode += vertex.codelet.codeBytes }
+                bytes[tile].vertexState += (descriptors + graph.vertices[index].codelet.stateBytes + 3) / 4 * 4
+                let name = graph.vertices[index].codelet.name
+                if name != lastCodelet[tile] {
+                    lastCodelet[tile] = name
+                    if codelets[tile].insert(name).inserted { bytes[tile].vertexCode += graph.vertices[index].codelet.codeBytes }
                 }
             }
         }

@@ -434,7 +434,15 @@ public final class Graph {
             return try addVertex(computeSet, codelet, tile: tile, fields: fields, tensors)
         }
         try checkVertexPlace(computeSet, codelet, tile: tile, fields: fields, connections: fieldCount)
-        for k in 0..<fieldCount { try checkConnection(fields[k], operands[regions.operand(ofField: k)], count: sizes[k], codelet, computeSet) }
+        // Each field's check from its operand's graph and type, read once per operand (a copy of the
+        // operand per field would retain and release its tables); the full check names what is wrong.
+        let owners = operands.map { $0.graphID }, types = operands.map { $0.elementType }
+        for k in 0..<fieldCount {
+            let operand = regions.operand(ofField: k)
+            if owners[operand] != id || types[operand] != fields[k].elementType || (fields[k].isScalar && sizes[k] != 1) {
+                try checkConnection(fields[k], operands[operand], count: sizes[k], codelet, computeSet)
+            }
+        }
         if let problem = codelet.sizeProblem(fieldSizes: sizes) {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
@@ -481,7 +489,11 @@ public final class Graph {
             throw .badConnection(vertex: vertexName(codelet, computeSet), field: "*", detail: problem)
         }
         let first = connections.count
-        if recentViews.computeSet != computeSet.index { recentViews = (computeSet.index, [:]) }
+        if recentViews.computeSet != computeSet.index {
+            // Emptied in place, keeping the capacity the last compute set grew it to.
+            recentViews.computeSet = computeSet.index
+            recentViews.views.removeAll(keepingCapacity: true)
+        }
         for (k, (field, box)) in zip(fields, boxes).enumerated() {
             let strides = Tensor.rowMajorStrides(box.of.shape)
             let offset = zip(box.box, strides).reduce(0) { $0 + $1.0.lowerBound * $1.1 }
@@ -590,7 +602,11 @@ public final class Graph {
     /// Calls `body` with the variable (or constant) of every run of connection `index`, without
     /// walking a view whose tensor reads one variable only.
     package func forEachData(ofConnection index: Int, scratch runs: inout [ElementRun], _ body: (Int) -> Void) {
-        if let view = connections[index].view, let data = connectionViews[view].elements.onlyData { return body(data) }
+        guard let view = connections[index].view else {
+            for run in connections[index].runs { body(connectionRuns[run].data) }
+            return
+        }
+        if let data = connectionViews[view].elements.onlyData { return body(data) }
         runs.removeAll(keepingCapacity: true)
         appendRuns(ofConnection: index, to: &runs)
         for run in runs { body(run.data) }

@@ -207,7 +207,8 @@ package struct ConnectionView: Sendable {
         package func hash(into hasher: inout Hasher) {
             hasher.combine(elements)
             hasher.combine(offset)
-            for d in dimensions.indices { hasher.combine(dimensions[d]) }
+            // The sizes and strides in one call (unused dimensions are zero).
+            withUnsafeBytes(of: dimensions) { hasher.combine(bytes: $0) }
         }
     }
 
