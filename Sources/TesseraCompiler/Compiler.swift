@@ -101,7 +101,7 @@ public enum Compiler {
             guard computeSet.graphID == graph.id else { throw .foreignObject(kind: "compute set", name: computeSet.name) }
             var runs: [ElementRun] = []
             for vertex in graph.computeSetVertices[computeSet.index] {
-                for connection in graph.vertices[vertex].connections {
+                for connection in graph.connections(ofVertex: vertex) {
                     graph.forEachData(ofConnection: connection, scratch: &runs) { used[$0] = true }
                 }
             }

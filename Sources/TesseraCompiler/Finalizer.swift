@@ -99,10 +99,10 @@ struct Finalizer {
         superstep.tileOrdered = step.tileOrdered
         var estimates = [[Int]](repeating: [], count: step.vertices.isEmpty ? 0 : target.tiles)
         for (vertex, _) in step.vertices {
-            estimates[graph.vertices[vertex].tile].append(lowering.estimate(vertex: vertex))
+            estimates[graph.tile(ofVertex: vertex)].append(lowering.estimate(vertex: vertex))
         }
         let placed = step.slots.map { FieldSlot(offset: ($0.allocation.map { offsets[$0] } ?? 0) + $0.offset, count: $0.count) }
-        let grouped = TileGrouped(Array(step.vertices.indices), tile: { graph.vertices[step.vertices[$0].vertex].tile }, item: { $0 })
+        let grouped = TileGrouped(Array(step.vertices.indices), tile: { graph.tile(ofVertex: step.vertices[$0].vertex) }, item: { $0 })
         superstep.compute.vertices.tiles = grouped.tiles
         superstep.compute.vertices.tileStart = grouped.tileStart
         superstep.compute.vertices.items.reserveCapacity(grouped.items.count)

@@ -270,7 +270,7 @@ final class Lowering {
     /// fewer than 256 vertices or whose halves share a tile.
     private func tileDisjointSplit(_ members: [Int]) -> Int? {
         guard members.count >= 256 else { return nil }
-        let tiles = members.map { graph.vertices[$0].tile }
+        let tiles = members.map { graph.tile(ofVertex: $0) }
         var split = members.count / 2
         while split < tiles.count && tiles[split] == tiles[split - 1] { split += 1 }
         guard split < tiles.count else { return nil }

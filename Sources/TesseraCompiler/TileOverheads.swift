@@ -13,8 +13,7 @@ enum TileOverheads {
         var lastCodelet = [String](repeating: "", count: tiles)
         for computeSet in lowering.executedComputeSets {
             for index in graph.computeSetVertices[computeSet] {
-                // Read in place: a copy of the record would retain its codelet.
-                let tile = graph.vertices[index].tile, fields = graph.vertices[index].connections
+                let tile = graph.tile(ofVertex: index), fields = graph.connections(ofVertex: index)
                 let descriptors = fields.count * options.fieldPointerBytes
                     + fields.count(where: { !graph.connections[$0].isScalar }) * options.vectorFieldCountBytes
                 bytes[tile].vertexState += (descriptors + graph.vertices[index].codelet.stateBytes + 3) / 4 * 4
@@ -40,7 +39,7 @@ enum TileOverheads {
                 phaseMark[tile] = phaseNumber
                 bytes[tile].exchangeCode += options.exchangeBytesPerPhase
             }
-            for (vertex, _) in step.vertices { computes(on: graph.vertices[vertex].tile) }
+            for (vertex, _) in step.vertices { computes(on: graph.tile(ofVertex: vertex)) }
             for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
                 phaseNumber += 1
                 var sends = SendSet(phase)

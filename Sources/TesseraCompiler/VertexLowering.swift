@@ -50,9 +50,9 @@ struct VertexLowering {
         viewPieces.removeAll(keepingCapacity: true)
         vertices.reserveCapacity(members.count)
         for vertexIndex in members {
-            let vertex = graph.vertices[vertexIndex]
+            let tile = graph.tile(ofVertex: vertexIndex)
             vertices.append((vertexIndex, slots.count))
-            for connection in vertex.connections {
+            for connection in graph.connections(ofVertex: vertexIndex) {
                 let field = connections[connection]
                 let first = runs.count
                 if let view = field.view, let known = views[view] {
@@ -66,7 +66,7 @@ struct VertexLowering {
                 }
                 if field.direction.reads { accesses.append((first..<runs.count, .read, vertexIndex)) }
                 if field.direction.writes { accesses.append((first..<runs.count, .write, vertexIndex)) }
-                slots.append(slot(for: first..<runs.count, field: field, tile: vertex.tile, position: position, lowering: lowering,
+                slots.append(slot(for: first..<runs.count, field: field, tile: tile, position: position, lowering: lowering,
                                   layouts: layouts))
             }
         }

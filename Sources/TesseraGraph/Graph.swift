@@ -576,10 +576,15 @@ public final class Graph {
     /// Modelled cycles of one worker context running vertex `index`: its codelet's estimate for
     /// its field sizes (computed once, when it was added through the field-ordered path).
     package func estimatedCycles(ofVertex index: Int) -> Int {
-        let record = vertices[index]
-        return record.estimatedCycles
-            ?? record.codelet.estimateCycles(fieldSizes: record.connections.map { connections[$0].count }, target: target)
+        if let estimate = vertices[index].estimatedCycles { return estimate }
+        return vertices[index].codelet.estimateCycles(fieldSizes: vertices[index].connections.map { connections[$0].count }, target: target)
     }
+
+    /// The tile of vertex `index`, read in place (a copy of its record would retain its codelet).
+    package func tile(ofVertex index: Int) -> Int { vertices[index].tile }
+
+    /// The connections of vertex `index` (indices in ``connections``, in field order), read in place.
+    package func connections(ofVertex index: Int) -> Range<Int> { vertices[index].connections }
 
     /// The element runs of connection `index` (of ``connections``), in view order.
     package func runs(ofConnection index: Int) -> [ElementRun] {
