@@ -122,21 +122,28 @@ enum ConvDenseKernel {
         let wholeRows = window.columns == g.outputColumns
         let runs = wholeRows ? 1 : g.outputRows, runLength = wholeRows ? plane : g.outputColumns
         let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
+        // Row starts stepped rather than recomputed, in wrapping arithmetic: a depthwise part writes
+        // thousands of short rows, where the index products and their overflow checks would cost
+        // as much as the stores.
+        let sourceRowStride = wholeRows ? 0 : window.columns, targetRowStride = wholeRows ? 0 : g.outputColumns
         for n in 0..<g.batch {
+            let imageStart = window.position(image: n, row: 0, column: 0)
             for channel in 0..<channels {
                 let b = operands.bias[channel], biasVector = SIMD16<Float>(repeating: b)
-                for oh in 0..<runs {
-                    let source = staging + channel * stagingStride + window.position(image: n, row: oh, column: 0)
-                    let target = output + (n * channels + channel) * plane + oh * g.outputColumns
+                var source = staging + (channel &* stagingStride &+ imageStart)
+                var target = output + (n &* channels &+ channel) &* plane
+                for _ in 0..<runs {
                     var ow = 0
-                    while ow < runLength && target + ow + 16 <= end {
+                    while ow < runLength && target + (ow &+ 16) <= end {
                         Out.storeRounded16(Float.loadWidened16(source + ow) + biasVector, target + ow)
-                        ow += 16
+                        ow &+= 16
                     }
                     while ow < runLength {
                         target[ow] = Out(rounding: source[ow] + b)
-                        ow += 1
+                        ow &+= 1
                     }
+                    source += sourceRowStride
+                    target += targetRowStride
                 }
             }
         }
