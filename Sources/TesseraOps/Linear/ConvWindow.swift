@@ -79,12 +79,17 @@ struct ConvWindow {
             let row = g.rowOffset + r, slot = rowSlots[row % rowStride]
             return slot < 0 ? -1 : slot * keptColumns * phaseStride + row / rowStride * columns + (columnStride == 1 ? g.columnOffset : 0)
         }
+        // In wrapping arithmetic, sources stepped: a depthwise part copies thousands of short rows.
+        let fieldColumns = g.fieldColumns, fieldPlane = g.fieldRows &* g.fieldColumns
         rowStarts.withUnsafeBufferPointer { rowStarts in
             for n in 0..<g.batch {
                 for channel in 0..<pixel {
-                    let image = values + channel * channelStride + n * plane, rows = input + (n * pixel + channel) * g.fieldRows * g.fieldColumns
-                    for r in 0..<runs where rowStarts[r] >= 0 {
-                        let source = rows + r * g.fieldColumns, rowStart = image + rowStarts[r]
+                    let image = values + (channel &* channelStride &+ n &* plane), rows = input + (n &* pixel &+ channel) &* fieldPlane
+                    var source = rows
+                    for r in 0..<runs {
+                        defer { source += fieldColumns }
+                        guard rowStarts[r] >= 0 else { continue }
+                        let rowStart = image + rowStarts[r]
                         if columnStride == 1 {
                             Self.widen(source, count: runLength, to: rowStart)
                         } else if columnStride == 2 {
