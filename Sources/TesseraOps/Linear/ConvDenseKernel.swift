@@ -69,7 +69,8 @@ enum ConvDenseKernel {
         for kh in 0..<g.kernel[0] {
             for kw in 0..<g.kernel[1] { offsets[kh * g.kernel[1] + kw] = window.offset(channel: 0, kh: kh, kw: kw) }
         }
-        for k in g.taps..<depth { offsets[k] = offsets[k - g.taps] + window.channelStride }
+        let taps = g.taps, channelStride = window.channelStride
+        for k in taps..<depth { offsets[k] = offsets[k &- taps] &+ channelStride }
         let panels = panels(geometry: g, window: window)
         // Staging row of a channel: every panel's 32 positions, and 16 spare for the output's last vector.
         let stagingStride = (panels.last?.first ?? 0) + panelWidth
