@@ -133,13 +133,15 @@ struct ProgramWalker {
         let destinationBase = tileBase[base + Int(plan.tiles[group])]
         for index in plan.tileStart[group]..<plan.tileStart[group + 1] {
             let op = ops[index]
-            let source = tileBase[base + Int(op.sourceTile)] + Int(op.sourceOffset)
-            let destination = destinationBase + Int(op.destinationOffset)
+            var source = UnsafeRawPointer(tileBase[base &+ Int(op.sourceTile)] + Int(op.sourceOffset))
+            var destination = destinationBase + Int(op.destinationOffset)
             let sourceRowStride = Int(op.sourceRowStride), destinationRowStride = Int(op.destinationRowStride)
-            for row in 0..<Int(op.rows) {
-                stridedCopy(from: source + row * sourceRowStride, stride: Int(op.sourceStride),
-                            to: destination + row * destinationRowStride, stride: Int(op.destinationStride),
+            // Rows stepped, not multiplied (offsets and strides are 32-bit, so nothing here overflows).
+            for _ in 0..<Int(op.rows) {
+                stridedCopy(from: source, stride: Int(op.sourceStride), to: destination, stride: Int(op.destinationStride),
                             count: Int(op.count), elementBytes: Int(op.elementBytes))
+                source += sourceRowStride
+                destination += destinationRowStride
             }
         }
     }

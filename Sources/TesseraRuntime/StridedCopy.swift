@@ -5,7 +5,7 @@ import Glibc
 func stridedCopy(from source: UnsafeRawPointer, stride sourceStride: Int, to destination: UnsafeMutableRawPointer,
                  stride destinationStride: Int, count: Int, elementBytes: Int) {
     if sourceStride == elementBytes && destinationStride == elementBytes {
-        memmove(destination, source, count * elementBytes)
+        memmove(destination, source, count &* elementBytes)
         return
     }
     if sourceStride == 2 * elementBytes && destinationStride == elementBytes && (elementBytes == 4 || elementBytes == 2) {
