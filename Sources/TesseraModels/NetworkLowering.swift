@@ -185,8 +185,10 @@ public enum NetworkLowering {
                 continue
             }
             guard let function = Activation(node.operation) else { continue }
-            // A folded batch norm's value is its convolution's.
-            let producer = isFused[input] ? network.nodes[input].inputs[0] : input
+            // A folded batch norm's value is its convolution's; an operation applies one activation.
+            var producer = input
+            if case .batchNorm = network.nodes[input].operation, isFused[input] { producer = network.nodes[input].inputs[0] }
+            guard activation[producer] == nil else { continue }
             switch network.nodes[producer].operation {
             case .convolution, .batchNorm, .groupNorm, .add:
                 activation[producer] = function

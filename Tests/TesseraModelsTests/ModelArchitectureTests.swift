@@ -79,4 +79,21 @@ import Tessera
         #expect(fused.activation[conv1] == .relu && fused.activation[add] == .relu)
         #expect(fused.activation.count { $0 != nil } == 49)
     }
+
+    @Test func anOperationAppliesOneActivationOfAChain() {
+        var net = NetworkBuilder()
+        let x = net.input([1, 4, 6, 6])
+        let conv = net.convolution("conv", x, out: 4, kernel: 3)
+        let norm = net.sameShape("norm", .batchNorm(epsilon: 1e-5), conv)
+        let relu = net.sameShape("relu", .relu, norm)
+        let sigmoid = net.sameShape("sigmoid", .sigmoid, relu)
+        let network = Network(name: "chain", nodes: net.nodes)
+        for folds in [false, true] {
+            let fused = NetworkLowering.fusions(network, foldsBatchNorm: folds)
+            // The ReLU goes into the norm (or, folded, the convolution); the sigmoid after it stays a step.
+            #expect(fused.activation[folds ? conv : norm] == .relu && fused.isFused[relu])
+            #expect(!fused.isFused[sigmoid] && !fused.activation.contains(.sigmoid))
+            #expect(fused.isFused[norm] == folds)
+        }
+    }
 }
