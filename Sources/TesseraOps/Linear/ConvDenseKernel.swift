@@ -21,24 +21,22 @@ enum ConvDenseKernel {
     /// Most values of k per pass over the panels: 192 × 32 floats (24 KiB) of window stay in L1 (48 KiB here).
     static let depthChunk = 192
 
-    /// Float32 views of a part's weights `[group][o][k]` and bias (a widened copy of float16 weights, zeros without a bias).
+    /// Float32 views of a part's weights `[group][o][k]` and bias (a widened copy of float16 weights, zeros without a
+    /// bias), the copies in `scratch`.
     struct Operands {
         let weights: UnsafePointer<Float>
         let bias: UnsafeMutablePointer<Float>
-        private let weightsCopy: UnsafeMutablePointer<Float>?
 
-        init<In: ElementLane>(_ fields: VertexFields, channels: Int, hasBias: Bool, _: In.Type) {
+        init<In: ElementLane>(_ fields: VertexFields, channels: Int, hasBias: Bool, _: In.Type, scratch: KernelScratch) {
             let source = fields.input(1, as: In.self)
             if In.self == Float.self {
-                weightsCopy = nil
                 weights = UnsafeRawPointer(source.baseAddress!).assumingMemoryBound(to: Float.self)
             } else {
-                let copy = UnsafeMutablePointer<Float>.allocate(capacity: source.count)
+                let copy = scratch.take(source.count, of: Float.self)
                 for i in source.indices { copy[i] = source[i].widened }
-                weightsCopy = copy
                 weights = UnsafePointer(copy)
             }
-            bias = .allocate(capacity: channels)
+            bias = scratch.take(channels, of: Float.self)
             if hasBias {
                 let values = fields.input(2, as: In.self)
                 for i in 0..<channels { bias[i] = values[i].widened }
@@ -46,26 +44,26 @@ enum ConvDenseKernel {
                 bias.initialize(repeating: 0, count: channels)
             }
         }
+    }
 
-        func deallocate() {
-            weightsCopy?.deallocate()
-            bias.deallocate()
+    /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`, its
+    /// temporaries in the thread's scratch arena.
+    static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
+                                                       outputField: Int, _: In.Type, _: Out.Type) {
+        withKernelScratch { scratch in
+            run(fields, geometry: g, hasBias: hasBias, outputField: outputField, In.self, Out.self, scratch: scratch)
         }
     }
 
-    /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`.
-    static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
-                                                       outputField: Int, _: In.Type, _: Out.Type) {
+    private static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
+                                                               outputField: Int, _: In.Type, _: Out.Type, scratch: KernelScratch) {
         let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup, depth = cg * g.taps
         let channels = g.groups * og, plane = g.outputRows * g.outputColumns
-        let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self)
-        defer { operands.deallocate() }
-        let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!)
-        defer { window.deallocate() }
+        let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
+        let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
         // Window offset of every k = (input channel, tap) of a group, from its first channel: the taps' offsets
         // in channel 0, then a channel stride on for each channel.
-        let offsets = UnsafeMutablePointer<Int>.allocate(capacity: depth)
-        defer { offsets.deallocate() }
+        let offsets = scratch.take(depth, of: Int.self)
         for kh in 0..<g.kernel[0] {
             for kw in 0..<g.kernel[1] { offsets[kh * g.kernel[1] + kw] = window.offset(channel: 0, kh: kh, kw: kw) }
         }
@@ -74,8 +72,7 @@ enum ConvDenseKernel {
         let panels = panels(geometry: g, window: window)
         // Staging row of a channel: every panel's 32 positions, and 16 spare for the output's last vector.
         let stagingStride = (panels.last?.first ?? 0) + panelWidth
-        let staging = UnsafeMutablePointer<Float>.allocate(capacity: channels * stagingStride + 16)
-        defer { staging.deallocate() }
+        let staging = scratch.take(channels * stagingStride + 16, of: Float.self)
         // k in as few chunks as keep a panel's rows in L1 over every block of output channels; later chunks go on
         // from the sums staged so far, so the order of the sums is that of one pass.
         let chunks = convCeilDiv(depth, depthChunk), chunkSize = convCeilDiv(depth, chunks)

@@ -28,8 +28,9 @@ struct ConvWindow {
     private let keptColumns: Int
     private let geometry: ConvVertexGeometry
 
-    /// The window of `geometry` from its input field `input` (`[n][channel][fieldRows][fieldColumns]`).
-    init<In: ElementLane>(geometry g: ConvVertexGeometry, input: UnsafePointer<In>) {
+    /// The window of `geometry` from its input field `input` (`[n][channel][fieldRows][fieldColumns]`), its values in
+    /// `scratch`.
+    init<In: ElementLane>(geometry g: ConvVertexGeometry, input: UnsafePointer<In>, scratch: KernelScratch) {
         geometry = g
         let pixel = g.groups * g.inputChannelsPerGroup, rowStride = g.stride[0], columnStride = g.stride[1]
         let rows = convCeilDiv(g.windowRows, rowStride)
@@ -42,7 +43,7 @@ struct ConvWindow {
         columnSlots = Self.slots(kernel: g.kernel[1], dilation: g.dilation[1], stride: columnStride)
         keptColumns = columnSlots.count { $0 >= 0 }
         let phases = rowSlots.count { $0 >= 0 } * keptColumns, spare = 2 * ConvDenseKernel.panelWidth
-        values = .allocate(capacity: phases * phaseStride + spare)
+        values = scratch.take(phases * phaseStride + spare, of: Float.self)
         if rowStride * columnStride == 1 && g.usedRows == g.windowRows && g.usedColumns == g.windowColumns {
             (values + phaseStride).initialize(repeating: 0, count: spare)
         } else {
@@ -177,5 +178,4 @@ struct ConvWindow {
     /// The position of output (`image`, `row`, `column`).
     func position(image: Int, row: Int, column: Int) -> Int { image * plane + row * columns + column }
 
-    func deallocate() { values.deallocate() }
 }
