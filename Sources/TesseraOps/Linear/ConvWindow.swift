@@ -21,52 +21,58 @@ struct ConvWindow {
     /// Positions from the first output to one past the last.
     let span: Int
     /// Index among the kept phase rows of every phase row (of `stride[0]`), -1 for one no tap reads.
-    private let rowSlots: [Int]
+    private let rowSlots: UnsafeMutablePointer<Int>
     /// Index among the kept phase columns of every phase column (of `stride[1]`), -1 for one no tap reads.
-    private let columnSlots: [Int]
+    private let columnSlots: UnsafeMutablePointer<Int>
     /// Phase columns kept.
     private let keptColumns: Int
-    private let geometry: ConvVertexGeometry
+    /// The geometry's strides, dilations and first window column of the field: what the window reads of it
+    /// after it is filled (a copy of the geometry would retain its arrays, once a vertex).
+    private let strides: (rows: Int, columns: Int), dilation: (rows: Int, columns: Int), columnOffset: Int
 
     /// The window of `geometry` from its input field `input` (`[n][channel][fieldRows][fieldColumns]`), its values in
     /// `scratch`.
     init<In: ElementLane>(geometry g: ConvVertexGeometry, input: UnsafePointer<In>, scratch: KernelScratch) {
-        geometry = g
         let pixel = g.groups * g.inputChannelsPerGroup, rowStride = g.stride[0], columnStride = g.stride[1]
+        strides = (rowStride, columnStride)
+        dilation = (g.dilation[0], g.dilation[1])
+        columnOffset = g.columnOffset
         let rows = convCeilDiv(g.windowRows, rowStride)
         columns = convCeilDiv(g.windowColumns, columnStride)
         plane = rows * columns
         channelStride = g.batch * plane
         phaseStride = pixel * channelStride
         span = (g.batch - 1) * plane + (g.outputRows - 1) * columns + g.outputColumns
-        rowSlots = Self.slots(kernel: g.kernel[0], dilation: g.dilation[0], stride: rowStride)
-        columnSlots = Self.slots(kernel: g.kernel[1], dilation: g.dilation[1], stride: columnStride)
-        keptColumns = columnSlots.count { $0 >= 0 }
-        let phases = rowSlots.count { $0 >= 0 } * keptColumns, spare = 2 * ConvDenseKernel.panelWidth
+        rowSlots = scratch.take(rowStride, of: Int.self)
+        columnSlots = scratch.take(columnStride, of: Int.self)
+        let keptRows = Self.slots(kernel: g.kernel[0], dilation: g.dilation[0], stride: rowStride, into: rowSlots)
+        keptColumns = Self.slots(kernel: g.kernel[1], dilation: g.dilation[1], stride: columnStride, into: columnSlots)
+        let phases = keptRows * keptColumns, spare = 2 * ConvDenseKernel.panelWidth
         values = scratch.take(phases * phaseStride + spare, of: Float.self)
         if rowStride * columnStride == 1 && g.usedRows == g.windowRows && g.usedColumns == g.windowColumns {
             (values + phaseStride).initialize(repeating: 0, count: spare)
         } else {
             values.initialize(repeating: 0, count: phases * phaseStride + spare)
         }
-        fill(from: input)
+        fill(from: input, geometry: g, scratch: scratch)
     }
 
-    /// Index among the phases some tap of `kernel` taps `dilation` apart reads of every phase of `stride`, -1 for the others.
-    private static func slots(kernel: Int, dilation: Int, stride: Int) -> [Int] {
-        var read = [Bool](repeating: false, count: stride)
-        for tap in 0..<kernel { read[tap * dilation % stride] = true }
+    /// Writes to `slots` the index among the phases some tap of `kernel` taps `dilation` apart reads of every phase of
+    /// `stride`, -1 for the others; returns how many are read.
+    private static func slots(kernel: Int, dilation: Int, stride: Int, into slots: UnsafeMutablePointer<Int>) -> Int {
+        slots.initialize(repeating: -1, count: stride)
+        for tap in 0..<kernel { slots[tap * dilation % stride] = 0 }
         var next = 0
-        return read.map { read in
-            guard read else { return -1 }
+        for phase in 0..<stride where slots[phase] == 0 {
+            slots[phase] = next
             next += 1
-            return next - 1
         }
+        return next
     }
 
     /// Copies the field's used rows and columns into the kept phases, widened.
-    private func fill<In: ElementLane>(from input: UnsafePointer<In>) {
-        let g = geometry, pixel = g.groups * g.inputChannelsPerGroup, rowStride = g.stride[0], columnStride = g.stride[1]
+    private func fill<In: ElementLane>(from input: UnsafePointer<In>, geometry g: ConvVertexGeometry, scratch: KernelScratch) {
+        let pixel = g.groups * g.inputChannelsPerGroup, rowStride = strides.rows, columnStride = strides.columns
         // Field rows that are whole window rows of a unit-stride window are copied as one run.
         let fullRows = rowStride * columnStride == 1 && g.usedColumns == g.windowColumns && g.fieldColumns == g.windowColumns
         let runs = fullRows ? 1 : g.usedRows, runLength = fullRows ? g.usedRows * columns : g.usedColumns
@@ -76,28 +82,27 @@ struct ConvWindow {
             return Self.widen(input, count: pixel * plane, to: values)
         }
         // Where each run's window row starts in its image of a channel (of the first kept phase), -1 for a row no tap reads.
-        let rowStarts = (0..<runs).map { r in
+        let rowStarts = scratch.take(runs, of: Int.self)
+        for r in 0..<runs {
             let row = g.rowOffset + r, slot = rowSlots[row % rowStride]
-            return slot < 0 ? -1 : slot * keptColumns * phaseStride + row / rowStride * columns + (columnStride == 1 ? g.columnOffset : 0)
+            rowStarts[r] = slot < 0 ? -1 : slot * keptColumns * phaseStride + row / rowStride * columns + (columnStride == 1 ? g.columnOffset : 0)
         }
         // In wrapping arithmetic, sources stepped: a depthwise part copies thousands of short rows.
         let fieldColumns = g.fieldColumns, fieldPlane = g.fieldRows &* g.fieldColumns
-        rowStarts.withUnsafeBufferPointer { rowStarts in
-            for n in 0..<g.batch {
-                for channel in 0..<pixel {
-                    let image = values + (channel &* channelStride &+ n &* plane), rows = input + (n &* pixel &+ channel) &* fieldPlane
-                    var source = rows
-                    for r in 0..<runs {
-                        defer { source += fieldColumns }
-                        guard rowStarts[r] >= 0 else { continue }
-                        let rowStart = image + rowStarts[r]
-                        if columnStride == 1 {
-                            Self.widen(source, count: runLength, to: rowStart)
-                        } else if columnStride == 2 {
-                            splitPairs(source, count: runLength, to: rowStart)
-                        } else {
-                            splitColumns(source, count: runLength, to: rowStart)
-                        }
+        for n in 0..<g.batch {
+            for channel in 0..<pixel {
+                let image = values + (channel &* channelStride &+ n &* plane), rows = input + (n &* pixel &+ channel) &* fieldPlane
+                var source = rows
+                for r in 0..<runs {
+                    defer { source += fieldColumns }
+                    guard rowStarts[r] >= 0 else { continue }
+                    let rowStart = image + rowStarts[r]
+                    if columnStride == 1 {
+                        Self.widen(source, count: runLength, to: rowStart)
+                    } else if columnStride == 2 {
+                        splitPairs(source, count: runLength, to: rowStart)
+                    } else {
+                        splitColumns(source, count: runLength, to: rowStart)
                     }
                 }
             }
@@ -131,7 +136,7 @@ struct ConvWindow {
     /// `rowStart` (the row's start in the first kept phase): sixteen at a time, then the last few column by column.
     @inline(__always)
     private func splitPairs<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to rowStart: UnsafeMutablePointer<Float>) {
-        let offset = geometry.columnOffset
+        let offset = columnOffset
         // Field columns c with c % 2 == 0 are window columns of phase `offset % 2`, from column `offset / 2`.
         let evenSlot = columnSlots[offset % 2], oddSlot = columnSlots[1 - offset % 2]
         let even = rowStart + max(evenSlot, 0) * phaseStride + offset / 2
@@ -154,7 +159,7 @@ struct ConvWindow {
     /// The `count` field columns from `source` of a window row to its kept phase columns from `rowStart`, phase
     /// column by phase column: every `stride[1]`-th field column, to consecutive columns.
     private func splitColumns<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to rowStart: UnsafeMutablePointer<Float>) {
-        let columnStride = geometry.stride[1], offset = geometry.columnOffset
+        let columnStride = strides.columns, offset = columnOffset
         for phase in 0..<columnStride where columnSlots[phase] >= 0 {
             let target = rowStart + columnSlots[phase] * phaseStride
             var c = ((phase - offset) % columnStride + columnStride) % columnStride
@@ -169,10 +174,10 @@ struct ConvWindow {
 
     /// Where tap (`kh`, `kw`) of input channel `channel` (of the whole part) is, from an output's position.
     func offset(channel: Int, kh: Int, kw: Int) -> Int {
-        let g = geometry, row = kh * g.dilation[0], column = kw * g.dilation[1]
-        let phase = rowSlots[row % g.stride[0]] * keptColumns + columnSlots[column % g.stride[1]]
+        let row = kh * dilation.rows, column = kw * dilation.columns
+        let phase = rowSlots[row % strides.rows] * keptColumns + columnSlots[column % strides.columns]
         return phase * phaseStride + channel * channelStride
-            + row / g.stride[0] * columns + column / g.stride[1]
+            + row / strides.rows * columns + column / strides.columns
     }
 
     /// The position of output (`image`, `row`, `column`).
