@@ -32,7 +32,7 @@ struct ConvWindow {
 
     /// The window of `geometry` from its input field `input` (`[n][channel][fieldRows][fieldColumns]`), its values in
     /// `scratch`.
-    init<In: ElementLane>(geometry g: ConvVertexGeometry, input: UnsafePointer<In>, scratch: KernelScratch) {
+    init<In: ElementLane>(geometry g: borrowing ConvVertexGeometry, input: UnsafePointer<In>, scratch: KernelScratch) {
         let pixel = g.groups * g.inputChannelsPerGroup, rowStride = g.stride[0], columnStride = g.stride[1]
         strides = (rowStride, columnStride)
         dilation = (g.dilation[0], g.dilation[1])
@@ -71,7 +71,7 @@ struct ConvWindow {
     }
 
     /// Copies the field's used rows and columns into the kept phases, widened.
-    private func fill<In: ElementLane>(from input: UnsafePointer<In>, geometry g: ConvVertexGeometry, scratch: KernelScratch) {
+    private func fill<In: ElementLane>(from input: UnsafePointer<In>, geometry g: borrowing ConvVertexGeometry, scratch: KernelScratch) {
         let pixel = g.groups * g.inputChannelsPerGroup, rowStride = strides.rows, columnStride = strides.columns
         // Field rows that are whole window rows of a unit-stride window are copied as one run.
         let fullRows = rowStride * columnStride == 1 && g.usedColumns == g.windowColumns && g.fieldColumns == g.windowColumns
