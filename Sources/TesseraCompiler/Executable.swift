@@ -45,6 +45,7 @@ package struct TileGrouped<Item: Sendable>: Sendable {
             tileStart.append(total)
         }
         items = [Item](unsafeUninitializedCapacity: sources.count) { buffer, initialized in
+            if let base = buffer.baseAddress { adviseHugePages(UnsafeMutableRawPointer(base), bytes: buffer.count * MemoryLayout<Item>.stride) }
             for source in sources {
                 let slot = tile(source)
                 (buffer.baseAddress! + next[slot]).initialize(to: item(source))

@@ -228,28 +228,41 @@ final class Lowering {
     /// tables until the program is finalised).
     private func merge(_ merged: ArraySlice<VertexLowering>, into step: inout SymbolicStep,
                        firstBuffer: Int) -> (exchangeIn: [PlannedCopy], exchangeOut: [PlannedCopy]) {
-        var exchangeIn: [PlannedCopy] = [], exchangeOut: [PlannedCopy] = [], earlier = 0
-        exchangeIn.reserveCapacity(merged.reduce(0) { $0 + $1.exchangeIn.count })
-        exchangeOut.reserveCapacity(merged.reduce(0) { $0 + $1.exchangeOut.count })
+        /// `allocation` as numbered once `earlier` buffers of the shares before come first.
+        func moved(_ allocation: Int, past earlier: Int) -> Int { allocation >= firstBuffer ? allocation + earlier : allocation }
+        /// One phase's copies of every share, in order, in an exact-capacity table on huge pages when large.
+        func joined(_ phase: (VertexLowering) -> [PlannedCopy]) -> [PlannedCopy] {
+            let total = merged.reduce(0) { $0 + phase($1).count }
+            return [PlannedCopy](unsafeUninitializedCapacity: total) { table, initialized in
+                guard let base = table.baseAddress else { return }
+                adviseHugePages(UnsafeMutableRawPointer(base), bytes: total * MemoryLayout<PlannedCopy>.stride)
+                var next = base, earlier = 0
+                for share in merged {
+                    for var copy in phase(share) {
+                        if earlier > 0 {
+                            copy.source = PlannedCopy.End(allocation: moved(copy.source.allocation, past: earlier), offset: copy.source.offset,
+                                                          stride: copy.source.stride)
+                            copy.destination = PlannedCopy.End(allocation: moved(copy.destination.allocation, past: earlier),
+                                                               offset: copy.destination.offset, stride: copy.destination.stride)
+                        }
+                        next.initialize(to: copy)
+                        next += 1
+                    }
+                    earlier += share.buffers.count
+                }
+                initialized = total
+            }
+        }
         step.vertices.reserveCapacity(merged.reduce(0) { $0 + $1.vertices.count })
         step.slots.reserveCapacity(merged.reduce(0) { $0 + $1.slots.count })
+        var earlier = 0
         for share in merged {
-            func moved(_ allocation: Int) -> Int { allocation >= firstBuffer ? allocation + earlier : allocation }
-            func moved(_ copy: PlannedCopy) -> PlannedCopy {
-                var copy = copy
-                copy.source = PlannedCopy.End(allocation: moved(copy.source.allocation), offset: copy.source.offset, stride: copy.source.stride)
-                copy.destination = PlannedCopy.End(allocation: moved(copy.destination.allocation), offset: copy.destination.offset,
-                                                   stride: copy.destination.stride)
-                return copy
-            }
             let slotBase = step.slots.count
             step.vertices.append(contentsOf: share.vertices.lazy.map { ($0.vertex, $0.firstSlot + slotBase) })
             step.slots.append(contentsOf: share.slots.lazy.map { slot in
-                slot.allocation.map { SymbolicSlot(allocation: moved($0), offset: slot.offset, count: slot.count) } ?? slot
+                slot.allocation.map { SymbolicSlot(allocation: moved($0, past: earlier), offset: slot.offset, count: slot.count) } ?? slot
             })
             for buffer in share.buffers { allocations.append(buffer) }
-            exchangeIn.append(contentsOf: earlier == 0 ? share.exchangeIn : share.exchangeIn.map(moved))
-            exchangeOut.append(contentsOf: earlier == 0 ? share.exchangeOut : share.exchangeOut.map(moved))
             for access in share.accesses {
                 let elements = share.runs[access.runs]
                 record(elements, access.kind, at: step.position)
@@ -257,7 +270,7 @@ final class Lowering {
             }
             earlier += share.buffers.count
         }
-        return (exchangeIn, exchangeOut)
+        return (joined { $0.exchangeIn }, joined { $0.exchangeOut })
     }
 
     /// Frees the shares' scratch tables once every program is lowered.
