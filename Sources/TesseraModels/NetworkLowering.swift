@@ -1,3 +1,4 @@
+import Dispatch
 import TesseraGraph
 import TesseraOps
 import TesseraRuntime
@@ -90,6 +91,9 @@ public enum NetworkLowering {
             return tensor
         }
         let fused = fusions(network, foldsBatchNorm: foldsBatchNorm)
+        let planning = prefetchPlans(network, foldedBatchNorm: fused.foldedBatchNorm, target: target, elementType: elementType,
+                                     options: options)
+        defer { planning.wait() }
         for (index, node) in network.nodes.enumerated() {
             let inputs = node.inputs.map { values[$0] }
             let name = node.name
@@ -105,14 +109,10 @@ public enum NetworkLowering {
                 value = graph.addVariable(elementType, node.outputShape, name: name)
                 try graph.mapLinearly(value)
                 try graph.makeHostVisible(value)
-            case let .convolution(out, kernel, stride, padding, groups, bias):
+            case let .convolution(out, kernel, _, _, groups, bias):
                 let x = inputs[0]
                 let batchNorm = fused.foldedBatchNorm[index]
-                let parameters = ConvParameters(
-                    batch: x.shape[0], inputChannels: x.shape[1], outputChannels: out, groups: groups,
-                    inputField: [x.shape[2], x.shape[3]], kernel: [kernel, kernel], stride: [stride, stride],
-                    padding: ConvPadding(top: padding, bottom: padding, left: padding, right: padding),
-                    elementType: elementType, hasBias: bias || batchNorm != nil)
+                let parameters = convParameters(node, input: x.shape, elementType: elementType, folded: batchNorm != nil)!
                 let w = try weight("\(name).weight", [out, x.shape[1] / groups, kernel, kernel], computed: batchNorm != nil) {
                     try ops.createConvWeights(parameters: parameters, name: "\(name).weight")
                 }
@@ -159,6 +159,36 @@ public enum NetworkLowering {
         ops.releaseCaches()
         return LoweredNetwork(graph: graph, ops: ops, input: values[0], output: values[values.count - 1], weights: weights,
                               foldedBatchNorms: folded)
+    }
+
+    /// The parameters of convolution `node` on an input of `shape` (with a bias when it has one or a
+    /// batch norm is folded into it), or nil for another operation.
+    static func convParameters(_ node: NetworkNode, input shape: [Int], elementType: ElementType, folded: Bool) -> ConvParameters? {
+        guard case let .convolution(out, kernel, stride, padding, groups, bias) = node.operation else { return nil }
+        return ConvParameters(
+            batch: shape[0], inputChannels: shape[1], outputChannels: out, groups: groups,
+            inputField: [shape[2], shape[3]], kernel: [kernel, kernel], stride: [stride, stride],
+            padding: ConvPadding(top: padding, bottom: padding, left: padding, right: padding),
+            elementType: elementType, hasBias: bias || folded)
+    }
+
+    /// Plans every convolution of `network` on another thread while this one builds the graph, so
+    /// that the lowering mostly finds its plans in the planner's cache (the search is deterministic:
+    /// which thread runs it changes nothing). Errors are left for the lowering to meet and report.
+    /// Returns the group to wait on before the lowering returns.
+    private static func prefetchPlans(_ network: Network, foldedBatchNorm: [Int?], target: Target, elementType: ElementType,
+                                      options: OpOptions) -> DispatchGroup {
+        let parameters = network.nodes.indices.compactMap { index -> ConvParameters? in
+            let node = network.nodes[index]
+            guard let input = node.inputs.first else { return nil }
+            return convParameters(node, input: network.nodes[input].outputShape, elementType: elementType,
+                                  folded: foldedBatchNorm[index] != nil)
+        }
+        let group = DispatchGroup()
+        DispatchQueue.global().async(group: group) {
+            for p in parameters { _ = try? ConvPlanner.shared.plan(p, target: target, options: options, op: "prefetch") }
+        }
+        return group
     }
 
     /// How the lowering fuses nodes of `network` into the operations before them, as an XLA-style
