@@ -50,7 +50,7 @@ struct BinaryCodelet: Codelet {
     /// Applied to each worker share's outputs once they are written, with the rounding of a separate step.
     var activation: UnaryFunction? = nil
 
-    var name: String { "\(operation.rawValue)<\(elementType)>\(inPlace ? "InPlace" : "")" + (activation.map { "+\($0.name)" } ?? "") }
+    var name: String { "\(operation.rawValue)<\(elementType)>\(inPlace ? "InPlace" : "")" + activation.codeletSuffix }
     private var fieldsPerRegion: Int { inPlace ? 2 : 3 }
     var fields: [Field] {
         regionStarts.indices.flatMap { r in
@@ -65,9 +65,8 @@ struct BinaryCodelet: Codelet {
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
         let shares = WorkerSplit(target, elementType).shares(regionStarts.indices.map { fieldSizes[outputField($0)] })
         return slowestWorkerCycles(zip(shares, shareRuns).map { share, runs in
-            // A fused activation shares the operation's loads and stores: one instruction fewer than on its own.
             ElementwiseCost.cycles(elements: share.offsets.count, type: elementType,
-                                   instructions: operation.instructionsPerVector + (activation.map { $0.instructionsPerVector - 1 } ?? 0),
+                                   instructions: operation.instructionsPerVector + activation.fusedInstructionsPerVector,
                                    runs: runs, target: target)
         }, contexts: target.workerContexts)
     }

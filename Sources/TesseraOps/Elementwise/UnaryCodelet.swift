@@ -31,12 +31,15 @@ enum UnaryFunction: Sendable, Hashable {
         }
     }
 
+    /// Worker instructions per vector of the function fused into the loop of the operation that
+    /// writes its input: one fewer than on its own (the operation's loads and stores carry the values).
+    var fusedInstructionsPerVector: Int { instructionsPerVector - 1 }
+
     /// Worker cycles of the function fused into the loop of the operation that writes its `elements`:
-    /// one instruction per vector fewer than on its own (the operation's loads and stores carry the
-    /// values) and no set-up of its own.
+    /// ``fusedInstructionsPerVector`` a vector and no set-up of its own.
     func fusedCycles(elements: Int, type: ElementType, target: Target) -> Int {
         let lanes = target.vectorWidth(type)
-        return (elements + lanes - 1) / lanes * (instructionsPerVector - 1)
+        return (elements + lanes - 1) / lanes * fusedInstructionsPerVector
     }
 
     /// Applies the function to `count` elements from `source` into `destination` (which may be
@@ -166,4 +169,11 @@ struct UnaryCodelet: Codelet {
             function.apply(source + share.offsets.lowerBound, destination + share.offsets.lowerBound, share.offsets.count)
         }
     }
+}
+
+extension Optional where Wrapped == UnaryFunction {
+    /// A fused activation's mark on the name of the codelet that applies it ("+relu"), or "".
+    var codeletSuffix: String { map { "+\($0.name)" } ?? "" }
+    /// The instructions per vector a fused activation adds to its operation's loop (0 without one).
+    var fusedInstructionsPerVector: Int { map { $0.fusedInstructionsPerVector } ?? 0 }
 }

@@ -129,7 +129,7 @@ public struct ConvPartialCodelet: Codelet {
         self.hasBias = hasBias
     }
 
-    public var name: String { (method == .amp ? "ConvPartialAMP" : "ConvPartialVector") + (activation.map { "+\($0.name)" } ?? "") }
+    public var name: String { (method == .amp ? "ConvPartialAMP" : "ConvPartialVector") + activation.codeletSuffix }
 
     public var fields: [Field] {
         [.input("in", inputType), .input("weights", inputType)] + (hasBias ? [.input("bias", inputType)] : [])
@@ -184,6 +184,8 @@ public struct ConvPartialCodelet: Codelet {
     private func compute<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, _: In.Type, _: Out.Type) {
         let outputField = hasBias ? 3 : 2
         ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: outputField, In.self, Out.self)
+        // Over the whole field at once: it is one block, still in cache (a call per channel plane
+        // measured 10 % slower on EfficientNet-B0, whose depthwise planes are a few dozen elements).
         if let activation {
             let output = fields.output(outputField, as: Out.self)
             activation.apply(UnsafePointer(output.baseAddress!), output.baseAddress!, output.count)

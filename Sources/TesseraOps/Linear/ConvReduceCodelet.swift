@@ -28,7 +28,7 @@ public struct ConvReduceCodelet: Codelet {
         self.hasBias = hasBias
     }
 
-    public var name: String { "ConvReduce" + (activation.map { "+\($0.name)" } ?? "") }
+    public var name: String { "ConvReduce" + activation.codeletSuffix }
 
     public var fields: [Field] {
         [.input("partials", .float32)] + (hasBias ? [.input("bias", outputType)] : []) + [.output("out", outputType)]

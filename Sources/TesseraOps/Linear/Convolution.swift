@@ -10,15 +10,15 @@ extension OpBuilder {
     /// float32 and rounded once. Throws `shapeMismatch`/`typeMismatch` for operands that do not match the
     /// parameters, `badParameter` for invalid parameters, `doesNotFit` when no plan fits the budget.
     ///
-    /// With `activation`, the vertices that write the output apply it as they write (the results of a
-    /// separate activation step, roundings included, without a second pass over the output).
+    /// With `activation`, the vertices that write the output apply it to what they wrote while it is in
+    /// cache (the results of a separate activation step, roundings included, without a step of its own).
     public func conv2d(_ input: Tensor, weights: Tensor, bias: Tensor? = nil, parameters: ConvParameters,
                        activation: Activation? = nil, options: OpOptions? = nil, name: String) throws(OpError) -> Tensor {
         try convolution(input, weights: weights, bias: bias, parameters: parameters, activation: activation, options: options,
                         kind: "conv", name: name)
     }
 
-    /// ``conv2d(_:weights:bias:parameters:options:name:)``, recorded as an operation of `kind`.
+    /// ``conv2d(_:weights:bias:parameters:activation:options:name:)``, recorded as an operation of `kind`.
     func convolution(_ input: Tensor, weights: Tensor, bias: Tensor?, parameters: ConvParameters, activation: Activation? = nil,
                      options: OpOptions?, kind: String, name: String) throws(OpError) -> Tensor {
         let p = parameters

@@ -6,7 +6,7 @@ extension OpBuilder {
     /// against one matrix, `a [B, M, K]` × `b [K, N]` → `[B, M, N]` (the batch folded into the rows).
     ///
     /// Planned as poplin does, as a 1-D convolution with batch `M`, `B` conv groups of `K` input and
-    /// `N` output channels, field and kernel 1 — by the same ``ConvPlanner`` as ``conv2d(_:weights:bias:parameters:options:name:)``.
+    /// `N` output channels, field and kernel 1 — by the same ``ConvPlanner`` as ``conv2d(_:weights:bias:parameters:activation:options:name:)``.
     /// Throws `shapeMismatch` for ranks or inner sizes that disagree, `typeMismatch` for non-float or mixed types.
     public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false,
                        options: OpOptions? = nil, name: String) throws(OpError) -> Tensor {

@@ -15,7 +15,7 @@ struct SegmentAffineCodelet: Codelet {
     /// Applied to `out` after the affine step, with the rounding of a separate activation step.
     var activation: UnaryFunction? = nil
 
-    var name: String { "segmentAffine<\(elementType)>" + (activation.map { "+\($0.name)" } ?? "") }
+    var name: String { "segmentAffine<\(elementType)>" + activation.codeletSuffix }
     var fields: [Field] { [.input("in", elementType), .input("a", .float32), .input("b", .float32), .output("out", elementType)] }
     /// The row length, and per segment its count, offset and first coefficient (32 bits each).
     var stateBytes: Int { 8 + 12 * segments.count }
@@ -31,8 +31,7 @@ struct SegmentAffineCodelet: Codelet {
     }
 
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        // The activation's loads and stores are the affine step's: one instruction fewer than on its own.
-        let instructions = NormCost.affineInstructionsPerVector + (activation.map { $0.instructionsPerVector - 1 } ?? 0)
+        let instructions = NormCost.affineInstructionsPerVector + activation.fusedInstructionsPerVector
         return NormCost.segmentShareCycles(segments, rowLength: rowLength, type: elementType, instructions: instructions, target: target)
     }
 
