@@ -67,4 +67,22 @@ import TesseraTestSupport
             #expect(vertices.allSatisfy { graph.vertices[$0].connections.count == fields }, "\(name)")
         }
     }
+
+    /// A channel scale of the boxed view: each tile's planes lie one after another in storage and
+    /// its scales in runs, so a vertex connects one field of `x`, one of the output and one per
+    /// run of scales (in place: no output field) — not three fields per plane.
+    @Test func aChannelScaleConnectsAFieldPerRunOfScales() throws {
+        let x = try boxedView()
+        let ops = OpBuilder(graph)
+        let scale = graph.addVariable(.float32, [2, 6, 1, 1], name: "s")
+        try graph.mapLinearly(scale)
+        _ = try ops.multiply(x, scale, name: "scale")
+        try ops.multiplyInPlace(x, scale, name: "scaleInPlace")
+        // Tiles 0–2 hold planes of two images (two runs of scales), tile 3 planes of one; tile 0
+        // alone holds five planes, which one field per plane and operand would connect as 15 fields.
+        for (name, counts) in [("scale", [4, 4, 4, 3]), ("scaleInPlace", [3, 3, 3, 2])] {
+            let set = try #require(graph.computeSets.first { $0.name == name })
+            #expect(graph.computeSetVertices[set.index].map { graph.vertices[$0].connections.count } == counts, "\(name)")
+        }
+    }
 }

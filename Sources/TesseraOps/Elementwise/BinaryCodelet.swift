@@ -29,21 +29,30 @@ enum BinaryOperation: String, Sendable, Hashable {
 }
 
 /// `out[p] = a[p] ∘ b[p]` over the `regions` contiguous regions of a broadcast shape's output its
-/// tile holds — one MultiVertex per tile. Fields per region `r`: `a<r>`, `b<r>`, `out<r>` (in
-/// place: `a<r>` is the output, `a[p] ← a[p] ∘ b[p]`, read without broadcasting). Region `r`
-/// covers output positions `regionStarts[r] ..< regionStarts[r] + count`; its operand field `k`
-/// holds operand `k`'s flat indices from `bases[2r + k]` on and is read through its broadcast
-/// pattern, a run at a time (a run repeats one element or walks contiguously). The codelet splits
-/// the regions over the worker contexts (``WorkerSplit``) when it computes.
+/// tile holds — one MultiVertex per tile. Region `r` covers output positions `regionStarts[r]
+/// ..< regionStarts[r] + regionCounts[r]`. Its operand `k` (0: `a`, 1: `b`) is read from field
+/// `regionFields[3r + k]` through the operand's broadcast pattern, a run at a time (a run repeats
+/// one element or walks contiguously): the element of flat index `i` is at offset
+/// `i − regionDeltas[3r + k]` of that field; its output goes to field `regionFields[3r + 2]` at
+/// offset `p − regionDeltas[3r + 2]`. Fields are `a0…`, then `b0…`, then `out0…` (``fieldCounts``);
+/// regions share them where their elements lie one after another (``RegionFieldGroups``). In
+/// place, `a<j>` are in-out fields holding the output, and there are no `out` fields. The codelet
+/// splits the regions over the worker contexts (``WorkerSplit``) when it computes.
 struct BinaryCodelet: Codelet {
     var operation: BinaryOperation
     var elementType: ElementType
     var inPlace: Bool
     var patterns: [BroadcastPattern]
     var regionStarts: [Int]
-    /// Per region, the first flat index of operand 0 and of operand 1 its fields hold (one array,
-    /// as a broadcast step's vertices have a region per mapped interval).
-    var bases: [Int]
+    var regionCounts: [Int]
+    /// Per region, the fields of `a`, `b` and the output (one array for all regions: a broadcast
+    /// step's vertices have a region per mapped interval).
+    var regionFields: [Int32]
+    /// Per region, what to subtract from `a`'s and `b`'s flat indices and from the output position
+    /// to find the element in its field.
+    var regionDeltas: [Int]
+    /// How many `a`, `b` and `out` fields there are.
+    var fieldCounts: (a: Int, b: Int, out: Int)
     var split: WorkerSplit
     /// Runs each worker share (in ``WorkerSplit/shares(_:)`` order) splits into (for the cycle estimate).
     var shareRuns: [Int]
@@ -51,19 +60,17 @@ struct BinaryCodelet: Codelet {
     var activation: UnaryFunction? = nil
 
     var name: String { "\(operation.rawValue)<\(elementType)>\(inPlace ? "InPlace" : "")" + activation.codeletSuffix }
-    private var fieldsPerRegion: Int { inPlace ? 2 : 3 }
     var fields: [Field] {
-        regionStarts.indices.flatMap { r in
-            inPlace ? [Field.inOut("a\(r)", elementType), .input("b\(r)", elementType)]
-                : [.input("a\(r)", elementType), .input("b\(r)", elementType), .output("out\(r)", elementType)]
-        }
+        (0..<fieldCounts.a).map { inPlace ? Field.inOut("a\($0)", elementType) : .input("a\($0)", elementType) }
+            + (0..<fieldCounts.b).map { .input("b\($0)", elementType) } + (0..<fieldCounts.out).map { .output("out\($0)", elementType) }
     }
-    private func outputField(_ region: Int) -> Int { region * fieldsPerRegion + (inPlace ? 0 : 2) }
-    var stateBytes: Int { 16 + 8 * patterns.reduce(0) { $0 + $1.dimensions.count } + 24 * regionStarts.count }
+    /// The header, the patterns, and per region its start, count and three offsets (32-bit) and
+    /// three field indices (16-bit), padded to 32 bytes.
+    var stateBytes: Int { 16 + 8 * patterns.reduce(0) { $0 + $1.dimensions.count } + 32 * regionStarts.count }
 
     /// The slowest worker's cycles over its shares' output vectors and runs.
     func estimateCycles(fieldSizes: [Int], target: Target) -> Int {
-        let shares = WorkerSplit(target, elementType).shares(regionStarts.indices.map { fieldSizes[outputField($0)] })
+        let shares = WorkerSplit(target, elementType).shares(regionCounts)
         return slowestWorkerCycles(zip(shares, shareRuns).map { share, runs in
             ElementwiseCost.cycles(elements: share.offsets.count, type: elementType,
                                    instructions: operation.instructionsPerVector + activation.fusedInstructionsPerVector,
@@ -76,21 +83,22 @@ struct BinaryCodelet: Codelet {
     }
 
     private func run<T: ElementLane>(_ fields: VertexFields, _: T.Type) {
-        for share in split.shares(regionStarts.indices.map { fields.count(outputField($0)) }) {
-            let r = share.region, first = r * fieldsPerRegion
-            let out = fields.output(outputField(r), as: T.self), b = fields.input(first + 1, as: T.self)
-            let a = inPlace ? UnsafeBufferPointer(out) : fields.input(first, as: T.self)
+        for share in split.shares(regionCounts) {
+            let r = share.region
+            let out = fields.output(Int(regionFields[3 * r + 2]), as: T.self), b = fields.input(Int(regionFields[3 * r + 1]), as: T.self)
+            let a = inPlace ? UnsafeBufferPointer(out) : fields.input(Int(regionFields[3 * r]), as: T.self)
             guard let aBase = a.baseAddress, let bBase = b.baseAddress, let outBase = out.baseAddress else { continue }
-            let start = regionStarts[r], end = start + share.offsets.upperBound
-            var position = start + share.offsets.lowerBound
+            let aDelta = regionDeltas[3 * r], bDelta = regionDeltas[3 * r + 1], outDelta = regionDeltas[3 * r + 2]
+            let first = regionStarts[r] + share.offsets.lowerBound, end = regionStarts[r] + share.offsets.upperBound
+            var position = first
             while position < end {
                 let length = min(patterns[0].runLength(at: position), patterns[1].runLength(at: position), end - position)
-                kernel(aBase + (patterns[0].index(of: position) - bases[2 * r]), patterns[0].innerStride,
-                       bBase + (patterns[1].index(of: position) - bases[2 * r + 1]), patterns[1].innerStride,
-                       outBase + (position - start), length)
+                kernel(aBase + (patterns[0].index(of: position) - aDelta), patterns[0].innerStride,
+                       bBase + (patterns[1].index(of: position) - bDelta), patterns[1].innerStride,
+                       outBase + (position - outDelta), length)
                 position += length
             }
-            activation?.apply(UnsafePointer(outBase + share.offsets.lowerBound), outBase + share.offsets.lowerBound, share.offsets.count)
+            activation?.apply(UnsafePointer(outBase + (first - outDelta)), outBase + (first - outDelta), share.offsets.count)
         }
     }
 

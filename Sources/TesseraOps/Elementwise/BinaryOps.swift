@@ -133,25 +133,18 @@ extension OpBuilder {
             let shareRuns = split.shares(counts).map { share in
                 broadcastRunCount((starts[share.region] + share.offsets.lowerBound)..<(starts[share.region] + share.offsets.upperBound), patterns)
             }
-            let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
-                                        regionStarts: starts, bases: regions.indices.flatMap { r in [ranges[0][r].lowerBound, ranges[1][r].lowerBound] },
-                                        split: split, shareRuns: shareRuns, activation: activation?.function)
-            // In field order: `a<r>`, `b<r>` and (unless in place) `out<r>` of each region.
-            connections.removeFields()
+            // Each region's fields as the regions would have them one by one (`a` in place: the
+            // output's places), grouped where regions share or continue them.
+            var groups = [RegionFieldGroups(), RegionFieldGroups(), RegionFieldGroups()]
             // The operand ranges already counted as received, by operand.
             var received: [Set<Range<Int>>] = [[], []]
             for (r, region) in regions.enumerated() {
                 // Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
                 func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region[...] : ranges[k][r...r] }
                 let stored = permuted == nil ? region[...] : tile.stored[r...r]
-                if inPlace {
-                    connections.addField(operand: 2, stored)
-                    connections.addField(operand: 1, operandPositions(1))
-                } else {
-                    connections.addField(operand: 0, permuted == nil ? operandPositions(0) : stored)
-                    connections.addField(operand: 1, operandPositions(1))
-                    connections.addField(operand: 2, stored)
-                }
+                groups[0].add(inPlace ? stored : permuted == nil ? operandPositions(0) : stored)
+                groups[1].add(operandPositions(1))
+                if !inPlace { groups[2].add(stored) }
                 for k in 0..<2 where k != localOperand && received[k].insert(ranges[k][r]).inserted {
                     for positions in operandPositions(k) {
                         let view = try building(name) { () throws(GraphError) in try operands[k].slice(positions) }
@@ -161,7 +154,32 @@ extension OpBuilder {
                     }
                 }
             }
-            let fields = fieldCache.fields(of: codelet, regions: regions.count)
+            // In field order: `a<j>`, `b<j>`, then (unless in place) `out<j>`; in place `a` is the output (operand 2).
+            connections.removeFields()
+            let fieldOperands = [inPlace ? 2 : 0, 1, 2]
+            for k in 0..<3 {
+                for field in 0..<groups[k].count { connections.addField(operand: fieldOperands[k], groups[k].ranges(ofField: field)) }
+            }
+            let firstField = [0, groups[0].count, groups[0].count + groups[1].count]
+            var regionFields: [Int32] = [], regionDeltas: [Int] = []
+            regionFields.reserveCapacity(3 * regions.count)
+            regionDeltas.reserveCapacity(3 * regions.count)
+            for r in regions.indices {
+                // Region `r`'s field of `group`, and what the codelet subtracts from an index to read it: the
+                // index (`base`) where the region's own field would start, less where its elements start in the shared one.
+                func place(_ group: Int, base: Int) {
+                    regionFields.append(Int32(firstField[group] + groups[group].regionField[r]))
+                    regionDeltas.append(base - groups[group].regionOffset[r])
+                }
+                place(0, base: ranges[0][r].lowerBound)
+                place(1, base: ranges[1][r].lowerBound)
+                place(inPlace ? 0 : 2, base: starts[r])
+            }
+            let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
+                                        regionStarts: starts, regionCounts: counts, regionFields: regionFields, regionDeltas: regionDeltas,
+                                        fieldCounts: (groups[0].count, groups[1].count, groups[2].count),
+                                        split: split, shareRuns: shareRuns, activation: activation?.function)
+            let fields = fieldCache.fields(of: codelet, counts: [groups[0].count, groups[1].count, groups[2].count])
             let vertex = try building(name) { () throws(GraphError) in
                 try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: fields, regions: connections)
             }

@@ -106,7 +106,7 @@ extension OpBuilder {
                     connections.addField(operand: 0, region[...])
                 }
                 let vertex = try graph.addVertex(computeSet, codelet, tile: tile.tile,
-                                                 fields: fieldCache.fields(of: codelet, regions: regions.count), regions: connections)
+                                                 fields: fieldCache.fields(of: codelet, counts: [regions.count]), regions: connections)
                 model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
             }
         }
