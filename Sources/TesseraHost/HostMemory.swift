@@ -19,9 +19,11 @@ public enum HostMemory {
     /// to the system as soon as the block is freed. Otherwise glibc raises its threshold (up to
     /// 32 MiB) each time such a block is freed; from then on a compile's large temporary arrays
     /// come from the heap and stay resident once freed (about 80 MB at EfficientNet-B0's compile
-    /// peak). Call once, before building a model. False if the allocator refused.
+    /// peak). The default, 4 MiB, keeps the smaller blocks a compile frees and allocates again
+    /// in the heap, whose pages are already faulted in (docs/host-platform.md). Call once, before
+    /// building a model. False if the allocator refused.
     @discardableResult
-    public static func mapLargeBlocks(threshold: Int = 128 << 10) -> Bool {
+    public static func mapLargeBlocks(threshold: Int = 4 << 20) -> Bool {
         tessera_map_large_blocks(threshold) == 0
     }
 
