@@ -116,8 +116,8 @@ extension OpBuilder {
                                   activation: stages == 1 ? activation : nil, output: destination.reshape(shape), box: box, i: i)
             }
             if let block, let reduceSet {
-                try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: block, bias: bias, activation: activation,
-                                 output: out)
+                try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: partials!, storage: storage, offset: offset,
+                                 bias: bias, activation: activation)
             }
             boxOffsets.append(offset)
             offset += count
@@ -182,28 +182,34 @@ extension OpBuilder {
     /// into `output` (the box's contiguous block): its rows cut into a chunk per tile of `tiles`
     /// (``ConvPlan/reductionChunks(count:rowLength:stages:)``),
     /// each chunk mapped to and summed on its tile by one vertex whose work the worker contexts share.
-    private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>],
-                              partials: Tensor, bias: Tensor?, activation: UnaryFunction?, output: Tensor) throws(GraphError) {
+    /// Adds the vertices that sum the box's partials into its output, which `storage` holds from
+    /// `offset` (the box's partials `[stages, count]` are `partials` from `offset · stages`), tile
+    /// `tiles.lowerBound + s` summing chunk `s`.
+    private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>], partials: Tensor, storage: Tensor,
+                              offset: Int, bias: Tensor?, activation: UnaryFunction?) throws(GraphError) {
         let stages = tiles.count
-        let shape = box.map { $0.count }
+        let shape = box.map { $0.count }, count = shape.reduce(1, *)
         let biasView = try bias.map { (bias: Tensor) throws(GraphError) in
             try bias.slice([box[1], box[2]]).reshape([1, shape[1], shape[2], 1, 1]).broadcast(to: shape).flatten()
         }
         // Chunks of whole output rows, so that the next operations' windows and regions meet the
         // tiles' parts along rows (a row cut between two tiles splits every copy that reads it).
-        let chunks = ConvPlan.reductionChunks(count: output.elementCount, rowLength: shape[shape.count - 1], stages: stages)
+        let chunks = ConvPlan.reductionChunks(count: count, rowLength: shape[shape.count - 1], stages: stages)
+        var fields: [Field]?
         for (stage, chunk) in chunks.enumerated() {
             let tile = tiles.lowerBound + stage
-            try graph.setTileMapping(output.slice(chunk), tile: tile)
-            var fields: [String: Tensor] = [
-                "partials": try partials.slice([0..<stages, chunk]).flatten(),
-                "out": try output.slice(chunk),
-            ]
-            if let biasView { fields["bias"] = try biasView.slice(chunk) }
+            let out = (offset + chunk.lowerBound)..<(offset + chunk.upperBound)
+            try graph.setTileMapping(storage, positions: [out], tile: tile)
             let workers = ConvPlan.cut(chunk, into: graph.target.workerContexts).count
-            var codelet = ConvReduceCodelet(stages: stages, workers: workers, outputType: output.elementType, hasBias: bias != nil)
+            var codelet = ConvReduceCodelet(stages: stages, workers: workers, outputType: storage.elementType, hasBias: bias != nil)
             codelet.activation = activation
-            try graph.addVertex(computeSet, codelet, tile: tile, fields)
+            // Fields in the codelet's order: every stage's partials of the chunk, the bias, the output.
+            let first = offset * stages + chunk.lowerBound
+            var regions: [(of: Tensor, positions: [Range<Int>])] = [(partials, (0..<stages).map { (first + $0 * count)..<(first + $0 * count + chunk.count) })]
+            if let biasView { regions.append((biasView, [chunk])) }
+            regions.append((storage, [out]))
+            if fields == nil { fields = codelet.fields }
+            try graph.addVertex(computeSet, codelet, tile: tile, fields: fields!, regions: regions)
         }
     }
 }
