@@ -178,13 +178,11 @@ extension OpBuilder {
         try graph.addVertex(computeSet, codelet, tile: tile, fields: codelet.fields, boxes: boxes)
     }
 
-    /// The reduction of output `box`'s partials (`partials [stages, box elements]`, in the box's order)
-    /// into `output` (the box's contiguous block): its rows cut into a chunk per tile of `tiles`
-    /// (``ConvPlan/reductionChunks(count:rowLength:stages:)``),
-    /// each chunk mapped to and summed on its tile by one vertex whose work the worker contexts share.
-    /// Adds the vertices that sum the box's partials into its output, which `storage` holds from
-    /// `offset` (the box's partials `[stages, count]` are `partials` from `offset · stages`), tile
-    /// `tiles.lowerBound + s` summing chunk `s`.
+    /// The reduction of output `box`'s partials into its output, which `storage` holds from `offset`
+    /// (the box's partials `[stages, count]`, in the box's order, are `partials` from
+    /// `offset · stages`): its rows cut into a chunk per tile of `tiles`
+    /// (``ConvPlan/reductionChunks(count:rowLength:stages:)``), each chunk mapped to and summed on
+    /// its tile by one vertex whose work the worker contexts share.
     private func addReduction(_ computeSet: ComputeSet, tiles: Range<Int>, box: [Range<Int>], partials: Tensor, storage: Tensor,
                               offset: Int, bias: Tensor?, activation: UnaryFunction?) throws(GraphError) {
         let stages = tiles.count
