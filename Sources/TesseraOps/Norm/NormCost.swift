@@ -121,26 +121,30 @@ struct NormOwners {
         return tiles[k] == tile && ends[k] >= range.upperBound
     }
 
-    /// The parts of `range` that `tile` does not hold.
-    func remote(_ range: Range<Int>, from tile: Int) -> [Range<Int>] {
-        var result: [Range<Int>] = []
+    /// Appends the parts of `range` that `tile` does not hold to `result`; returns how many positions they cover.
+    func appendRemote(_ range: Range<Int>, from tile: Int, to result: inout [Range<Int>]) -> Int {
+        var covered = 0
+        func add(_ part: Range<Int>) {
+            result.append(part)
+            covered += part.count
+        }
         var cursor = range.lowerBound
         var k = interval(containing: cursor) ?? 0
         while cursor < range.upperBound {
             if k >= starts.count || starts[k] >= range.upperBound {
-                result.append(cursor..<range.upperBound)
+                add(cursor..<range.upperBound)
                 break
             }
             if starts[k] > cursor {
-                result.append(cursor..<starts[k])
+                add(cursor..<starts[k])
                 cursor = starts[k]
             }
             let end = min(ends[k], range.upperBound)
-            if end > cursor && tiles[k] != tile { result.append(cursor..<end) }
+            if end > cursor && tiles[k] != tile { add(cursor..<end) }
             cursor = max(cursor, end)
             k += 1
         }
-        return result
+        return covered
     }
 }
 
@@ -175,13 +179,13 @@ struct NormStepCost {
     /// buffer when some of it is remote.
     mutating func read(_ index: NormOwners, _ range: Range<Int>, on tile: Int) {
         if index.holds(range, on: tile) { return }
-        let remote = index.remote(range, from: tile)
-        guard !remote.isEmpty else { return }
-        copies[tile] += (range.count - remote.reduce(0) { $0 + $1.count }) * index.elementBytes
+        // The remote parts go straight into the tile's list (an empty list counts no bytes).
+        let remote = index.appendRemote(range, from: tile, to: &received[TileOperand(tile: tile, operand: index.id), default: []])
+        guard remote > 0 else { return }
+        copies[tile] += (range.count - remote) * index.elementBytes
         buffers[tile] += range.count * index.elementBytes
         if elementBytes.count <= index.id { elementBytes += Array(repeating: 0, count: index.id + 1 - elementBytes.count) }
         elementBytes[index.id] = index.elementBytes
-        received[TileOperand(tile: tile, operand: index.id), default: []].append(contentsOf: remote)
     }
 
     /// Tiles that run vertices.
