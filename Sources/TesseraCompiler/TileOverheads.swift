@@ -1,3 +1,4 @@
+import Dispatch
 import TesseraGraph
 
 /// The always-live bytes every tile spends besides data: stacks, control code, vertex code and
@@ -24,40 +25,21 @@ enum TileOverheads {
                 }
             }
         }
-        // Tiles that compute in the step, and tiles that take part in the exchange phase, are
-        // marked with the step's (phase's) number rather than collected in sets.
-        var computeMark = [Int](repeating: -1, count: tiles), phaseMark = computeMark
-        var phaseNumber = 0
-        for (stepNumber, step) in lowering.steps.enumerated() {
-            func computes(on tile: Int) {
-                guard computeMark[tile] != stepNumber else { return }
-                computeMark[tile] = stepNumber
-                bytes[tile].controlCode += options.controlBytesPerComputeStep
+        // The steps' control and exchange code, in two halves of about as many copies each, tallied
+        // at once (a model's steps hold millions of copies) and then added up.
+        let halves = splitByCopies(lowering.steps)
+        var codeBytes = [[(control: Int, exchange: Int)]](repeating: [], count: halves.count)
+        codeBytes.withUnsafeMutableBufferPointer { results in
+            let shared = UnsafeSendable((results: results, lowering: lowering, options: options, halves: halves))
+            DispatchQueue.concurrentPerform(iterations: halves.count) { half in
+                let (results, lowering, options, halves) = shared.value
+                results[half] = codeTally(of: lowering, steps: halves[half], options: options)
             }
-            func exchanges(on tile: Int) {
-                guard phaseMark[tile] != phaseNumber else { return }
-                phaseMark[tile] = phaseNumber
-                bytes[tile].exchangeCode += options.exchangeBytesPerPhase
-            }
-            for (vertex, _) in step.vertices { computes(on: graph.tile(ofVertex: vertex)) }
-            for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
-                phaseNumber += 1
-                var sends = SendSet(phase)
-                for (index, copy) in phase.enumerated() {
-                    let source = lowering.tile(copy.source), destination = lowering.tile(copy.destination)
-                    if source == destination {
-                        computes(on: source)
-                        continue
-                    }
-                    let code = copy.rows * options.exchangeBytesPerCopy
-                    if sends.insert(copyAt: index) { bytes[source].exchangeCode += code }
-                    bytes[destination].exchangeCode += code
-                    exchanges(on: source)
-                    exchanges(on: destination)
-                }
-            }
-            if let host = step.host {
-                for piece in host.pieces { bytes[piece.endpoint.tile].exchangeCode += options.exchangeBytesPerCopy }
+        }
+        for half in codeBytes {
+            for (tile, code) in half.enumerated() {
+                bytes[tile].controlCode += code.control
+                bytes[tile].exchangeCode += code.exchange
             }
         }
         let stack = options.workerStackBytes * graph.target.workerContexts + options.supervisorStackBytes
@@ -69,5 +51,63 @@ enum TileOverheads {
                                                        live: nil, alwaysLive: true, data: nil))
             }
         }
+    }
+
+    /// The steps cut into two ranges of about as many copies each (one range when there are few).
+    private static func splitByCopies(_ steps: [SymbolicStep]) -> [Range<Int>] {
+        let copies = steps.map { $0.exchangeIn.count + $0.exchangeOut.count }
+        let total = copies.reduce(0, +)
+        guard steps.count > 1, total >= 100_000 else { return [steps.indices] }
+        var cut = 0, sum = 0
+        while cut < steps.count - 1 && 2 * (sum + copies[cut]) <= total {
+            sum += copies[cut]
+            cut += 1
+        }
+        return [0..<max(cut, 1), max(cut, 1)..<steps.count]
+    }
+
+    /// Per tile, the control and exchange code of steps `range`: control code for each step a tile
+    /// computes in, exchange code for each phase it sends or receives in and for every copy row.
+    private static func codeTally(of lowering: Lowering, steps range: Range<Int>, options: CompileOptions) -> [(control: Int, exchange: Int)] {
+        let graph = lowering.graph, tiles = graph.target.tiles
+        var code = [(control: Int, exchange: Int)](repeating: (0, 0), count: tiles)
+        // Tiles that compute in the step, and tiles that take part in the exchange phase, are
+        // marked with the step's (phase's) number rather than collected in sets.
+        var computeMark = [Int](repeating: -1, count: tiles), phaseMark = computeMark
+        var phaseNumber = 0
+        for stepNumber in range {
+            let step = lowering.steps[stepNumber]
+            func computes(on tile: Int) {
+                guard computeMark[tile] != stepNumber else { return }
+                computeMark[tile] = stepNumber
+                code[tile].control += options.controlBytesPerComputeStep
+            }
+            func exchanges(on tile: Int) {
+                guard phaseMark[tile] != phaseNumber else { return }
+                phaseMark[tile] = phaseNumber
+                code[tile].exchange += options.exchangeBytesPerPhase
+            }
+            for (vertex, _) in step.vertices { computes(on: graph.tile(ofVertex: vertex)) }
+            for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
+                phaseNumber += 1
+                var sends = SendSet(phase)
+                for (index, copy) in phase.enumerated() {
+                    let source = lowering.tile(copy.source), destination = lowering.tile(copy.destination)
+                    if source == destination {
+                        computes(on: source)
+                        continue
+                    }
+                    let bytes = copy.rows * options.exchangeBytesPerCopy
+                    if sends.insert(copyAt: index) { code[source].exchange += bytes }
+                    code[destination].exchange += bytes
+                    exchanges(on: source)
+                    exchanges(on: destination)
+                }
+            }
+            if let host = step.host {
+                for piece in host.pieces { code[piece.endpoint.tile].exchange += options.exchangeBytesPerCopy }
+            }
+        }
+        return code
     }
 }
