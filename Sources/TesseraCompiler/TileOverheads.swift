@@ -53,11 +53,11 @@ enum TileOverheads {
         }
     }
 
-    /// The steps cut into two ranges of about as many copies each (one range when there are few).
+    /// The steps cut into two ranges of about as many copies each (one range for a single step).
     private static func splitByCopies(_ steps: [SymbolicStep]) -> [Range<Int>] {
         let copies = steps.map { $0.exchangeIn.count + $0.exchangeOut.count }
         let total = copies.reduce(0, +)
-        guard steps.count > 1, total >= 100_000 else { return [steps.indices] }
+        guard steps.count > 1 else { return [steps.indices] }
         var cut = 0, sum = 0
         while cut < steps.count - 1 && 2 * (sum + copies[cut]) <= total {
             sum += copies[cut]

@@ -119,6 +119,17 @@ func alternatingWindowGraph() throws -> (graph: Graph, source: Tensor, destinati
         }
     }
 
+    /// Exchange code is tallied step by step, the steps in two halves at once: a step run twice
+    /// costs each tile twice the descriptors of one run.
+    @Test func exchangeCodeOfEveryStepAddsUp() throws {
+        let (graph, _, _, scale) = try alternatingWindowGraph()
+        let once = try Compiler.compile(graph, program: .execute(scale)).memory.tiles
+        let twice = try Compiler.compile(graph, program: .sequence([.execute(scale), .execute(scale)])).memory.tiles
+        #expect(twice[0].alwaysLive.exchangeCode == 4 * (6 * 4 + 8))
+        #expect(twice[1].alwaysLive.exchangeCode == 4 * (3 * 4 + 8))
+        #expect(twice[0].alwaysLive.controlCode > once[0].alwaysLive.controlCode)
+    }
+
     /// A window of rows that alternate between two tiles moves as one copy per source tile, each
     /// copy a loop over rows, in and out; the bytes, the cycles and the results are those of the
     /// rows moved one by one.
