@@ -122,9 +122,20 @@ extension OpBuilder {
         let unbroadcast = a.shape == shape && b.shape == shape
         var connections = VertexRegions(operands: [aField, operands[1], outField])
         for tile in work {
-            let regions = unbroadcast ? storedRuns(tile.regions, of: operands + (inPlace ? [] : [outField]), tile: tile.tile) : tile.regions.map { [$0] }
+            // Region `r` is `regionRanges[regionFirst[r] ..< regionFirst[r + 1]]` (one range each when broadcasting).
+            let regionRanges: [Range<Int>], regionFirst: [Int]
+            if unbroadcast {
+                let joined = storedRuns(tile.regions, of: operands + (inPlace ? [] : [outField]), tile: tile.tile)
+                regionRanges = joined.flatMap { $0 }
+                regionFirst = joined.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.count) }
+            } else {
+                (regionRanges, regionFirst) = (tile.regions, Array(0...tile.regions.count))
+            }
+            let regionCount = regionFirst.count - 1
+            func region(_ r: Int) -> ArraySlice<Range<Int>> { regionRanges[regionFirst[r]..<regionFirst[r + 1]] }
             // Region `r` as the codelet sees it: output positions from `starts[r]`, `counts[r]` of them.
-            let starts = regions.map { $0[0].lowerBound }, counts = regions.map { $0.reduce(0) { $0 + $1.count } }
+            let starts = (0..<regionCount).map { regionRanges[regionFirst[$0]].lowerBound }
+            let counts = (0..<regionCount).map { region($0).reduce(0) { $0 + $1.count } }
             let spans = zip(starts, counts).map { $0..<($0 + $1) }
             // A permuted `a`'s fields are its regions' places in storage, based at the regions' starts.
             let ranges = (0..<2).map { k in
@@ -138,14 +149,15 @@ extension OpBuilder {
             var groups = [RegionFieldGroups(), RegionFieldGroups(), RegionFieldGroups()]
             // The operand ranges already counted as received, by operand.
             var received: [Set<Range<Int>>] = [[], []]
-            for (r, region) in regions.enumerated() {
+            for r in 0..<regionCount {
                 // Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
-                func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region[...] : ranges[k][r...r] }
-                let stored = permuted == nil ? region[...] : tile.stored[r...r]
+                func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region(r) : ranges[k][r...r] }
+                let stored = permuted == nil ? region(r) : tile.stored[r...r]
                 groups[0].add(inPlace ? stored : permuted == nil ? operandPositions(0) : stored)
                 groups[1].add(operandPositions(1))
                 if !inPlace { groups[2].add(stored) }
-                for k in 0..<2 where k != localOperand && received[k].insert(ranges[k][r]).inserted {
+                // (A region reading the previous region's range was counted with it.)
+                for k in 0..<2 where k != localOperand && (r == 0 || ranges[k][r] != ranges[k][r - 1]) && received[k].insert(ranges[k][r]).inserted {
                     for positions in operandPositions(k) {
                         let view = try building(name) { () throws(GraphError) in try operands[k].slice(positions) }
                         let bytes = try bytesToReceive(of: view, on: tile.tile)
@@ -162,9 +174,9 @@ extension OpBuilder {
             }
             let firstField = [0, groups[0].count, groups[0].count + groups[1].count]
             var regionFields: [Int32] = [], regionDeltas: [Int] = []
-            regionFields.reserveCapacity(3 * regions.count)
-            regionDeltas.reserveCapacity(3 * regions.count)
-            for r in regions.indices {
+            regionFields.reserveCapacity(3 * regionCount)
+            regionDeltas.reserveCapacity(3 * regionCount)
+            for r in 0..<regionCount {
                 // Region `r`'s field of `group`, and what the codelet subtracts from an index to read it: the
                 // index (`base`) where the region's own field would start, less where its elements start in the shared one.
                 func place(_ group: Int, base: Int) {
