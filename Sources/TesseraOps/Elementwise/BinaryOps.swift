@@ -146,16 +146,14 @@ extension OpBuilder {
             }
             // Each region's fields as the regions would have them one by one (`a` in place: the
             // output's places), grouped where regions share or continue them.
-            var groups = [RegionFieldGroups(), RegionFieldGroups(), RegionFieldGroups()]
+            var layout = BinaryRegionFields(inPlace: inPlace)
             // The operand ranges already counted as received, by operand.
             var received: [Set<Range<Int>>] = [[], []]
             for r in 0..<regionCount {
                 // Operand `k`'s positions of region `r`: the region itself, or its broadcast range.
                 func operandPositions(_ k: Int) -> ArraySlice<Range<Int>> { unbroadcast ? region(r) : ranges[k][r...r] }
                 let stored = permuted == nil ? region(r) : tile.stored[r...r]
-                groups[0].add(inPlace ? stored : permuted == nil ? operandPositions(0) : stored)
-                groups[1].add(operandPositions(1))
-                if !inPlace { groups[2].add(stored) }
+                layout.addRegion(a: inPlace || permuted != nil ? stored : operandPositions(0), b: operandPositions(1), output: stored)
                 // (A region reading the previous region's range was counted with it.)
                 for k in 0..<2 where k != localOperand && (r == 0 || ranges[k][r] != ranges[k][r - 1]) && received[k].insert(ranges[k][r]).inserted {
                     for positions in operandPositions(k) {
@@ -166,32 +164,15 @@ extension OpBuilder {
                     }
                 }
             }
-            // In field order: `a<j>`, `b<j>`, then (unless in place) `out<j>`; in place `a` is the output (operand 2).
             connections.removeFields()
-            let fieldOperands = [inPlace ? 2 : 0, 1, 2]
-            for k in 0..<3 {
-                for field in 0..<groups[k].count { connections.addField(operand: fieldOperands[k], groups[k].ranges(ofField: field)) }
-            }
-            let firstField = [0, groups[0].count, groups[0].count + groups[1].count]
-            var regionFields: [Int32] = [], regionDeltas: [Int] = []
-            regionFields.reserveCapacity(3 * regionCount)
-            regionDeltas.reserveCapacity(3 * regionCount)
-            for r in 0..<regionCount {
-                // Region `r`'s field of `group`, and what the codelet subtracts from an index to read it: the
-                // index (`base`) where the region's own field would start, less where its elements start in the shared one.
-                func place(_ group: Int, base: Int) {
-                    regionFields.append(Int32(firstField[group] + groups[group].regionField[r]))
-                    regionDeltas.append(base - groups[group].regionOffset[r])
-                }
-                place(0, base: ranges[0][r].lowerBound)
-                place(1, base: ranges[1][r].lowerBound)
-                place(inPlace ? 0 : 2, base: starts[r])
-            }
+            layout.connect(&connections)
+            let places = layout.places(regions: regionCount) { r in (ranges[0][r].lowerBound, ranges[1][r].lowerBound, starts[r]) }
+            let fieldCounts = layout.counts
             let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
-                                        regionStarts: starts, regionCounts: counts, regionFields: regionFields, regionDeltas: regionDeltas,
-                                        fieldCounts: (groups[0].count, groups[1].count, groups[2].count),
+                                        regionStarts: starts, regionCounts: counts, regionFields: places.fields, regionDeltas: places.deltas,
+                                        fieldCounts: (fieldCounts[0], fieldCounts[1], fieldCounts[2]),
                                         split: split, shareRuns: shareRuns, activation: activation?.function)
-            let fields = fieldCache.fields(of: codelet, counts: [groups[0].count, groups[1].count, groups[2].count])
+            let fields = fieldCache.fields(of: codelet, counts: fieldCounts)
             let vertex = try building(name) { () throws(GraphError) in
                 try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: fields, regions: connections)
             }

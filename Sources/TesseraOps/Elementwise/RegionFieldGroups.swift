@@ -1,3 +1,5 @@
+import TesseraGraph
+
 /// The fields one operand of a multi-region element-wise vertex is connected through, grouped
 /// from its regions' ranges (in region order): a region whose ranges are the previous region's
 /// reads the same field; one whose ranges start where the field's last range ends extends that
@@ -45,3 +47,54 @@ struct RegionFieldGroups {
         regionOffset.append(lastOffset)
     }
 }
+
+/// The fields of one binary element-wise vertex (``BinaryCodelet``), grouped from its regions'
+/// fields of `a`, `b` and the output (in place, `a`'s fields hold the output and there are no
+/// output fields), and where each region finds its elements in them.
+struct BinaryRegionFields {
+    let inPlace: Bool
+    /// The groups of `a`, `b` and the output.
+    private var groups = [RegionFieldGroups(), RegionFieldGroups(), RegionFieldGroups()]
+
+    init(inPlace: Bool) { self.inPlace = inPlace }
+
+    /// How many fields of `a`, `b` and the output there are.
+    var counts: [Int] { groups.map(\.count) }
+
+    /// Adds the next region, which reads `a` and `b` and writes `output` (ignored in place) at these ranges.
+    mutating func addRegion(a: ArraySlice<Range<Int>>, b: ArraySlice<Range<Int>>, output: ArraySlice<Range<Int>>) {
+        groups[0].add(a)
+        groups[1].add(b)
+        if !inPlace { groups[2].add(output) }
+    }
+
+    /// The fields, in the codelet's order, added to `connections` (whose operands are `a`, `b` and the output).
+    func connect(_ connections: inout VertexRegions) {
+        let operands = [inPlace ? 2 : 0, 1, 2]
+        for k in 0..<3 {
+            for field in 0..<groups[k].count { connections.addField(operand: operands[k], groups[k].ranges(ofField: field)) }
+        }
+    }
+
+    /// Per region, for `a`, `b` and the output in turn, its field (index among the vertex's fields)
+    /// and what the codelet subtracts from an index to read it: `bases(r)`, the index where the
+    /// region's own field would start, less where its elements start in the shared field.
+    func places(regions: Int, bases: (Int) -> (a: Int, b: Int, out: Int)) -> (fields: [Int32], deltas: [Int]) {
+        let firstField = [0, groups[0].count, groups[0].count + groups[1].count]
+        var fields: [Int32] = [], deltas: [Int] = []
+        fields.reserveCapacity(3 * regions)
+        deltas.reserveCapacity(3 * regions)
+        for r in 0..<regions {
+            func place(_ group: Int, _ index: Int) {
+                fields.append(Int32(firstField[group] + groups[group].regionField[r]))
+                deltas.append(index - groups[group].regionOffset[r])
+            }
+            let base = bases(r)
+            place(0, base.a)
+            place(1, base.b)
+            place(inPlace ? 0 : 2, base.out)
+        }
+        return (fields, deltas)
+    }
+}
+
