@@ -13,6 +13,17 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
     print("model throughput, batch \(batch), \(resolution)×\(resolution), float32 on \(target.name), batch norms folded into convolutions "
         + "(host images/s; ratio = Tessera / ONNX Runtime)")
     let threads = ProcessInfo.processInfo.activeProcessorCount
+    var copyRates: [(name: String, bytesPerSecond: Double)] = []
+    defer {
+        // Measured after the models, so that its buffers are not in their peak memory.
+        if !copyRates.isEmpty {
+            let reference = streamingCopyRate(threads: threads)
+            print("  exchange copies against memcpy: \(threads) threads each copying 64 MiB blocks between buffers of their own at "
+                + "\(format(reference / 1e9, 2)) GB/s per thread; "
+                + copyRates.map { "\($0.name)'s copies \(format($0.bytesPerSecond / 1e9, 2)) GB/s (\(format($0.bytesPerSecond / reference, 2)) ×)" }
+                    .joined(separator: ", "))
+        }
+    }
     for name in names {
         guard let network = ModelCatalog.network(named: name, batch: batch, resolution: resolution) else { continue }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
@@ -57,6 +68,7 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
             // With the vertices free, the copies alone would still bound the ratio.
             let ceiling = reference.seconds / phases.copyFloorSeconds
             print("    host phases of the last run: \(phases.summary); the ratio could reach at most \(format(ceiling, 2)) with them alone")
+            copyRates.append((name, phases.copyBytesPerSecond))
         }
     }
 }
@@ -69,3 +81,26 @@ private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
                                         as: Result.self)
     return (result.seconds, result.relativeDifference, result.version)
 }
+
+/// Bytes per second per thread of `threads` threads at once, each copying 64 MiB blocks (twice
+/// the last-level cache here, so from memory to memory) between two buffers of its own, touched
+/// beforehand: the host's streaming copy rate, the most an exchange copy could reach.
+private func streamingCopyRate(threads: Int, rounds: Int = 8) -> Double {
+    let blockBytes = 64 << 20
+    nonisolated(unsafe) let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
+    defer { rates.deallocate() }
+    DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        let source = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
+        let destination = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
+        defer {
+            source.deallocate()
+            destination.deallocate()
+        }
+        source.initializeMemory(as: UInt8.self, repeating: 1, count: blockBytes)
+        destination.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes)
+        let elapsed = seconds { for _ in 0..<rounds { destination.copyMemory(from: source, byteCount: blockBytes) } }
+        rates[thread] = Double(rounds * blockBytes) / elapsed
+    }
+    return rates.reduce(0, +) / Double(threads)
+}
+
