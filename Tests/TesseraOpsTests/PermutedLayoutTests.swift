@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Tessera
+@testable import TesseraOps
 import TesseraTestSupport
 
 /// Operations on a view stored box by box, as a convolution's output is: `[N, C, H, W]` =
@@ -85,4 +86,28 @@ import TesseraTestSupport
             #expect(graph.computeSetVertices[set.index].map { graph.vertices[$0].connections.count } == counts, "\(name)")
         }
     }
+
+    /// A pool whose planes are each split over two tiles, row by row: every statistic has an entry
+    /// on both tiles, so the reduction vertex takes each tile's entries as one run, in the
+    /// partials' order, and sums them in statistic order through the codelet's `order`.
+    @Test func planesSplitOverTilesReduceTheirEntriesInTheirOwnOrder() throws {
+        let graph = Graph(target: testTarget(tiles: 2))
+        let storage = graph.addVariable(.float32, [32], name: "rows")
+        try graph.setTileMapping(storage.slice(0..<16), tile: 0)
+        try graph.setTileMapping(storage.slice(16..<32), tile: 1)
+        // Stored as [row, channel, column]: tile 0 holds row 0 of every channel, tile 1 row 1.
+        let x = try storage.reshape([2, 4, 4]).dimShuffle([1, 0, 2]).reshape([1, 4, 2, 4])
+        let ops = OpBuilder(graph)
+        let pooled = try ops.globalAveragePool(x, name: "pool")
+        let reduce = try #require(graph.computeSets.first { $0.name == "pool/reduce" })
+        let orders = graph.computeSetVertices[reduce.index].compactMap { (graph.vertices[$0].codelet as? PartialReduceCodelet)?.order }
+        // One vertex reduces the four statistics: statistic c's entries are field entries c and c + 4.
+        #expect(orders == [[0, 4, 1, 5, 2, 6, 3, 7]])
+        var random = EWRandom(seed: 9)
+        let values = random.values(32)
+        let results = try ewRun(ops, inputs: [(x, values)], outputs: [pooled])
+        let means = (0..<4).map { c in values[(8 * c)..<(8 * c + 8)].reduce(0, +) / 8 }
+        #expect(ewWorstError(results[0], means, absolute: 1e-6, relative: 1e-6) <= 1)
+    }
 }
+

@@ -8,11 +8,16 @@ enum PartialReduceOutput: Sendable, Hashable {
     case mean(scale: Float, type: ElementType)
 }
 
-/// The second stage of a two-stage reduction: adds the partial entries of consecutive statistics,
-/// gathered in statistic order (`entries[k]` entries of one or two float32 values for statistic `k`).
+/// The second stage of a two-stage reduction: adds the partial entries of consecutive statistics
+/// (`entries[k]` entries of one or two float32 values for statistic `k`), which the partials field
+/// holds in statistic order, or when `order` is not empty in the order of their places in the
+/// partials variable: the `i`-th entry in statistic order is then entry `order[i]` of the field.
+/// A statistic whose plane several tiles hold has an entry on each, and gathered in statistic
+/// order every entry would be a copy of its own; in the variable's order a tile's entries are one.
 struct PartialReduceCodelet: Codelet {
     var entries: [Int]
     var output: PartialReduceOutput
+    var order: [Int32] = []
 
     var name: String {
         switch output {
@@ -29,7 +34,8 @@ struct PartialReduceCodelet: Codelet {
         }
     }
     var fields: [Field] { [.input("partials", .float32), .output("out", outputType)] }
-    var stateBytes: Int { 8 + 2 * entries.count }
+    /// The header, a 16-bit count per statistic and a 32-bit field position per entry when reordered.
+    var stateBytes: Int { 8 + 2 * entries.count + 4 * order.count }
 
     func sizeProblem(fieldSizes: [Int]) -> String? {
         let total = entries.reduce(0, +) * width
@@ -48,9 +54,10 @@ struct PartialReduceCodelet: Codelet {
         var position = 0
         for (k, count) in entries.enumerated() {
             var sum: Float = 0, square: Float = 0
-            for e in 0..<count {
-                sum += partials[(position + e) * width]
-                if width == 2 { square += partials[(position + e) * 2 + 1] }
+            for e in position..<(position + count) {
+                let entry = order.isEmpty ? e : Int(order[e])
+                sum += partials[entry * width]
+                if width == 2 { square += partials[entry * 2 + 1] }
             }
             position += count
             switch output {

@@ -62,9 +62,17 @@ extension OpBuilder {
             let range = piece.positions
             let out = range.lowerBound * width..<range.upperBound * width
             try building(op) { () throws(GraphError) in try graph.setTileMapping(resultFlat, positions: [out], tile: piece.tile) }
-            let runs = NormPiece.consecutiveRuns(range.flatMap { entriesByStatistic[$0] }).map { $0.lowerBound * width..<$0.upperBound * width }
+            // The entries in the partials' order, so that each tile's entries arrive as one run; the
+            // codelet finds them in statistic order through `order` (empty when the two agree).
+            let inStatisticOrder = range.flatMap { entriesByStatistic[$0] }, sorted = inStatisticOrder.sorted()
+            var order: [Int32] = []
+            if sorted != inStatisticOrder {
+                let place = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, Int32($0)) })
+                order = inStatisticOrder.map { place[$0]! }
+            }
+            let runs = NormPiece.consecutiveRuns(sorted).map { $0.lowerBound * width..<$0.upperBound * width }
             for run in runs { reduceCost.read(partialOwners, run, on: piece.tile) }
-            let codelet = PartialReduceCodelet(entries: range.map { entriesByStatistic[$0].count }, output: output)
+            let codelet = PartialReduceCodelet(entries: range.map { entriesByStatistic[$0].count }, output: output, order: order)
             try addNormVertex(reduceSet, codelet, tile: piece.tile, regions: [(of: partials, positions: runs), (of: resultFlat, positions: [out])],
                               cost: &reduceCost, op: op)
         }
