@@ -118,8 +118,8 @@ extension OpBuilder {
                                   activation: stages == 1 ? activation : nil, output: destination.reshape(shape), box: box, i: i,
                                   fields: &convFields)
             }
-            if let block, let reduceSet {
-                try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: partials!, storage: storage, offset: offset,
+            if let partials, let reduceSet {
+                try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: partials, storage: storage, offset: offset,
                                  bias: bias, activation: activation)
             }
             boxOffsets.append(offset)
