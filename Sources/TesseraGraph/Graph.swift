@@ -495,12 +495,11 @@ public final class Graph {
             recentViews.views.removeAll(keepingCapacity: true)
         }
         for (k, (field, box)) in zip(fields, boxes).enumerated() {
-            let strides = Tensor.rowMajorStrides(box.of.shape)
-            let offset = zip(box.box, strides).reduce(0) { $0 + $1.0.lowerBound * $1.1 }
-            let view = ConnectionView(elements: box.of.elements, shape: box.box.map { $0.count }, offset: offset, strides: strides)
-            let index = recentViews.views[view.key] ?? {
-                connectionViews.append(view)
-                recentViews.views[view.key] = connectionViews.count - 1
+            // The key first: most boxes repeat a view the compute set already has.
+            let key = ConnectionView.key(of: box.box, shape: box.of.shape, elements: box.of.elements)
+            let index = recentViews.views[key] ?? {
+                connectionViews.append(ConnectionView(elements: box.of.elements, rank: box.box.count, key: key))
+                recentViews.views[key] = connectionViews.count - 1
                 return connectionViews.count - 1
             }()
             connections.append(Connection(view: index, count: sizes[k], field: field))

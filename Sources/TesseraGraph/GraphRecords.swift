@@ -175,20 +175,32 @@ package struct ConnectionView: Sendable {
     package let offset: Int
     /// Sizes and then strides, `rank` of each, inline: a model has hundreds of thousands of boxes,
     /// and two arrays apiece would take more memory than the boxes themselves.
-    private var dimensions = InlineArray<12, Int32>(repeating: 0)
+    private let dimensions: InlineArray<12, Int32>
     private let rank: Int
 
-    /// A box of `shape` at `offset` with `strides` (as many as `shape`, at most ``maximumRank``;
-    /// sizes and strides below 2³¹, as element indices are) in `elements`.
-    package init(elements: ElementRunList, shape: [Int], offset: Int, strides: [Int]) {
-        precondition(shape.count == strides.count && shape.count <= Self.maximumRank, "box of rank \(shape.count)")
-        self.elements = elements
-        self.offset = offset
-        rank = shape.count
-        for d in 0..<rank {
-            dimensions[d] = Int32(shape[d])
-            dimensions[Self.maximumRank + d] = Int32(strides[d])
+    /// The ``Key`` of the box `box` (a range per dimension, at most ``maximumRank``; sizes and
+    /// strides below 2³¹, as element indices are) of a row-major tensor of `shape` over
+    /// `elements`: what a graph looks up before it makes a view, as most boxes of a convolution
+    /// repeat one already connected.
+    package static func key(of box: [Range<Int>], shape: [Int], elements: ElementRunList) -> Key {
+        precondition(box.count == shape.count && box.count <= maximumRank, "box of rank \(box.count)")
+        var dimensions = InlineArray<12, Int32>(repeating: 0)
+        var offset = 0, stride = 1
+        for d in box.indices.reversed() {
+            dimensions[d] = Int32(box[d].count)
+            dimensions[maximumRank + d] = Int32(stride)
+            offset += box[d].lowerBound * stride
+            stride *= shape[d]
         }
+        return Key(elements: ObjectIdentifier(elements), offset: offset, dimensions: dimensions)
+    }
+
+    /// The view a ``key(of:shape:elements:)`` of rank `rank` over `elements` describes.
+    package init(elements: ElementRunList, rank: Int, key: Key) {
+        self.elements = elements
+        offset = key.offset
+        dimensions = key.dimensions
+        self.rank = rank
     }
 
     /// What tells two boxes apart: the run list (by identity, which the view keeps alive), the
