@@ -172,36 +172,29 @@ extension TesseraCommand {
 
         func run() throws {
             let command = ModelCommand(name: name, target: try options.target(), threads: options.threads, model: model)
-            func fullest(_ batch: Int) throws -> (fits: Bool, bytes: Int) {
+            func attempt(_ batch: Int) throws -> BatchSizeSearch.Attempt {
                 let (network, _) = try command.load(batch: batch)
+                let result: BatchSizeSearch.Attempt
                 do {
                     let lowered = try NetworkLowering.lower(network, target: command.target, elementType: try model.elementType(),
                                                             options: OpOptions(availableMemoryProportion: model.availableMemory),
                                                             foldsBatchNorm: model.foldsBatchNorm)
                     let executable = try Compiler.compile(lowered.graph, program: lowered.program)
-                    return (true, executable.memory.fullestTile.totalBytes)
+                    result = .init(batch: batch, fits: true, bytes: executable.memory.fullestTile.totalBytes)
                 } catch let CompileError.outOfMemory(failure) {
-                    return (false, failure.bytesUsed)
+                    result = .init(batch: batch, fits: false, bytes: failure.bytesUsed)
                 } catch OpError.doesNotFit(_, let needed, _, _) {
-                    return (false, needed)
+                    result = .init(batch: batch, fits: false, bytes: needed)
                 }
+                print("batch \(batch): fullest tile \(result.bytes.grouped) B \(result.fits ? "fits" : "does not fit")")
+                return result
             }
-            var low = 0, lowBytes = 0, high = 1, highBytes = 0
-            while true {
-                let attempt = try fullest(high)
-                print("batch \(high): fullest tile \(attempt.bytes.grouped) B \(attempt.fits ? "fits" : "does not fit")")
-                if !attempt.fits { highBytes = attempt.bytes; break }
-                (low, lowBytes, high) = (high, attempt.bytes, high * 2)
+            var search = BatchSizeSearch(budget: command.target.bytesPerTile)
+            guard let (fits, next) = try search.run(attempt) else {
+                throw ValidationError("\(name) does not fit on \(command.target.name) even at batch 1 (fullest tile \(search.attempts[0].bytes.grouped) B)")
             }
-            while high - low > 1 {
-                let middle = (low + high) / 2
-                let attempt = try fullest(middle)
-                print("batch \(middle): fullest tile \(attempt.bytes.grouped) B \(attempt.fits ? "fits" : "does not fit")")
-                if attempt.fits { (low, lowBytes) = (middle, attempt.bytes) } else { (high, highBytes) = (middle, attempt.bytes) }
-            }
-            guard low > 0 else { throw ValidationError("\(name) does not fit on \(command.target.name) even at batch 1 (fullest tile \(highBytes.grouped) B)") }
-            print("Largest batch that fits on one \(command.target.name): \(low) (fullest tile \(lowBytes.grouped) of \(command.target.bytesPerTile.grouped) B); "
-                + "batch \(high) needs \(highBytes.grouped) B on its fullest tile")
+            print("Largest batch that fits on one \(command.target.name): \(fits.batch) (fullest tile \(fits.bytes.grouped) of \(command.target.bytesPerTile.grouped) B); "
+                + "batch \(next.batch) needs \(next.bytes.grouped) B on its fullest tile (\(search.attempts.count) batch sizes compiled)")
         }
     }
 }
