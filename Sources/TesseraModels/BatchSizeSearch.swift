@@ -5,15 +5,16 @@
 public struct BatchSizeSearch {
     /// One compiled batch size: whether it fits and its fullest tile's bytes (or what it needed).
     public struct Attempt: Sendable, Hashable {
+        /// Images per batch.
         public var batch: Int
+        /// Whether every tile held what the compile placed on it.
         public var fits: Bool
+        /// The fullest tile's bytes: what it holds, or what it would need.
         public var bytes: Int
 
-        /// An attempt at `batch`.
+        /// An attempt at `batch` that fits or not, its fullest tile holding or needing `bytes`.
         public init(batch: Int, fits: Bool, bytes: Int) {
-            self.batch = batch
-            self.fits = fits
-            self.bytes = bytes
+            (self.batch, self.fits, self.bytes) = (batch, fits, bytes)
         }
     }
 
