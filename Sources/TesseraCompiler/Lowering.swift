@@ -230,25 +230,40 @@ final class Lowering {
                        firstBuffer: Int) -> (exchangeIn: [PlannedCopy], exchangeOut: [PlannedCopy]) {
         /// `allocation` as numbered once `earlier` buffers of the shares before come first.
         func moved(_ allocation: Int, past earlier: Int) -> Int { allocation >= firstBuffer ? allocation + earlier : allocation }
-        /// One phase's copies of every share, in order, in an exact-capacity table on huge pages when large.
+        /// Share `share`'s copies of a phase, from `next` on, their buffers numbered after `earlier` buffers of the shares before.
+        func copy(_ copies: [PlannedCopy], to next: UnsafeMutablePointer<PlannedCopy>, earlier: Int) {
+            var next = next
+            for var copy in copies {
+                if earlier > 0 {
+                    copy.source = PlannedCopy.End(allocation: moved(copy.source.allocation, past: earlier), offset: copy.source.offset,
+                                                  stride: copy.source.stride)
+                    copy.destination = PlannedCopy.End(allocation: moved(copy.destination.allocation, past: earlier),
+                                                       offset: copy.destination.offset, stride: copy.destination.stride)
+                }
+                next.initialize(to: copy)
+                next += 1
+            }
+        }
+        /// One phase's copies of every share, in order, in an exact-capacity table on huge pages when
+        /// large; two shares are copied at once (faulting a large table in is most of the work).
         func joined(_ phase: (VertexLowering) -> [PlannedCopy]) -> [PlannedCopy] {
-            let total = merged.reduce(0) { $0 + phase($1).count }
+            let parts = merged.map(phase), total = parts.reduce(0) { $0 + $1.count }
+            var starts = [0], earlier = [0]
+            for (share, part) in zip(merged, parts) {
+                starts.append(starts[starts.count - 1] + part.count)
+                earlier.append(earlier[earlier.count - 1] + share.buffers.count)
+            }
             return [PlannedCopy](unsafeUninitializedCapacity: total) { table, initialized in
                 guard let base = table.baseAddress else { return }
                 adviseHugePages(UnsafeMutableRawPointer(base), bytes: total * MemoryLayout<PlannedCopy>.stride)
-                var next = base, earlier = 0
-                for share in merged {
-                    for var copy in phase(share) {
-                        if earlier > 0 {
-                            copy.source = PlannedCopy.End(allocation: moved(copy.source.allocation, past: earlier), offset: copy.source.offset,
-                                                          stride: copy.source.stride)
-                            copy.destination = PlannedCopy.End(allocation: moved(copy.destination.allocation, past: earlier),
-                                                               offset: copy.destination.offset, stride: copy.destination.stride)
-                        }
-                        next.initialize(to: copy)
-                        next += 1
+                if parts.count == 2 {
+                    let shared = UnsafeSendable((copy: copy, parts: parts, base: base, starts: starts, earlier: earlier))
+                    DispatchQueue.concurrentPerform(iterations: 2) { k in
+                        let (copy, parts, base, starts, earlier) = shared.value
+                        copy(parts[k], base + starts[k], earlier[k])
                     }
-                    earlier += share.buffers.count
+                } else {
+                    for k in parts.indices { copy(parts[k], to: base + starts[k], earlier: earlier[k]) }
                 }
                 initialized = total
             }
