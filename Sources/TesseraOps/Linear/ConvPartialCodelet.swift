@@ -99,7 +99,7 @@ extension ConvVertexGeometry {
 /// worker context. Cycles are the slowest (first) worker's
 /// ``ConvCycleModel/vertexCycles(_:_:type:target:)`` for `method` (which includes the supervisor's
 /// share), in worker-context cycles: the compiler's `× workerContexts` gives the tile's cycles.
-public struct ConvPartialCodelet: Codelet {
+public struct ConvPartialCodelet: Codelet, Equatable {
     /// The part's sizes.
     public var geometry: ConvVertexGeometry
     /// Method whose cycles the vertex is charged.

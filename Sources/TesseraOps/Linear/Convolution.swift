@@ -97,8 +97,9 @@ extension OpBuilder {
         let parts = axes.map { plan.parts($0) }, inputChannelParts = plan.parts(.inputChannel)
         let boxes = parts.map { $0.count }.reduce(1, *)
         var boxIndex = 0, offset = 0, boxOffsets: [Int] = []
-        // Every part vertex of the convolution has the same fields (types and bias alike).
-        var convFields: [Field]?
+        // Every part vertex of the convolution has the same fields (types and bias alike), and
+        // neighbouring parts mostly the same codelet.
+        var convFields: [Field]?, lastCodelet: (value: ConvPartialCodelet, boxed: any Codelet)?
         /// Adds the boxes under `prefix` (ranges of the first `prefix.count` axes), box by box in tile order.
         func addBoxes(_ prefix: [Range<Int>]) throws(GraphError) {
             guard prefix.count == axes.count else {
@@ -116,7 +117,7 @@ extension OpBuilder {
                 try graph.setTileMapping(destination, tile: tile + stage)
                 try addConvVertex(convSet, plan, tile: tile + stage, input: input, weights: weights, bias: stages == 1 ? bias : nil,
                                   activation: stages == 1 ? activation : nil, output: destination.reshape(shape), box: box, i: i,
-                                  fields: &convFields)
+                                  fields: &convFields, lastCodelet: &lastCodelet)
             }
             if let partials, let reduceSet {
                 try addReduction(reduceSet, tiles: tile..<(tile + stages), box: box, partials: partials, storage: storage, offset: offset,
@@ -165,10 +166,12 @@ extension OpBuilder {
 
     /// The one convolution vertex of a tile: outputs `box` (`[batch, group, outputChannel, row, column]`
     /// ranges) over input channels `i` (of each group), its work divided among the plan's worker contexts.
-    /// `fields` keeps the codelet's fields from the first vertex for the others.
+    /// `fields` keeps the codelet's fields from the first vertex for the others, and `lastCodelet`
+    /// the last codelet added: a vertex whose codelet equals it shares its box (a convolution's
+    /// interior parts have the same sizes, and a model hundreds of thousands of such vertices).
     private func addConvVertex(_ computeSet: ComputeSet, _ plan: ConvPlan, tile: Int, input: Tensor, weights: Tensor, bias: Tensor?,
                                activation: UnaryFunction?, output: Tensor, box: [Range<Int>], i: Range<Int>,
-                               fields: inout [Field]?) throws(GraphError) {
+                               fields: inout [Field]?, lastCodelet: inout (value: ConvPartialCodelet, boxed: any Codelet)?) throws(GraphError) {
         let p = plan.parameters
         let (n, g, o, r, c) = (box[0], box[1], box[2], box[3], box[4])
         let rows = p.inputWindow(of: r, dimension: 0), columns = p.inputWindow(of: c, dimension: 1)
@@ -181,7 +184,8 @@ extension OpBuilder {
         if let bias { boxes.append((bias, [g, o])) }
         boxes.append((output, output.shape.map { 0..<$0 }))
         if fields == nil { fields = codelet.fields }
-        try graph.addVertex(computeSet, codelet, tile: tile, fields: fields!, boxes: boxes)
+        if lastCodelet?.value != codelet { lastCodelet = (codelet, codelet) }
+        try graph.addVertex(computeSet, lastCodelet!.boxed, tile: tile, fields: fields!, boxes: boxes)
     }
 
     /// The reduction of output `box`'s partials into its output, which `storage` holds from `offset`
