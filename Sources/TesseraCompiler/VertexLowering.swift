@@ -18,7 +18,9 @@ struct VertexLowering {
     private(set) var accesses: [(runs: Range<Int>, kind: AccessKind, vertex: Int)] = []
     private var firstBuffer = 0
     private var sharedBuffers = SharedBuffers()
-    private var fieldPieces: [Piece] = [], fieldCopies = CopyMerger()
+    /// A field's pieces, and the mergers of its copies in and out (one each: a merger holds indices
+    /// into the one list it appends to).
+    private var fieldPieces: [Piece] = [], copiesIn = CopyMerger(), copiesOut = CopyMerger()
     private var intervalHints: [SearchHint]
     /// The runs and pieces of the boxes (``ConnectionView``s) the share's fields have connected so
     /// far, by view: a convolution's vertices on tiles with other output channels read the same
@@ -105,15 +107,16 @@ struct VertexLowering {
         let buffer = firstBuffer + buffers.count - 1
         if !field.direction.writes { sharedBuffers.insert(buffer, tile: tile, runs: fieldRuns, of: runs) }
         var element = 0
-        fieldCopies.removeAll()
+        copiesIn.removeAll()
+        copiesOut.removeAll()
         for piece in fieldPieces {
             let home = lowering.endpoint(piece, advancedBy: 0, elementBytes: elementBytes)
             let local = Endpoint(tile: tile, allocation: buffer, offset: element * elementBytes, stride: elementBytes)
             if field.direction.reads {
-                fieldCopies.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &exchangeIn)
+                copiesIn.append(PlannedCopy(source: home, destination: local, count: piece.count, elementBytes: elementBytes), to: &exchangeIn)
             }
             if field.direction.writes {
-                fieldCopies.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &exchangeOut)
+                copiesOut.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &exchangeOut)
             }
             element += piece.count
         }

@@ -2,6 +2,8 @@ import Testing
 @testable import TesseraCompiler
 @testable import TesseraGraph
 @testable import TesseraModels
+import Tessera
+import TesseraTestSupport
 
 /// The fast paths of the compiler's tables give exactly what the plain algorithms they replace give.
 @Suite struct CompileTablesTests {
@@ -124,5 +126,44 @@ import Testing
                 }
             }
         }
+    }
+}
+
+/// Adds one to every element of a float32 in-out field.
+private struct AddOne: Codelet {
+    var fields: [Field] { [.inOut("x", .float32)] }
+    func estimateCycles(fieldSizes: [Int], target: Target) -> Int { fieldSizes[0] }
+    func compute(_ fields: VertexFields) {
+        let x = fields.output(0, as: Float.self)
+        for i in x.indices { x[i] += 1 }
+    }
+}
+
+/// An in-out field gathered from many tiles is copied in and back out: its copies in and out are
+/// merged apart (one merger held indices into both lists, and a copy out compared against a copy
+/// in read past the end of the copies out).
+@Suite struct InOutFieldTests {
+    @Test func anInOutFieldGatheredFromManyTilesIsReadAndWrittenBack() throws {
+        let tiles = 64
+        let graph = Graph(target: testTarget(tiles: tiles))
+        let x = graph.addVariable(.float32, [tiles, 4], name: "x"), z = graph.addVariable(.float32, [tiles, 4], name: "z")
+        let y = graph.addVariable(.float32, [1], name: "y")
+        for row in 0..<tiles {
+            try graph.setTileMapping(x.index(row), tile: row)
+            try graph.setTileMapping(z.index(row), tile: row)
+        }
+        try graph.setTileMapping(y, tile: 0)
+        for tensor in [x, y, z] { try graph.makeHostVisible(tensor) }
+        let step = graph.addComputeSet("step")
+        // A vertex whose copies in come first, then the in-out field on the same tile.
+        try graph.addVertex(step, SumCodelet(), tile: 0, ["in": z.slice(1..<tiles).flatten(), "out": y])
+        try graph.addVertex(step, AddOne(), tile: 0, ["x": x.slice(1..<tiles).flatten()])
+        let engine = try Engine(try Compiler.compile(graph, program: .execute(step)))
+        let values = (0..<(4 * tiles)).map { Float($0) }
+        try engine.write(x, values)
+        try engine.write(z, values)
+        try engine.run()
+        #expect(try engine.read(x, as: Float.self) == values.indices.map { $0 < 4 ? values[$0] : values[$0] + 1 })
+        #expect(try engine.read(y, as: Float.self) == [values[4...].reduce(0, +)])
     }
 }
