@@ -5,41 +5,48 @@ import Tessera
 /// Tessera and in ONNX Runtime, in the same run (scripts/onnx_conv_reference.py times ONNX Runtime).
 /// `conv [filter] [repeats]` times only the layers whose name contains `filter`, `repeats` times each;
 /// `conv vertices [filter]` times only each layer's largest vertex, alone on one core;
-/// `conv work [filter] [repeats]` times only Tessera, on one host thread, in CPU seconds (what a run costs, however busy the machine).
+/// `conv work [filter] [repeats]` times only Tessera, on one host thread, in CPU seconds (what a run costs, however busy the machine);
+/// `conv phases [filter]` splits each layer's Tessera run into copies, vertices and waits.
 func convolutionBenchmarks(target: Target, batch: Int = 8) throws {
     var options = CommandLine.arguments.dropFirst(2)
-    let mode = options.first == "vertices" || options.first == "work" ? options.first! : ""
+    let mode = ["vertices", "work", "phases"].contains(options.first ?? "") ? options.first! : ""
     if !mode.isEmpty { options = options.dropFirst() }
     let filter = options.first ?? "", repeats = options.dropFirst().first.flatMap { Int($0) } ?? 3
     let shapes = (resNet50Convolutions(batch: batch) + efficientNetB0Convolutions(batch: batch))
         .filter { filter.isEmpty || $0.name.contains(filter) }
     if mode == "vertices" { return try vertexBenchmarks(shapes, target: target) }
     if mode == "work" { return try workBenchmarks(shapes, target: target, repeats: repeats) }
+    if mode == "phases" { return try phaseBenchmarks(shapes, target: target) }
     let reference = try onnxRuntimeSeconds(shapes, repeats: repeats)
-    print("convolution throughput, batch \(batch), float32 (host GFLOP/s; ratio = Tessera time / ONNX Runtime time)")
-    var ratios: [(flops: Int, ratio: Double)] = []
+    let threads = ProcessInfo.processInfo.activeProcessorCount, ceilings = HostCeilings(threads: threads)
+    print("convolution throughput, batch \(batch), float32 (host GFLOP/s; ratio = Tessera time / ONNX Runtime time; floor = the ratio "
+        + "with Tessera's copies at \(format(ceilings.copyBytesPerSecond / 1e9, 1)) GB/s and its multiply-adds at \(format(ceilings.flopsPerSecond / 1e9, 0)) "
+        + "GFLOP/s per thread, the host's streaming and arithmetic peaks with \(threads) threads busy)")
+    var ratios: [(flops: Int, ratio: Double, floor: Double)] = []
     for shape in shapes {
-        let seconds = try tesseraSeconds(shape, target: target, repeats: repeats)
+        let run = try tesseraSeconds(shape, target: target, repeats: repeats)
         let ort = reference[shape.name] ?? .nan
-        let ratio = seconds / ort
-        ratios.append((shape.flops, ratio))
-        let kernel = try kernelSeconds(shape, target: target), kernelShare = kernel.seconds * Double(kernel.tiles) / 2 / seconds
+        let ratio = run.seconds / ort, floor = ceilings.floorSeconds(copiedBytes: run.copiedBytes, flops: Double(shape.flops)) / ort
+        ratios.append((shape.flops, ratio, floor))
+        let kernel = try kernelSeconds(shape, target: target), kernelShare = kernel.seconds * Double(kernel.tiles) / Double(threads) / run.seconds
         print("  \(shape.name.padding(toLength: 52, withPad: " ", startingAt: 0)) \(format(Double(shape.flops) / 1e9, 3)) GFLOP  "
-            + "Tessera \(format(Double(shape.flops) / seconds / 1e9, 1))  ONNX Runtime \(format(Double(shape.flops) / ort / 1e9, 1))  ratio \(format(ratio))"
-            + "  vertex \(format(Double(2 * kernel.geometry.macs) / kernel.seconds / 1e9, 1)) per core, \(format(100 * kernelShare, 0))% of time")
+            + "Tessera \(format(Double(shape.flops) / run.seconds / 1e9, 1))  ONNX Runtime \(format(Double(shape.flops) / ort / 1e9, 1))  "
+            + "ratio \(format(ratio)) (floor \(format(floor)))  vertex \(format(Double(2 * kernel.geometry.macs) / kernel.seconds / 1e9, 1)) per core, "
+            + "\(format(100 * kernelShare, 0))% of time")
     }
     let large = ratios.filter { $0.flops >= 1_000_000_000 }
-    let geometricMean = exp(large.map { log($0.ratio) }.reduce(0, +) / Double(max(large.count, 1)))
-    print("  geometric-mean time ratio over the \(large.count) layers of ≥ 1 GFLOP: \(format(geometricMean))")
+    func geometricMean(_ values: [Double]) -> Double { exp(values.map { log($0) }.reduce(0, +) / Double(max(values.count, 1))) }
+    print("  geometric-mean time ratio over the \(large.count) layers of ≥ 1 GFLOP: \(format(geometricMean(large.map(\.ratio)))) "
+        + "(floor \(format(geometricMean(large.map(\.floor)))))")
 }
 
-/// Median host seconds of one Tessera run of the convolution.
-private func tesseraSeconds(_ shape: ConvolutionShape, target: Target, repeats: Int) throws -> Double {
-    let engine = try convolutionEngine(shape, target: target, options: EngineOptions())
+/// Median host seconds of one Tessera run of the convolution, and the bytes its copies move.
+private func tesseraSeconds(_ shape: ConvolutionShape, target: Target, repeats: Int) throws -> (seconds: Double, copiedBytes: Int) {
+    let engine = try convolutionEngine(shape, target: target, options: EngineOptions(timesHostPhases: true))
     try engine.run()
     var times: [Double] = []
     for _ in 0..<repeats { times.append(try seconds { try engine.run() }) }
-    return times.sorted()[times.count / 2]
+    return (times.sorted()[times.count / 2], engine.lastRun?.hostPhases?.copiedBytes ?? 0)
 }
 
 /// Each layer's fastest of `repeats` Tessera runs on one host thread, in process CPU seconds, with the geometric mean
@@ -62,6 +69,22 @@ private func workBenchmarks(_ shapes: [ConvolutionShape], target: Target, repeat
     }
     let geometricMean = exp(large.map { log($0) }.reduce(0, +) / Double(max(large.count, 1)))
     print("  geometric-mean time over the \(large.count) layers of ≥ 1 GFLOP: \(format(1e3 * geometricMean, 2)) ms")
+}
+
+/// Each layer's host phases in one Tessera run (after a warm-up run): thread-milliseconds of copies, vertices and waits, and the
+/// bytes the copies moved.
+private func phaseBenchmarks(_ shapes: [ConvolutionShape], target: Target) throws {
+    print("convolution host phases, batch 8, float32: thread-milliseconds of one Tessera run")
+    for shape in shapes {
+        let engine = try convolutionEngine(shape, target: target, options: EngineOptions(timesHostPhases: true))
+        try engine.run()
+        try engine.run()
+        guard let phases = engine.lastRun?.hostPhases else { continue }
+        print("  \(shape.name.padding(toLength: 52, withPad: " ", startingAt: 0)) copies \(format(1e3 * phases.copySeconds, 2))  "
+            + "vertices \(format(1e3 * phases.vertexSeconds, 2))  waits \(format(1e3 * phases.waitSeconds, 2))  "
+            + "other \(format(1e3 * phases.otherSeconds, 2))  copied \(format(Double(phases.copiedBytes) / 1e6, 1)) MB "
+            + "at \(format(phases.copyBytesPerSecond / 1e9, 2)) GB/s")
+    }
 }
 
 /// An engine that runs the layer once (its input mapped linearly, its weights created for its

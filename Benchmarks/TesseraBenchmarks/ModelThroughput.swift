@@ -13,16 +13,10 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
     print("model throughput, batch \(batch), \(resolution)×\(resolution), float32 on \(target.name), batch norms folded into convolutions "
         + "(host images/s; ratio = Tessera / ONNX Runtime)")
     let threads = ProcessInfo.processInfo.activeProcessorCount
-    var copyRates: [(name: String, bytesPerSecond: Double)] = []
+    var measured: [(name: String, phases: HostPhaseTimes, flops: Double, reference: Double)] = []
     defer {
         // Measured after the models, so that its buffers are not in their peak memory.
-        if !copyRates.isEmpty {
-            let reference = streamingCopyRate(threads: threads)
-            print("  exchange copies against memcpy: \(threads) threads each copying 64 MiB blocks between buffers of their own at "
-                + "\(format(reference / 1e9, 2)) GB/s per thread; "
-                + copyRates.map { "\($0.name)'s copies \(format($0.bytesPerSecond / 1e9, 2)) GB/s (\(format($0.bytesPerSecond / reference, 2)) ×)" }
-                    .joined(separator: ", "))
-        }
+        if !measured.isEmpty { printFloors(measured, ceilings: HostCeilings(threads: threads)) }
     }
     for name in names {
         guard let network = ModelCatalog.network(named: name, batch: batch, resolution: resolution) else { continue }
@@ -68,7 +62,7 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
             // With the vertices free, the copies alone would still bound the ratio.
             let ceiling = reference.seconds / phases.copyFloorSeconds
             print("    host phases of the last run: \(phases.summary); the ratio could reach at most \(format(ceiling, 2)) with them alone")
-            copyRates.append((name, phases.copyBytesPerSecond))
+            measured.append((name, phases, Double(2 * network.multiplyAccumulatesPerImage * batch), reference.seconds))
         }
     }
 }
@@ -82,25 +76,15 @@ private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
     return (result.seconds, result.relativeDifference, result.version)
 }
 
-/// Bytes per second per thread of `threads` threads at once, each copying 64 MiB blocks (twice
-/// the last-level cache here, so from memory to memory) between two buffers of its own, touched
-/// beforehand: the host's streaming copy rate, the most an exchange copy could reach.
-private func streamingCopyRate(threads: Int, rounds: Int = 8) -> Double {
-    let blockBytes = 64 << 20
-    nonisolated(unsafe) let rates = UnsafeMutableBufferPointer<Double>.allocate(capacity: threads)
-    defer { rates.deallocate() }
-    DispatchQueue.concurrentPerform(iterations: threads) { thread in
-        let source = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
-        let destination = UnsafeMutableRawPointer.allocate(byteCount: blockBytes, alignment: 64)
-        defer {
-            source.deallocate()
-            destination.deallocate()
-        }
-        source.initializeMemory(as: UInt8.self, repeating: 1, count: blockBytes)
-        destination.initializeMemory(as: UInt8.self, repeating: 0, count: blockBytes)
-        let elapsed = seconds { for _ in 0..<rounds { destination.copyMemory(from: source, byteCount: blockBytes) } }
-        rates[thread] = Double(rounds * blockBytes) / elapsed
+/// Each model's copy rate against the host's streaming copies, and the floor its run has on this host: its copies at the
+/// streaming rate and its convolutions' and matmuls' multiply-adds at the arithmetic peak, with every thread busy.
+private func printFloors(_ models: [(name: String, phases: HostPhaseTimes, flops: Double, reference: Double)], ceilings: HostCeilings) {
+    print("  host ceilings with \(ceilings.threads) threads busy: streaming copies \(format(ceilings.copyBytesPerSecond / 1e9, 2)) GB/s per thread "
+        + "(64 MiB blocks), float32 multiply-adds \(format(ceilings.flopsPerSecond / 1e9, 1)) GFLOP/s per thread (in registers)")
+    for model in models {
+        let floor = ceilings.floorSeconds(copiedBytes: model.phases.copiedBytes, flops: model.flops)
+        print("    \(model.name): copies at \(format(model.phases.copyBytesPerSecond / ceilings.copyBytesPerSecond, 2)) × the streaming rate; "
+            + "its \(format(Double(model.phases.copiedBytes) / 1e9, 2)) GB of copies and \(format(model.flops / 1e9, 1)) GFLOP need "
+            + "\(format(floor, 3)) s per batch at least, so the ratio could reach at most \(format(model.reference / floor, 2))")
     }
-    return rates.reduce(0, +) / Double(threads)
 }
-

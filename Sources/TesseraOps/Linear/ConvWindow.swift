@@ -89,6 +89,21 @@ struct ConvWindow {
         }
         // In wrapping arithmetic, sources stepped: a depthwise part copies thousands of short rows.
         let fieldColumns = g.fieldColumns, fieldPlane = g.fieldRows &* g.fieldColumns
+        if columnStride == 1 {
+            // Every image and channel copies the same runs: the loop holds nothing else.
+            for n in 0..<g.batch {
+                var source = input + n &* pixel &* fieldPlane, image = values + n &* plane
+                for _ in 0..<pixel {
+                    for r in 0..<runs where rowStarts[r] >= 0 {
+                        Self.widen(source + r &* fieldColumns, count: runLength, to: image + rowStarts[r])
+                    }
+                    source += fieldPlane
+                    image += channelStride
+                }
+            }
+            return
+        }
+        let fieldEnd = input + g.batch * pixel * fieldPlane, pairs = columnStride == 2 ? ColumnPairs(window: self, count: runLength) : nil
         for n in 0..<g.batch {
             for channel in 0..<pixel {
                 let image = values + (channel &* channelStride &+ n &* plane), rows = input + (n &* pixel &+ channel) &* fieldPlane
@@ -97,10 +112,8 @@ struct ConvWindow {
                     defer { source += fieldColumns }
                     guard rowStarts[r] >= 0 else { continue }
                     let rowStart = image + rowStarts[r]
-                    if columnStride == 1 {
-                        Self.widen(source, count: runLength, to: rowStart)
-                    } else if columnStride == 2 {
-                        splitPairs(source, count: runLength, to: rowStart)
+                    if let pairs {
+                        Self.splitPairs(source, pairs, readableEnd: fieldEnd, to: rowStart)
                     } else {
                         splitColumns(source, count: runLength, to: rowStart)
                     }
@@ -111,48 +124,89 @@ struct ConvWindow {
 
     /// `count` elements from `source` to `target`, widened. A float32 run of 32 or more is copied as bytes; a shorter one
     /// of 4 or more (a 7 × 7 or 14 × 14 image row, costlier by the element than the call) as two vectors of the
-    /// widest width it holds, the second ending at its end, so that nothing outside the run is read or written.
+    /// widest width it holds (``copyEnds(_:from:count:to:)``).
     @inline(__always)
     private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to target: UnsafeMutablePointer<Float>) {
         guard In.self == Float.self, count >= 4 else {
             for c in 0..<count { target[c] = source[c].widened }
             return
         }
-        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), last = 4 * count
-        @inline(__always) func copyPair<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Float {
-            let width = 4 * Vector.scalarCount
-            to.storeBytes(of: from.loadUnaligned(as: Vector.self), as: Vector.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: last - width, as: Vector.self), toByteOffset: last - width, as: Vector.self)
-        }
         switch count {
-        case 32...: to.copyMemory(from: from, byteCount: last)
-        case 16...: copyPair(SIMD16<Float>.self)
-        case 8...: copyPair(SIMD8<Float>.self)
-        default: copyPair(SIMD4<Float>.self)
+        case 32...: UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: 4 * count)
+        case 16...: copyEnds(SIMD16<Float>.self, from: source, count: count, to: target)
+        case 8...: copyEnds(SIMD8<Float>.self, from: source, count: count, to: target)
+        default: copyEnds(SIMD4<Float>.self, from: source, count: count, to: target)
         }
     }
 
-    /// The `count` field columns from `source` of a window row of column stride 2 to its kept phase columns from
-    /// `rowStart` (the row's start in the first kept phase): sixteen at a time, then the last few column by column.
+    /// `count` float32 elements (`Vector.scalarCount … 2 · Vector.scalarCount` of them) from `source` to `target` as two
+    /// vectors, the second ending at the run's end, so that nothing outside the run is read or written.
     @inline(__always)
-    private func splitPairs<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to rowStart: UnsafeMutablePointer<Float>) {
-        let offset = columnOffset
-        // Field columns c with c % 2 == 0 are window columns of phase `offset % 2`, from column `offset / 2`.
-        let evenSlot = columnSlots[offset % 2], oddSlot = columnSlots[1 - offset % 2]
-        let even = rowStart + max(evenSlot, 0) * phaseStride + offset / 2
-        let odd = rowStart + max(oddSlot, 0) * phaseStride + (offset + 1) / 2
+    private static func copyEnds<In, Vector: SIMD>(_: Vector.Type, from source: UnsafePointer<In>, count: Int,
+                                                   to target: UnsafeMutablePointer<Float>) where Vector.Scalar == Float {
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), last = 4 * count, width = 4 * Vector.scalarCount
+        to.storeBytes(of: from.loadUnaligned(as: Vector.self), as: Vector.self)
+        to.storeBytes(of: from.loadUnaligned(fromByteOffset: last - width, as: Vector.self), toByteOffset: last - width, as: Vector.self)
+    }
+
+    /// Where the field columns of a window row of column stride 2 go: field column `c` goes to
+    /// `rowStart + (c % 2 == 0 ? even : odd) + c / 2`, where `rowStart` is the row's start in the first kept phase.
+    /// A run's last block of fewer than sixteen columns keeps only the lanes of its masks.
+    private struct ColumnPairs {
+        /// Offsets of the even and odd field columns' phase rows from a row's start (meaningful only where kept).
+        let even: Int, odd: Int
+        /// Whether some tap reads the even (odd) field columns' phase.
+        let keepsEven: Bool, keepsOdd: Bool
+        /// Columns of the run; of its last block, the even and odd lanes in the run.
+        let count: Int, evenTail: SIMDMask<SIMD8<Int32>>, oddTail: SIMDMask<SIMD8<Int32>>
+
+        init(window: ConvWindow, count: Int) {
+            let offset = window.columnOffset
+            // Field columns c with c % 2 == 0 are window columns of phase `offset % 2`, from column `offset / 2`.
+            let evenSlot = window.columnSlots[offset % 2], oddSlot = window.columnSlots[1 - offset % 2]
+            keepsEven = evenSlot >= 0
+            keepsOdd = oddSlot >= 0
+            even = max(evenSlot, 0) * window.phaseStride + offset / 2
+            odd = max(oddSlot, 0) * window.phaseStride + (offset + 1) / 2
+            self.count = count
+            let tail = count % 16, lanes = SIMD8<Int32>(0, 1, 2, 3, 4, 5, 6, 7)
+            evenTail = lanes .< SIMD8(repeating: Int32((tail + 1) / 2))
+            oddTail = lanes .< SIMD8(repeating: Int32(tail / 2))
+        }
+    }
+
+    /// The field columns of a window row of column stride 2 from `source` to its kept phase columns from `rowStart`,
+    /// sixteen at a time. A last block of fewer (all of a 7 × 7 output's 15-column rows) is read as sixteen when they lie
+    /// before `readableEnd`, and its lanes are merged into the phase rows, so that nothing outside the run is written;
+    /// only the field's last few columns go one by one.
+    @inline(__always)
+    private static func splitPairs<In: ElementLane>(_ source: UnsafePointer<In>, _ pairs: ColumnPairs, readableEnd: UnsafePointer<In>,
+                                                    to rowStart: UnsafeMutablePointer<Float>) {
+        let even = UnsafeMutableRawPointer(rowStart + pairs.even), odd = UnsafeMutableRawPointer(rowStart + pairs.odd)
+        let count = pairs.count, whole = count & ~15
         var c = 0
-        while c + 16 <= count {
+        while c < whole {
             let values = In.loadWidened16(source + c)
-            if evenSlot >= 0 { UnsafeMutableRawPointer(even + c / 2).storeBytes(of: values.evenHalf, as: SIMD8<Float>.self) }
-            if oddSlot >= 0 { UnsafeMutableRawPointer(odd + c / 2).storeBytes(of: values.oddHalf, as: SIMD8<Float>.self) }
-            c += 16
+            if pairs.keepsEven { even.storeBytes(of: values.evenHalf, toByteOffset: 2 * c, as: SIMD8<Float>.self) }
+            if pairs.keepsOdd { odd.storeBytes(of: values.oddHalf, toByteOffset: 2 * c, as: SIMD8<Float>.self) }
+            c &+= 16
         }
-        if evenSlot >= 0 {
-            for column in stride(from: c, to: count, by: 2) { even[column / 2] = source[column].widened }
+        guard c < count else { return }
+        if source + c + 16 <= readableEnd {
+            @inline(__always) func merge(_ values: SIMD8<Float>, into target: UnsafeMutableRawPointer, _ lanes: SIMDMask<SIMD8<Int32>>) {
+                target.storeBytes(of: target.loadUnaligned(as: SIMD8<Float>.self).replacing(with: values, where: lanes), as: SIMD8<Float>.self)
+            }
+            let values = In.loadWidened16(source + c)
+            if pairs.keepsEven { merge(values.evenHalf, into: even + 2 * c, pairs.evenTail) }
+            if pairs.keepsOdd { merge(values.oddHalf, into: odd + 2 * c, pairs.oddTail) }
+            return
         }
-        if oddSlot >= 0 {
-            for column in stride(from: c + 1, to: count, by: 2) { odd[column / 2] = source[column].widened }
+        let evenColumns = rowStart + pairs.even, oddColumns = rowStart + pairs.odd
+        if pairs.keepsEven {
+            for column in stride(from: c, to: count, by: 2) { evenColumns[column / 2] = source[column].widened }
+        }
+        if pairs.keepsOdd {
+            for column in stride(from: c + 1, to: count, by: 2) { oddColumns[column / 2] = source[column].widened }
         }
     }
 
