@@ -1,4 +1,4 @@
-// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|compile|models [batch] [resolution]|all]`
+// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|compile|models [batch] [resolution] [model …]|all]`
 // (`conv` and `models` time ONNX Runtime too, through scripts/onnx_conv_reference.py and
 // scripts/onnx_model_reference.py, which install onnxruntime from PyPI).
 // Every figure is printed beside a reference measured in the same run.
@@ -18,7 +18,9 @@ if selection == "collectives" || selection == "all" { try collectiveBenchmarks(t
 if selection == "conv" || selection == "all" { try convolutionBenchmarks(target: target) }
 if selection == "compile" || selection == "all" { try compileBenchmarks(target: target) }
 if selection == "models" || selection == "all" {
-    // `models [batch] [resolution]`: batch 8 at 224 × 224 unless given.
-    let sizes = CommandLine.arguments.dropFirst(2).compactMap { Int($0) }
-    try modelBenchmarks(target: target, batch: sizes.first ?? 8, resolution: sizes.dropFirst().first ?? 224)
+    // `models [batch] [resolution] [model …]`: batch 8 at 224 × 224 and both models unless given.
+    let arguments = CommandLine.arguments.dropFirst(2), sizes = arguments.compactMap { Int($0) }
+    let names = arguments.filter { Int($0) == nil }
+    try modelBenchmarks(target: target, names: names.isEmpty ? ["resnet50", "efficientnet-b0"] : names,
+                        batch: sizes.first ?? 8, resolution: sizes.dropFirst().first ?? 224)
 }

@@ -7,6 +7,8 @@ public enum HostError: Error, CustomStringConvertible, Equatable {
     case topologyUnavailable(step: String, reason: String)
     /// A worker pool was asked for a number of threads below one.
     case invalidWorkerCount(Int)
+    /// The host refused to start thread `name`.
+    case threadStartFailed(name: String, reason: String)
     /// Worker `worker` could not be bound to, or verified on, host core `core`.
     case pinningFailed(worker: Int, core: Int, reason: String)
     /// An arena of `bytes` bytes could not be reserved on NUMA node `node`.
@@ -19,6 +21,8 @@ public enum HostError: Error, CustomStringConvertible, Equatable {
             "Host topology unavailable: \(step) failed: \(reason)"
         case let .invalidWorkerCount(count):
             "Worker pool needs at least 1 thread, asked for \(count)"
+        case let .threadStartFailed(name, reason):
+            "Starting thread \(name) failed: \(reason)"
         case let .pinningFailed(worker, core, reason):
             "Pinning worker \(worker) to host core \(core) failed: \(reason)"
         case let .arenaAllocationFailed(bytes, node, reason):

@@ -47,7 +47,7 @@ public final class WorkerPool: @unchecked Sendable {
     public let topology: HostTopology
 
     private let shared: SharedState
-    private let threads: [Thread]
+    private let threads: [JoinableThread]
     private let running = ManagedAtomic<Bool>(false)
     private let stopped = ManagedAtomic<Bool>(false)
 
@@ -62,11 +62,16 @@ public final class WorkerPool: @unchecked Sendable {
         let count = threads ?? topology.cores.count
         guard count >= 1 else { throw .invalidWorkerCount(count) }
         let shared = SharedState(count: count, topology: topology, pin: pin)
-        let workers = (0..<count).map { worker in
-            let thread = Thread { [shared] in shared.workerMain(worker) }
-            thread.name = "tessera-worker-\(worker)"
-            thread.start()
-            return thread
+        var workers: [JoinableThread] = []
+        for worker in 0..<count {
+            do {
+                workers.append(try JoinableThread(name: "tessera-w\(worker)") { [shared] in shared.workerMain(worker) })
+            } catch {
+                // The threads started so far wait to pin; let them, then stop them.
+                for _ in workers { shared.ready.wait() }
+                Self.stop(shared, workers, joins: JoinCount())
+                throw error
+            }
         }
         for _ in 0..<count { shared.ready.wait() }
 
@@ -76,7 +81,7 @@ public final class WorkerPool: @unchecked Sendable {
             case .success(let pinning):
                 pinnings.append(pinning)
             case .failure(let error):
-                Self.stop(shared, workers)
+                Self.stop(shared, workers, joins: JoinCount())
                 throw error
             case nil:
                 preconditionFailure("worker \(worker) signalled ready without a pinning result")
@@ -113,26 +118,32 @@ public final class WorkerPool: @unchecked Sendable {
         running.store(false, ordering: .releasing)
     }
 
-    /// Stops the workers and waits until every thread has exited. Idempotent; `deinit` calls it.
+    /// Stops the workers and joins every thread. Idempotent; `deinit` calls it.
     public func shutdown() {
         guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
         precondition(!running.load(ordering: .acquiring), "WorkerPool.shutdown called during run")
-        Self.stop(shared, threads)
+        Self.stop(shared, threads, joins: joins)
     }
 
-    /// The worker threads, to let tests check that `shutdown` really joined them.
-    @_spi(Testing) public var workerThreads: [Thread] { threads }
+    /// How many of the pool's threads `shutdown` has joined, to let tests check that it joined them all.
+    @_spi(Testing) public let joins = JoinCount()
 
-    private static func stop(_ shared: SharedState, _ threads: [Thread]) {
+    private static func stop(_ shared: SharedState, _ threads: [JoinableThread], joins: JoinCount) {
         shared.stopping = true
         shared.issueToken()
-        for _ in threads { shared.exited.wait() }
-        // Foundation threads cannot be joined; `exited` is their last act, and `isFinished`
-        // flips as soon as their entry point returns.
         for thread in threads {
-            while !thread.isFinished { sched_yield() }
+            thread.join()
+            joins.count.wrappingIncrement(ordering: .releasing)
         }
     }
+}
+
+/// Threads joined so far, counted by the thread that joins them.
+@_spi(Testing) public final class JoinCount: Sendable {
+    let count = ManagedAtomic<Int>(0)
+
+    /// The threads joined so far.
+    public var value: Int { count.load(ordering: .acquiring) }
 }
 
 /// What the pool shares with its threads. The threads hold this, not the pool, so dropping
@@ -148,8 +159,6 @@ private final class SharedState: @unchecked Sendable {
     let finished = DispatchSemaphore(value: 0)
     /// Signalled once by each worker after pinning.
     let ready = DispatchSemaphore(value: 0)
-    /// Signalled once by each worker as it exits.
-    let exited = DispatchSemaphore(value: 0)
     /// Workers still executing the current run.
     let remaining = ManagedAtomic<Int>(0)
     /// Per-worker pinning outcome, each slot written only by its worker before `ready`.
@@ -194,7 +203,6 @@ private final class SharedState: @unchecked Sendable {
                 finished.signal()
             }
         }
-        exited.signal()
     }
 
     /// Waits for the token after the `consumed` ones: polls `issued` for up to

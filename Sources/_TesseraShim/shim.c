@@ -9,6 +9,12 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+int tessera_set_thread_name(pthread_t thread, const char *name) {
+    char truncated[16];
+    snprintf(truncated, sizeof truncated, "%s", name);
+    return pthread_setname_np(thread, truncated);
+}
+
 int tessera_sched_getcpu(void) {
     return sched_getcpu();
 }

@@ -99,20 +99,21 @@ import _TesseraShim
         let pool = try WorkerPool(threads: 2)
         pool.run { _ in }
         pool.shutdown()
-        #expect(pool.workerThreads.allSatisfy { $0.isFinished })
+        #expect(pool.joins.value == 2)
         pool.shutdown()
+        #expect(pool.joins.value == 2)
     }
 
     @Test func droppingThePoolStopsItsThreads() throws {
         weak var released: WorkerPool?
-        let threads = try {
+        let joins = try {
             let pool = try WorkerPool(threads: 2)
             released = pool
             pool.run { _ in }
-            return pool.workerThreads
+            return pool.joins
         }()
         #expect(released == nil)
-        #expect(threads.allSatisfy { $0.isFinished })
+        #expect(joins.value == 2)
     }
 
     @Test func runFromInsideAWorkerTraps() async {

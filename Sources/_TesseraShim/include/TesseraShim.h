@@ -3,6 +3,8 @@
 #ifndef TESSERA_SHIM_H
 #define TESSERA_SHIM_H
 
+#include <pthread.h>
+
 /// The CPU (OS index) the calling thread is running on right now, or -1 with errno set.
 int tessera_sched_getcpu(void);
 
@@ -10,6 +12,9 @@ int tessera_sched_getcpu(void);
 /// at most `capacity` of them, and returns how many the mask holds (which may exceed
 /// `capacity`). Returns -errno if the mask cannot be read.
 int tessera_current_thread_affinity(int *cpus, int capacity);
+
+/// Names thread `thread` (at most 15 bytes kept) for debuggers and `top`; 0, or an error number.
+int tessera_set_thread_name(pthread_t thread, const char *name);
 
 /// Resident set size of this process in bytes (/proc/self/statm × page size), or -1.
 long tessera_resident_bytes(void);
