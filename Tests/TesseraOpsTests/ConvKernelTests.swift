@@ -27,6 +27,10 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 4, outputChannels: 3, inputField: [9, 8], kernel: [3, 2],
                                                   stride: [2, 2], padding: ConvPadding(top: 1, bottom: 0, left: 2, right: 1),
                                                   elementType: .float16, hasBias: true)),
+        // ResNet-50's 3 × 3 / 2 at 14 × 14: rows of 14 field columns from an odd window column, each split as one block
+        // of sixteen merged into both phases, the field's last row column by column.
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 3, outputChannels: 5, inputField: [14, 14], kernel: [3, 3],
+                                                  stride: [2, 2], padding: .symmetric(1), hasBias: true)),
         // Stride 3 × 1, dilation 2, float16 in, float32 partials out.
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 6, outputChannels: 17, inputField: [13, 11], kernel: [3, 3],
                                                   stride: [3, 1], padding: .symmetric(2), dilation: [2, 2], elementType: .float16),
