@@ -8,7 +8,8 @@ import TesseraONNX
 /// exports its network to ONNX for ONNX Runtime) on the same input, and their outputs are compared
 /// before any time is printed. Both fold each batch norm into its convolution, as ONNX Runtime's
 /// graph optimiser does (Tessera's ``FoldedBatchNorm``).
-func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientnet-b0"], batch: Int = 8,
+/// `names` empty means ResNet-50 and EfficientNet-B0.
+func modelBenchmarks(target: Target, names: [String] = [], batch: Int = 8,
                      resolution: Int = 224, repeats: Int = 3) throws {
     print("model throughput, batch \(batch), \(resolution)×\(resolution), float32 on \(target.name), batch norms folded into convolutions "
         + "(host images/s; ratio = Tessera / ONNX Runtime)")
@@ -18,7 +19,7 @@ func modelBenchmarks(target: Target, names: [String] = ["resnet50", "efficientne
         // Measured after the models, so that its buffers are not in their peak memory.
         if !measured.isEmpty { printFloors(measured, ceilings: HostCeilings(threads: threads)) }
     }
-    for name in names {
+    for name in names.isEmpty ? ["resnet50", "efficientnet-b0"] : names {
         guard let network = ModelCatalog.network(named: name, batch: batch, resolution: resolution) else { continue }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tessera-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)

@@ -20,7 +20,6 @@ if selection == "compile" || selection == "all" { try compileBenchmarks(target: 
 if selection == "models" || selection == "all" {
     // `models [batch] [resolution] [model …]`: batch 8 at 224 × 224 and both models unless given.
     let arguments = CommandLine.arguments.dropFirst(2), sizes = arguments.compactMap { Int($0) }
-    let names = arguments.filter { Int($0) == nil }
-    try modelBenchmarks(target: target, names: names.isEmpty ? ["resnet50", "efficientnet-b0"] : names,
-                        batch: sizes.first ?? 8, resolution: sizes.dropFirst().first ?? 224)
+    try modelBenchmarks(target: target, names: arguments.filter { Int($0) == nil }, batch: sizes.first ?? 8,
+                        resolution: sizes.dropFirst().first ?? 224)
 }

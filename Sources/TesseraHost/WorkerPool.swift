@@ -69,7 +69,7 @@ public final class WorkerPool: @unchecked Sendable {
             } catch {
                 // The threads started so far wait to pin; let them, then stop them.
                 for _ in workers { shared.ready.wait() }
-                Self.stop(shared, workers, joins: JoinCount())
+                Self.stop(shared, workers)
                 throw error
             }
         }
@@ -81,7 +81,7 @@ public final class WorkerPool: @unchecked Sendable {
             case .success(let pinning):
                 pinnings.append(pinning)
             case .failure(let error):
-                Self.stop(shared, workers, joins: JoinCount())
+                Self.stop(shared, workers)
                 throw error
             case nil:
                 preconditionFailure("worker \(worker) signalled ready without a pinning result")
@@ -128,12 +128,12 @@ public final class WorkerPool: @unchecked Sendable {
     /// How many of the pool's threads `shutdown` has joined, to let tests check that it joined them all.
     @_spi(Testing) public let joins = JoinCount()
 
-    private static func stop(_ shared: SharedState, _ threads: [JoinableThread], joins: JoinCount) {
+    private static func stop(_ shared: SharedState, _ threads: [JoinableThread], joins: JoinCount? = nil) {
         shared.stopping = true
         shared.issueToken()
         for thread in threads {
             thread.join()
-            joins.count.wrappingIncrement(ordering: .releasing)
+            joins?.count.wrappingIncrement(ordering: .releasing)
         }
     }
 }

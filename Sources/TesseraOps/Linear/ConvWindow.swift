@@ -124,29 +124,25 @@ struct ConvWindow {
 
     /// `count` elements from `source` to `target`, widened. A float32 run of 32 or more is copied as bytes; a shorter one
     /// of 4 or more (a 7 × 7 or 14 × 14 image row, costlier by the element than the call) as two vectors of the
-    /// widest width it holds (``copyEnds(_:from:count:to:)``).
+    /// widest width it holds, the second ending at its end, so that nothing outside the run is read or written.
     @inline(__always)
     private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to target: UnsafeMutablePointer<Float>) {
         guard In.self == Float.self, count >= 4 else {
             for c in 0..<count { target[c] = source[c].widened }
             return
         }
-        switch count {
-        case 32...: UnsafeMutableRawPointer(target).copyMemory(from: source, byteCount: 4 * count)
-        case 16...: copyEnds(SIMD16<Float>.self, from: source, count: count, to: target)
-        case 8...: copyEnds(SIMD8<Float>.self, from: source, count: count, to: target)
-        default: copyEnds(SIMD4<Float>.self, from: source, count: count, to: target)
+        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), last = 4 * count
+        @inline(__always) func copyPair<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Float {
+            let width = 4 * Vector.scalarCount
+            to.storeBytes(of: from.loadUnaligned(as: Vector.self), as: Vector.self)
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: last - width, as: Vector.self), toByteOffset: last - width, as: Vector.self)
         }
-    }
-
-    /// `count` float32 elements (`Vector.scalarCount … 2 · Vector.scalarCount` of them) from `source` to `target` as two
-    /// vectors, the second ending at the run's end, so that nothing outside the run is read or written.
-    @inline(__always)
-    private static func copyEnds<In, Vector: SIMD>(_: Vector.Type, from source: UnsafePointer<In>, count: Int,
-                                                   to target: UnsafeMutablePointer<Float>) where Vector.Scalar == Float {
-        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), last = 4 * count, width = 4 * Vector.scalarCount
-        to.storeBytes(of: from.loadUnaligned(as: Vector.self), as: Vector.self)
-        to.storeBytes(of: from.loadUnaligned(fromByteOffset: last - width, as: Vector.self), toByteOffset: last - width, as: Vector.self)
+        switch count {
+        case 32...: to.copyMemory(from: from, byteCount: last)
+        case 16...: copyPair(SIMD16<Float>.self)
+        case 8...: copyPair(SIMD8<Float>.self)
+        default: copyPair(SIMD4<Float>.self)
+        }
     }
 
     /// Where the field columns of a window row of column stride 2 go: field column `c` goes to
@@ -182,7 +178,8 @@ struct ConvWindow {
     @inline(__always)
     private static func splitPairs<In: ElementLane>(_ source: UnsafePointer<In>, _ pairs: ColumnPairs, readableEnd: UnsafePointer<In>,
                                                     to rowStart: UnsafeMutablePointer<Float>) {
-        let even = UnsafeMutableRawPointer(rowStart + pairs.even), odd = UnsafeMutableRawPointer(rowStart + pairs.odd)
+        let evenColumns = rowStart + pairs.even, oddColumns = rowStart + pairs.odd
+        let even = UnsafeMutableRawPointer(evenColumns), odd = UnsafeMutableRawPointer(oddColumns)
         let count = pairs.count, whole = count & ~15
         var c = 0
         while c < whole {
@@ -201,7 +198,6 @@ struct ConvWindow {
             if pairs.keepsOdd { merge(values.oddHalf, into: odd + 2 * c, pairs.oddTail) }
             return
         }
-        let evenColumns = rowStart + pairs.even, oddColumns = rowStart + pairs.odd
         if pairs.keepsEven {
             for column in stride(from: c, to: count, by: 2) { evenColumns[column / 2] = source[column].widened }
         }
