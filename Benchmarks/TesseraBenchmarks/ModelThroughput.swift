@@ -78,7 +78,8 @@ private func onnxRuntimeModel(_ files: [URL], repeats: Int, threads: Int) throws
 }
 
 /// Each model's copy rate against the host's streaming copies, and the floor its run has on this host: its copies at the
-/// streaming rate and its convolutions' and matmuls' multiply-adds at the arithmetic peak, with every thread busy.
+/// streaming rate and its convolutions' and matmuls' multiply-adds at the arithmetic peak, with every thread busy; then
+/// the same with the copies at the rate they reached in the run.
 private func printFloors(_ models: [(name: String, phases: HostPhaseTimes, flops: Double, reference: Double)], ceilings: HostCeilings) {
     print("  host ceilings with \(ceilings.threads) threads busy: streaming copies \(format(ceilings.copyBytesPerSecond / 1e9, 2)) GB/s per thread "
         + "(64 MiB blocks), float32 multiply-adds \(format(ceilings.flopsPerSecond / 1e9, 1)) GFLOP/s per thread (in registers)")
@@ -87,5 +88,10 @@ private func printFloors(_ models: [(name: String, phases: HostPhaseTimes, flops
         print("    \(model.name): copies at \(format(model.phases.copyBytesPerSecond / ceilings.copyBytesPerSecond, 2)) × the streaming rate; "
             + "its \(format(Double(model.phases.copiedBytes) / 1e9, 2)) GB of copies and \(format(model.flops / 1e9, 1)) GFLOP need "
             + "\(format(floor, 3)) s per batch at least, so the ratio could reach at most \(format(model.reference / floor, 2))")
+        // The copies at the rate this run's exchange pattern reached (short rows from sources spread over the tiles),
+        // the multiply-adds still at the peak: what faster vertices alone could give.
+        let patternFloor = model.phases.copyFloorSeconds + model.flops / ceilings.flopsPerSecond / Double(ceilings.threads)
+        print("      with the copies at their own rate in this run and the multiply-adds at the peak: "
+            + "\(format(patternFloor, 3)) s per batch, so at most \(format(model.reference / patternFloor, 2))")
     }
 }
