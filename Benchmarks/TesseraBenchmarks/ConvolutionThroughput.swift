@@ -42,11 +42,12 @@ func convolutionBenchmarks(target: Target, batch: Int = 8) throws {
 
 /// Median host seconds of one Tessera run of the convolution, and the bytes its copies move.
 private func tesseraSeconds(_ shape: ConvolutionShape, target: Target, repeats: Int) throws -> (seconds: Double, copiedBytes: Int) {
-    let engine = try convolutionEngine(shape, target: target, options: EngineOptions(timesHostPhases: true))
+    let engine = try convolutionEngine(shape, target: target, options: EngineOptions())
     try engine.run()
     var times: [Double] = []
     for _ in 0..<repeats { times.append(try seconds { try engine.run() }) }
-    return (times.sorted()[times.count / 2], engine.lastRun?.hostPhases?.copiedBytes ?? 0)
+    let copiedBytes = engine.lastRun?.copiedBytes(engine.executable.steps, replicas: engine.executable.replicas) ?? 0
+    return (times.sorted()[times.count / 2], copiedBytes)
 }
 
 /// Each layer's fastest of `repeats` Tessera runs on one host thread, in process CPU seconds, with the geometric mean

@@ -21,7 +21,13 @@ struct HostCeilings {
     /// Wall seconds that copying `copiedBytes` and computing `flops` need at least on all the threads at
     /// these rates, with nothing else done and nobody waiting.
     func floorSeconds(copiedBytes: Int, flops: Double) -> Double {
-        (Double(copiedBytes) / copyBytesPerSecond + flops / flopsPerSecond) / Double(threads)
+        floorSeconds(copyThreadSeconds: Double(copiedBytes) / copyBytesPerSecond, flops: flops)
+    }
+
+    /// Wall seconds for copies that take `copyThreadSeconds` of thread time, and `flops` at the arithmetic peak,
+    /// on all the threads.
+    func floorSeconds(copyThreadSeconds: Double, flops: Double) -> Double {
+        (copyThreadSeconds + flops / flopsPerSecond) / Double(threads)
     }
 }
 

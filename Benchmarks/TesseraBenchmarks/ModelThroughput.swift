@@ -90,7 +90,7 @@ private func printFloors(_ models: [(name: String, phases: HostPhaseTimes, flops
             + "\(format(floor, 3)) s per batch at least, so the ratio could reach at most \(format(model.reference / floor, 2))")
         // The copies at the rate this run's exchange pattern reached (short rows from sources spread over the tiles),
         // the multiply-adds still at the peak: what faster vertices alone could give.
-        let patternFloor = model.phases.copyFloorSeconds + model.flops / ceilings.flopsPerSecond / Double(ceilings.threads)
+        let patternFloor = ceilings.floorSeconds(copyThreadSeconds: model.phases.copySeconds, flops: model.flops)
         print("      with the copies at their own rate in this run and the multiply-adds at the peak: "
             + "\(format(patternFloor, 3)) s per batch, so at most \(format(model.reference / patternFloor, 2))")
     }

@@ -110,18 +110,16 @@ public final class Engine {
             (phases.baseAddress! + worker).initialize(to: walker.stopwatch.times)
         }
         streamCursors = record.cursors
-        var hostPhases: HostPhaseTimes?
+        var run = ExecutionRecord(program: index, trace: record.trace, executions: record.executions,
+                                  traceTruncated: record.truncated, hostPhases: nil)
         if timing {
             var total = HostPhaseTimes()
             for worker in phases { total.add(worker) }
             total.threads = pool.threadCount
-            total.copiedBytes = executable.replicas * zip(record.executions, executable.steps).reduce(0) {
-                $0 + $1.0 * ($1.1.exchangedBytes + $1.1.onTileCopyBytes)
-            }
-            hostPhases = total
+            total.copiedBytes = run.copiedBytes(executable.steps, replicas: executable.replicas)
+            run.hostPhases = total
         }
-        lastRun = ExecutionRecord(program: index, trace: record.trace, executions: record.executions,
-                                  traceTruncated: record.truncated, hostPhases: hostPhases)
+        lastRun = run
     }
 
     /// Writes the constants, and each replica's index, into the tiles of `tiles` (global tile indices).

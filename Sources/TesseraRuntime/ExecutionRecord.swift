@@ -18,4 +18,9 @@ public struct ExecutionRecord: Sendable {
     public func totalCycles(_ steps: [StepCycles]) -> Int {
         zip(executions, steps).reduce(0) { $0 + $1.0 * $1.1.totalCycles }
     }
+
+    /// Bytes the run's copies moved, exchange and on-tile, in all `replicas` replicas: every executed step's.
+    public func copiedBytes(_ steps: [StepCycles], replicas: Int) -> Int {
+        replicas * zip(executions, steps).reduce(0) { $0 + $1.0 * ($1.1.exchangedBytes + $1.1.onTileCopyBytes) }
+    }
 }
