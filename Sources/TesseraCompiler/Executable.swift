@@ -107,7 +107,7 @@ package struct Superstep: Sendable {
     /// Whether a tile's exchange-in may run just before its compute, without waiting for every
     /// tile's exchange-in: no vertex of the step writes anything that the step's exchange-in copies
     /// read, vertices touch only their own tile and each tile's copies are done by the worker that
-    /// owns it, so the values every copy and vertex sees are those of the bulk-synchronous order.
+    /// runs the tile, so the values every copy and vertex sees are those of the bulk-synchronous order.
     package var tileOrdered = false
     package var host: HostTransfer?
     package var predicate: PredicateLocation?

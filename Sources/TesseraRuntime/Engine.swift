@@ -26,11 +26,12 @@ public struct EngineOptions: Sendable, Hashable {
 /// Loads an ``Executable`` into simulated tile memory and runs its programs on pinned host threads.
 ///
 /// Every tile owns a real arena of the target's bytes per tile, allocated on the NUMA node of the
-/// worker that runs it and committed on first touch. Tiles are divided among the workers in
-/// contiguous blocks; each step is a bulk-synchronous superstep whose phases (exchange in,
-/// compute, exchange out, host transfer) are separated by a barrier. A vertex touches only its
-/// own tile's memory and every copy is done by the worker owning its destination tile, so results
-/// are bitwise identical for any number of threads.
+/// worker whose block of tiles holds it and committed on first touch. Each step is a
+/// bulk-synchronous superstep whose phases (exchange in, compute, exchange out, host transfer) are
+/// separated by a barrier; in a phase every worker runs a contiguous run of tiles: its own block,
+/// or, with one replica on one NUMA node, its share of the tiles the phase keeps busy. A vertex
+/// touches only its own tile's memory and every copy is done by the worker running its destination
+/// tile, so results are bitwise identical for any number of threads.
 public final class Engine {
     /// The executable loaded.
     public let executable: Executable
@@ -48,6 +49,9 @@ public final class Engine {
     var streamCursors: [Int]
     /// How collectives reach the replicas.
     let transport: any ReplicaTransport = InProcessTransport()
+    /// Whether a step's tiles may be shared among the workers by the step's own work rather than
+    /// by arena: one replica, and every worker on one NUMA node, so no share reaches remote memory.
+    let balancesSteps: Bool
 
     /// Starts the workers, allocates every tile's arena and writes the constants.
     public init(_ executable: Executable, options: EngineOptions = EngineOptions()) throws(RuntimeError) {
@@ -66,6 +70,7 @@ public final class Engine {
         }
         self.executable = executable
         self.options = options
+        balancesSteps = executable.replicas == 1 && Set(pool.pinnings.map(\.numaNode)).count == 1
         tileBase = .allocate(capacity: tiles)
         for (worker, tiles) in workerTiles.enumerated() {
             for tile in tiles { tileBase[tile] = arenas[worker].base + (tile - tiles.lowerBound) * target.bytesPerTile }

@@ -264,6 +264,34 @@ func alternatingWindowGraph() throws -> (graph: Graph, source: Tensor, destinati
         }
     }
 
+    /// A step whose vertices use three tiles of eight: the workers share those three tiles (one
+    /// NUMA node here, so the step's work rather than the arenas decides), and every thread count
+    /// gives the host reference.
+    @Test func aStepOnFewTilesGivesTheReferenceOnAnyThreadCount() throws {
+        let graph = Graph(target: testTarget(tiles: 8))
+        let x = graph.addVariable(.float32, [8, 8], name: "x"), y = graph.addVariable(.float32, [3, 8], name: "y")
+        for row in 0..<8 { try graph.setTileMapping(x.index(row), tile: row) }
+        for row in 0..<3 { try graph.setTileMapping(y.index(row), tile: row) }
+        try graph.makeHostVisible(x)
+        try graph.makeHostVisible(y)
+        let step = graph.addComputeSet("step")
+        for tile in 0..<3 {
+            try graph.addVertex(step, ScaleCodelet(factor: 2, offset: Float(tile)), tile: tile, ["in": x.index(7 - tile), "out": y.index(tile)])
+        }
+        let executable = try Compiler.compile(graph, program: .execute(step))
+        let values = (0..<64).map { Float($0) }
+        var expected: [Float] = []
+        for tile in 0..<3 {
+            for column in 0..<8 { expected.append(values[(7 - tile) * 8 + column] * 2 + Float(tile)) }
+        }
+        for threads in [1, 2, 3] {
+            let engine = try Engine(executable, options: EngineOptions(threads: threads))
+            try engine.write(x, values)
+            try engine.run()
+            #expect(try engine.read(y, as: Float.self) == expected, "threads \(threads)")
+        }
+    }
+
     @Test func workersArePinnedWhereHwlocSays() throws {
         let graph = Graph(target: testTarget(tiles: 4))
         let engine = try Engine(try Compiler.compile(graph, program: .sequence([])), options: EngineOptions(threads: 2))
