@@ -28,8 +28,8 @@ public struct EngineOptions: Sendable, Hashable {
 /// Every tile owns a real arena of the target's bytes per tile, allocated on the NUMA node of the
 /// worker whose block of tiles holds it and committed on first touch. Each step is a
 /// bulk-synchronous superstep whose phases (exchange in, compute, exchange out, host transfer) are
-/// separated by a barrier; in a phase every worker runs a contiguous run of tiles: its own block,
-/// or, with one replica on one NUMA node, its share of the tiles the phase keeps busy. A vertex
+/// separated by a barrier; in a phase every worker runs its own block of tiles, or, with one replica
+/// on one NUMA node, the chunks it claims of the tiles the phase keeps busy. A vertex
 /// touches only its own tile's memory and every copy is done by the worker running its destination
 /// tile, so results are bitwise identical for any number of threads.
 public final class Engine {
@@ -52,6 +52,8 @@ public final class Engine {
     /// Whether a step's tiles may be shared among the workers by the step's own work rather than
     /// by arena: one replica, and every worker on one NUMA node, so no share reaches remote memory.
     let balancesSteps: Bool
+    /// Where the workers claim the chunks of a phase's tiles, with ``balancesSteps``.
+    let claims = TileClaims()
 
     /// Starts the workers, allocates every tile's arena and writes the constants.
     public init(_ executable: Executable, options: EngineOptions = EngineOptions()) throws(RuntimeError) {
@@ -107,6 +109,8 @@ public final class Engine {
         let cursors = streamCursors, timing = options.timesHostPhases
         let phases = UnsafeMutableBufferPointer<HostPhaseTimes>.allocate(capacity: pool.threadCount)
         defer { phases.deallocate() }
+        claims.reset(phase: 0)
+        claims.reset(phase: 1)
         pool.run { worker in
             var walker = ProgramWalker(engine: self, worker: worker, tiles: workerTiles[worker], cursors: cursors,
                                        record: worker == 0 ? record : nil, stopwatch: PhaseStopwatch(enabled: timing))

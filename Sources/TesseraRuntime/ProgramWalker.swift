@@ -13,6 +13,8 @@ struct ProgramWalker {
     let record: RecordBox?
     /// Where this worker's time goes, when the engine times host phases.
     var stopwatch: PhaseStopwatch
+    /// Barriers passed in this run: every worker counts the same phases.
+    var phase = 0
 
     mutating func walk(_ program: PlannedProgram) {
         switch program {
@@ -34,22 +36,26 @@ struct ProgramWalker {
         let step = engine.executable.supersteps[index]
         if step.tileOrdered && !step.exchangeIn.isEmpty && !step.compute.vertices.isEmpty {
             waitAtBarrier()
-            copyAndCompute(step.exchangeIn, step.compute, tiles: share(of: step.compute.vertices.tiles))
+            var shares = shares(of: step.compute.vertices.tiles)
+            while let tiles = shares.next() { copyAndCompute(step.exchangeIn, step.compute, tiles: tiles) }
         } else {
             if !step.exchangeIn.isEmpty {
                 waitAtBarrier()
-                copy(step.exchangeIn, tiles: share(of: step.exchangeIn.tiles))
+                var shares = shares(of: step.exchangeIn.tiles)
+                while let tiles = shares.next() { copy(step.exchangeIn, tiles: tiles) }
                 stopwatch.mark(.copy)
             }
             if !step.compute.vertices.isEmpty {
                 waitAtBarrier()
-                compute(step.compute, tiles: share(of: step.compute.vertices.tiles))
+                var shares = shares(of: step.compute.vertices.tiles)
+                while let tiles = shares.next() { compute(step.compute, tiles: tiles) }
                 stopwatch.mark(.vertex)
             }
         }
         if !step.exchangeOut.isEmpty {
             waitAtBarrier()
-            copy(step.exchangeOut, tiles: share(of: step.exchangeOut.tiles))
+            var shares = shares(of: step.exchangeOut.tiles)
+            while let tiles = shares.next() { copy(step.exchangeOut, tiles: tiles) }
             stopwatch.mark(.copy)
         }
         if let host = step.host {
@@ -65,23 +71,23 @@ struct ProgramWalker {
         stopwatch.mark(.other)
     }
 
-    /// Waits at the pool's barrier, charging the time before it to `other` and the wait to `wait`.
+    /// Waits at the pool's barrier, charging the time before it to `other` and the wait to `wait`,
+    /// and counts the phase that begins (worker 0 readies the claims of the one after it).
     private mutating func waitAtBarrier() {
         stopwatch.mark(.other)
         engine.pool.barrier.wait()
+        phase += 1
+        if worker == 0 { engine.claims.reset(phase: phase + 1) }
         stopwatch.mark(.wait)
     }
 
-    /// This worker's tiles in a phase whose busy tiles are `busy` (sorted): with ``Engine/balancesSteps``,
-    /// the tiles from its share of the busy tiles on (a step using 1,344 of 1,472 tiles leaves
-    /// the last worker's arena partly idle), else its own block. Every worker's share is a run of
-    /// whole tiles, so each tile's work is still done by one worker, in tile order.
-    private func share(of busy: [Int32]) -> Range<Int> {
-        guard engine.balancesSteps, !busy.isEmpty else { return tiles }
-        let workers = engine.pool.threadCount, count = busy.count
-        let lower = worker == 0 ? 0 : Int(busy[worker * count / workers])
-        let upper = worker == workers - 1 ? engine.executable.target.tiles : Int(busy[(worker + 1) * count / workers])
-        return lower..<max(lower, upper)
+    /// This worker's tiles in the current phase, whose busy tiles are `busy` (sorted): with
+    /// ``Engine/balancesSteps``, the chunks of the busy tiles it claims (a step using 1,344 of 1,472
+    /// tiles, or whose tiles take unequal time, leaves no worker idle while another has work left),
+    /// else its own block.
+    private func shares(of busy: [Int32]) -> PhaseShares {
+        PhaseShares(busy: busy, claims: engine.balancesSteps ? engine.claims : nil, phase: phase,
+                    workers: engine.pool.threadCount, tiles: engine.executable.target.tiles, block: tiles)
     }
 
     /// Calls `body(first tile of the replica, local tiles)` for every replica whose tiles overlap `tiles`.
