@@ -42,6 +42,12 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         // Depthwise 5 × 5 stride 2 over 37 groups, and with channel multiplier 2.
         ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 37, outputChannels: 37, groups: 37, inputField: [9, 9],
                                                   kernel: [5, 5], stride: [2, 2], padding: .symmetric(2), hasBias: true)),
+        // Depthwise rows of 35 outputs (three vectors, the last of three lanes) in float16, dilation 2, part of the
+        // groups and rows: vectors of two images and channels accumulate together, stored in output order.
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 5, outputChannels: 5, groups: 5, inputField: [7, 35],
+                                                  kernel: [3, 3], padding: .symmetric(2), dilation: [2, 2], elementType: .float16,
+                                                  hasBias: true),
+                       groups: 1..<4, rows: 2..<6),
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 6, outputChannels: 12, groups: 6, inputField: [5, 33],
                                                   kernel: [3, 3], stride: [1, 2], padding: .symmetric(1), elementType: .float16)),
         // 1 × 1 over more k than one chunk (200 > 192) and a 3 × 3 one (25 · 9 = 225), whole rows.

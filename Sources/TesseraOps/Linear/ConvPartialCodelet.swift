@@ -92,8 +92,9 @@ extension ConvVertexGeometry {
 /// compiler already charges for the field. On the host, every part runs as one matrix product per group
 /// over `k = (input channel, tap)` (``ConvDenseKernel``: the input rearranged into a zero-padded window
 /// split by stride phase, read 16 or 32 output positions at a time; weights read in place), widened to Float
-/// and accumulated in float32. A depthwise group is a product of one output channel over its taps, whose
-/// positions fill the vector lanes, so the lanes do not depend on how many groups a tile holds.
+/// and accumulated in float32. Depthwise parts (one input and one output channel per group) skip the
+/// panels: ``ConvDepthwiseKernel`` sums sixteen output columns of a row at a time, four rows or channels
+/// at once, straight into the output, so the lanes do not depend on how many groups a tile holds.
 /// One vertex computes a tile's whole part, as poplibs' supervisor convolution vertices: its outputs
 /// are divided along `workerAxis` into `workers` consecutive slices of `⌈size / workers⌉`, one per
 /// worker context. Cycles are the slowest (first) worker's
@@ -183,7 +184,11 @@ public struct ConvPartialCodelet: Codelet, Equatable {
 
     private func compute<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, _: In.Type, _: Out.Type) {
         let outputField = hasBias ? 3 : 2
-        ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: outputField, In.self, Out.self)
+        if geometry.inputChannelsPerGroup == 1 && geometry.outputChannelsPerGroup == 1 {
+            ConvDepthwiseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: outputField, In.self, Out.self)
+        } else {
+            ConvDenseKernel.run(fields, geometry: geometry, hasBias: hasBias, outputField: outputField, In.self, Out.self)
+        }
         // Over the whole field at once: it is one block, still in cache (a call per channel plane
         // measured 10 % slower on EfficientNet-B0, whose depthwise planes are a few dozen elements).
         if let activation {
