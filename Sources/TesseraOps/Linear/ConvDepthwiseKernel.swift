@@ -42,11 +42,8 @@ enum ConvDepthwiseKernel {
             var next = 0
             // Strips in output order, so that a strip's lanes past its row (stored with it) are
             // stored again, right, by a later strip.
-            var strips = (
-                Strip(source: window.values, weights: operands.weights, bias: 0, target: 0),
-                Strip(source: window.values, weights: operands.weights, bias: 0, target: 0),
-                Strip(source: window.values, weights: operands.weights, bias: 0, target: 0),
-                Strip(source: window.values, weights: operands.weights, bias: 0, target: 0))
+            let unused = Strip(source: window.values, weights: operands.weights, bias: 0, target: 0)
+            var strips = (unused, unused, unused, unused)
             @inline(__always) func flush(_ count: Int) {
                 accumulate(strips, count: count, taps: taps, offsets: offsets, output: output, end: end)
                 next = 0
