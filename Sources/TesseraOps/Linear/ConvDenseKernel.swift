@@ -61,14 +61,7 @@ enum ConvDenseKernel {
         let channels = g.groups * og, plane = g.outputRows * g.outputColumns
         let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
         let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
-        // Window offset of every k = (input channel, tap) of a group, from its first channel: the taps' offsets
-        // in channel 0, then a channel stride on for each channel.
-        let offsets = scratch.take(depth, of: Int.self)
-        for kh in 0..<g.kernel[0] {
-            for kw in 0..<g.kernel[1] { offsets[kh * g.kernel[1] + kw] = window.offset(channel: 0, kh: kh, kw: kw) }
-        }
-        let taps = g.taps, channelStride = window.channelStride
-        for k in taps..<depth { offsets[k] = offsets[k &- taps] &+ channelStride }
+        let offsets = window.offsets(geometry: g, channels: cg, scratch: scratch)
         let panels = panels(geometry: g, window: window)
         // Staging row of a channel: every panel's 32 positions, and 16 spare for the output's last vector.
         let stagingStride = (panels.last?.first ?? 0) + panelWidth

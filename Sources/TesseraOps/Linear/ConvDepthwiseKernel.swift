@@ -33,10 +33,7 @@ enum ConvDepthwiseKernel {
             let channels = g.groups, taps = g.taps
             let operands = ConvDenseKernel.Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
             let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
-            let offsets = scratch.take(taps, of: Int.self)
-            for kh in 0..<g.kernel[0] {
-                for kw in 0..<g.kernel[1] { offsets[kh * g.kernel[1] + kw] = window.offset(channel: 0, kh: kh, kw: kw) }
-            }
+            let offsets = window.offsets(geometry: g, channels: 1, scratch: scratch)
             let output = fields.output(outputField, as: Out.self).baseAddress!
             let rows = g.outputRows, columns = g.outputColumns, plane = rows * columns, end = g.batch * channels * plane
             var next = 0

@@ -230,6 +230,19 @@ struct ConvWindow {
             + row / strides.rows * columns + column / strides.columns
     }
 
+    /// Window offset of every k = (input channel, tap) of a group's first `channels` channels, from an output's
+    /// position in its first channel: the taps' offsets in channel 0, then a channel stride on for each channel
+    /// (`channels · taps` of them, in `scratch`).
+    func offsets(geometry g: borrowing ConvVertexGeometry, channels: Int, scratch: KernelScratch) -> UnsafeMutablePointer<Int> {
+        let taps = g.taps, depth = channels * taps
+        let offsets = scratch.take(depth, of: Int.self)
+        for kh in 0..<g.kernel[0] {
+            for kw in 0..<g.kernel[1] { offsets[kh * g.kernel[1] + kw] = offset(channel: 0, kh: kh, kw: kw) }
+        }
+        for k in taps..<depth { offsets[k] = offsets[k &- taps] &+ channelStride }
+        return offsets
+    }
+
     /// The position of output (`image`, `row`, `column`).
     func position(image: Int, row: Int, column: Int) -> Int { image * plane + row * columns + column }
 
