@@ -78,6 +78,16 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 3, outputChannels: 2, inputField: [3, 3], kernel: [3, 3])),
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 2, outputChannels: 4, inputField: [1, 33], kernel: [1, 1],
                                                   hasBias: true)),
+        // Panels whose outputs lie in their first 8 or 16 positions, with blocks of 8 and 5 or 6 output channels: 7 × 14 = 98
+        // outputs over two chunks of k (2 in the last panel); one 2 × 5 image in 7-column window rows (outputs at 0 … 11);
+        // two of them 28 positions apart (the second panel's at 32 … 39, after the gaps).
+        ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 200, outputChannels: 13, inputField: [7, 14], kernel: [1, 1],
+                                                  hasBias: true)),
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 9, outputChannels: 14, inputField: [2, 5], kernel: [3, 3],
+                                                  padding: .symmetric(1), elementType: .float16),
+                       batch: 1..<2),
+        ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 9, outputChannels: 14, inputField: [2, 5], kernel: [3, 3],
+                                                  padding: .symmetric(1), hasBias: true)),
         // One image whose window is its whole field: its channels copied at once.
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 40, outputChannels: 24, inputField: [7, 7], kernel: [1, 1])),
         ConvKernelCase(parameters: ConvParameters(batch: 3, inputChannels: 40, outputChannels: 9, inputField: [7, 7], kernel: [1, 1],

@@ -9,8 +9,10 @@ import TesseraGraph
 /// in which the 32 output positions of a panel read 32 consecutive floats for every `k`, at
 /// `position + offsets[k]`. Eight output channels × 32 positions accumulate in sixteen `SIMD16<Float>`
 /// registers over `k` (``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``, also for a
-/// last block of five to seven; ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one
-/// or four channels for a last block of fewer, 16 positions for a panel with none in its second half) into a staging row
+/// last block of five to seven; ``multiplyNarrow(_:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)`` with
+/// one vector of 16 or 8 for a panel with outputs only in its first 16 or 8 positions;
+/// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one or four channels for a last
+/// block of fewer) into a staging row
 /// per output channel, whose output positions then go to the channel-first output field with the bias. Panels cover
 /// only window rows that hold outputs (``panels(geometry:window:)``).
 enum ConvDenseKernel {
@@ -73,7 +75,7 @@ enum ConvDenseKernel {
             let source = UnsafePointer(window.values + group * cg * window.channelStride)
             for chunkStart in stride(from: 0, to: depth, by: chunkSize) {
                 let chunk = min(chunkSize, depth - chunkStart)
-                for (first, narrow) in panels {
+                for (first, lanes) in panels {
                     var o = 0
                     while o < og {
                         let channel = group * og + o, rows = min(rowBlock, og - o)
@@ -90,9 +92,15 @@ enum ConvDenseKernel {
                             staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                         }
                         let weights = operands.weights + channel * depth + chunkStart
-                        if rows > 4 && !narrow {
+                        if rows > 4 && lanes == panelWidth {
                             multiplyFull(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
                                          offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
+                        } else if rows > 4 {
+                            @inline(__always) func narrow<V: SIMD>(_: V.Type) where V.Scalar == Float {
+                                multiplyNarrow(V.self, weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
+                                               offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
+                            }
+                            if lanes == 16 { narrow(SIMD16<Float>.self) } else { narrow(SIMD8<Float>.self) }
                         } else {
                             // One copy of the edge blocks, whose loop tests its rows and lanes: six copies inlined with
                             // constants measured slower here (code size), the tests being predictable.
@@ -100,7 +108,7 @@ enum ConvDenseKernel {
                                 multiply(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
                                          offsets: offsets + chunkStart, blockRows: blockRows, narrow: narrow, start: start, store: store)
                             }
-                            block(rows == 1 ? 1 : rows <= 4 ? 4 : 8, narrow)
+                            block(rows == 1 ? 1 : 4, lanes < panelWidth)
                         }
                         o += rowBlock
                     }
@@ -142,20 +150,25 @@ enum ConvDenseKernel {
 
     /// The panels that cover every output position of the part, in order: a panel starts at the first output
     /// position the previous panels leave out, so gaps of unused window rows (between images, below short parts) are
-    /// skipped rather than computed. `narrow` panels have no output position in their second half.
-    static func panels(geometry g: ConvVertexGeometry, window: ConvWindow) -> [(first: Int, narrow: Bool)] {
+    /// skipped rather than computed. `lanes` (8, 16 or 32) is how many of a panel's first positions hold all its outputs.
+    static func panels(geometry g: ConvVertexGeometry, window: ConvWindow) -> [(first: Int, lanes: Int)] {
         let rows = g.batch * g.outputRows
         @inline(__always) func rowStart(_ row: Int) -> Int {
             window.position(image: row / g.outputRows, row: row % g.outputRows, column: 0)
         }
-        var panels: [(first: Int, narrow: Bool)] = [], covered = 0, next = 0
+        var panels: [(first: Int, lanes: Int)] = [], covered = 0
+        // The first rows that end after a panel's first 8 and first 16 positions (both only move on).
+        var next8 = 0, next16 = 0
         panels.reserveCapacity(convCeilDiv(window.span, panelWidth))
         for row in 0..<rows {
             var first = max(rowStart(row), covered)
             while first < rowStart(row) + g.outputColumns {
-                // The first row that ends after the panel's first half: does it start before the panel's end?
-                while next < rows && rowStart(next) + g.outputColumns <= first + 16 { next += 1 }
-                panels.append((first, next == rows || rowStart(next) >= first + panelWidth))
+                // A panel holds its outputs in its first `lanes` positions when the first row ending after them
+                // starts after the panel's end.
+                while next8 < rows && rowStart(next8) + g.outputColumns <= first + 8 { next8 += 1 }
+                while next16 < rows && rowStart(next16) + g.outputColumns <= first + 16 { next16 += 1 }
+                @inline(__always) func holdsNoMore(after next: Int) -> Bool { next == rows || rowStart(next) >= first + panelWidth }
+                panels.append((first, holdsNoMore(after: next8) ? 8 : holdsNoMore(after: next16) ? 16 : panelWidth))
                 first += panelWidth
             }
             covered = max(covered, first)
@@ -212,6 +225,43 @@ enum ConvDenseKernel {
         if rows > 5 { store(5, a5, b5) }
         if rows > 6 { store(6, a6, b6) }
         if rows > 7 { store(7, a7, b7) }
+    }
+
+    /// ``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)`` for a panel whose outputs all lie in
+    /// its first `V.scalarCount` (8 or 16) positions: one vector of `V` per row, stored to the first lanes of each row's sums
+    /// (the others keep what they held). Its sums are those of the full panel's lanes, in the same order.
+    @inline(never)
+    static func multiplyNarrow<V: SIMD>(_: V.Type, weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int,
+                                         source: UnsafePointer<Float>, offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer,
+                                         sumStride: Int, accumulate: Bool) where V.Scalar == Float {
+        let rowBytes = 4 * sumStride
+        @inline(__always) func initial(_ row: Int) -> V {
+            accumulate && row < rows ? sums.loadUnaligned(fromByteOffset: row * rowBytes, as: V.self) : V()
+        }
+        var a0 = initial(0), a1 = initial(1), a2 = initial(2), a3 = initial(3)
+        var a4 = initial(4), a5 = initial(5), a6 = initial(6), a7 = initial(7)
+        @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
+        let w0 = weights, w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
+        for k in 0..<count {
+            let x = UnsafeRawPointer(source + offsets[k]).loadUnaligned(as: V.self)
+            a0.addProduct(V(repeating: w0[k]), x)
+            a1.addProduct(V(repeating: w1[k]), x)
+            a2.addProduct(V(repeating: w2[k]), x)
+            a3.addProduct(V(repeating: w3[k]), x)
+            a4.addProduct(V(repeating: w4[k]), x)
+            a5.addProduct(V(repeating: w5[k]), x)
+            a6.addProduct(V(repeating: w6[k]), x)
+            a7.addProduct(V(repeating: w7[k]), x)
+        }
+        @inline(__always) func store(_ row: Int, _ sum: V) { sums.storeBytes(of: sum, toByteOffset: row * rowBytes, as: V.self) }
+        store(0, a0)
+        if rows > 1 { store(1, a1) }
+        if rows > 2 { store(2, a2) }
+        if rows > 3 { store(3, a3) }
+        if rows > 4 { store(4, a4) }
+        if rows > 5 { store(5, a5) }
+        if rows > 6 { store(6, a6) }
+        if rows > 7 { store(7, a7) }
     }
 
     /// `start(row) + Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows
