@@ -35,7 +35,7 @@ let package = Package(
             dependencies: ["TesseraGraph", "TesseraCompiler", "TesseraRuntime", "TesseraProfile", "TesseraHost", "TesseraOps", "TesseraModels"]),
 
         // MARK: - Operations (codelets and planners), beside the pipeline
-        .target(name: "TesseraOps", dependencies: ["TesseraGraph", "TesseraCompiler"], swiftSettings: hotPathSettings),
+        .target(name: "TesseraOps", dependencies: ["TesseraGraph", "TesseraCompiler", "_TesseraShim"], swiftSettings: hotPathSettings),
         .target(name: "TesseraModels", dependencies: ["TesseraOps", "TesseraRuntime", "TesseraHost", "CZlib"]),
         .target(name: "TesseraONNX", dependencies: ["TesseraModels", .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
 

@@ -1,4 +1,5 @@
 import TesseraGraph
+import _TesseraShim
 
 /// Host kernel of every convolution part (dense, grouped and depthwise): per group, the matrix
 /// product `out[o][p] = Σ_k w[o][k] · x[k][p]` over `k = (input channel, tap)`.
@@ -61,6 +62,8 @@ enum ConvDenseKernel {
                                                                outputField: Int, _: In.Type, _: Out.Type, scratch: KernelScratch) {
         let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup, depth = cg * g.taps
         let channels = g.groups * og, plane = g.outputRows * g.outputColumns
+        let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
+        prefetchForWrite(output, end)
         let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
         let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
         let offsets = window.offsets(geometry: g, channels: cg, scratch: scratch)
@@ -120,7 +123,6 @@ enum ConvDenseKernel {
         // the field's last few positions go one by one.
         let wholeRows = window.columns == g.outputColumns
         let runs = wholeRows ? 1 : g.outputRows, runLength = wholeRows ? plane : g.outputColumns
-        let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
         // Row starts stepped rather than recomputed, in wrapping arithmetic: a depthwise part writes
         // thousands of short rows, where the index products and their overflow checks would cost
         // as much as the stores.
@@ -311,5 +313,16 @@ enum ConvDenseKernel {
         if rows > 5 { store(5, a5, b5) }
         if rows > 6 { store(6, a6, b6) }
         if rows > 7 { store(7, a7, b7) }
+    }
+
+    /// Asks for the cache lines of `start ..< end` for writing, so that the output pass, after the products, does not
+    /// wait for cold tile memory line by line.
+    @inline(__always)
+    static func prefetchForWrite<T>(_ start: UnsafeMutablePointer<T>, _ end: UnsafeMutablePointer<T>) {
+        var line = UnsafeRawPointer(start), last = UnsafeRawPointer(end)
+        while line < last {
+            tessera_prefetch_for_write(line)
+            line += 64
+        }
     }
 }

@@ -31,11 +31,12 @@ enum ConvDepthwiseKernel {
                                                        outputField: Int, _: In.Type, _: Out.Type) {
         withKernelScratch { scratch in
             let channels = g.groups, taps = g.taps
+            let output = fields.output(outputField, as: Out.self).baseAddress!
+            let rows = g.outputRows, columns = g.outputColumns, plane = rows * columns, end = g.batch * channels * plane
+            ConvDenseKernel.prefetchForWrite(output, output + end)
             let operands = ConvDenseKernel.Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
             let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
             let offsets = window.offsets(geometry: g, channels: 1, scratch: scratch)
-            let output = fields.output(outputField, as: Out.self).baseAddress!
-            let rows = g.outputRows, columns = g.outputColumns, plane = rows * columns, end = g.batch * channels * plane
             var next = 0
             // Strips in output order, so that a strip's lanes past its row (stored with it) are
             // stored again, right, by a later strip.

@@ -46,4 +46,10 @@ static inline void tessera_cpu_relax(void) {
 #endif
 }
 
+/// Asks the CPU to fetch the cache line holding `address` for writing (x86 `prefetchw`), so
+/// that a later store does not wait for it; a hint only, it never faults.
+static inline void tessera_prefetch_for_write(const void *address) {
+    __builtin_prefetch(address, 1, 3);
+}
+
 #endif
