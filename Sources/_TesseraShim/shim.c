@@ -2,6 +2,9 @@
 #include "TesseraShim.h"
 
 #include <errno.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
@@ -94,4 +97,25 @@ int tessera_map_large_blocks(long threshold) {
 
 void tessera_return_freed_memory(void) {
     malloc_trim(0);
+}
+
+int tessera_has_avx512(void) {
+#if defined(__x86_64__)
+    unsigned int eax, ebx, ecx, edx;
+    // CPUID.1:ECX.OSXSAVE (bit 27): XGETBV may be used to read XCR0.
+    if (!__get_cpuid(1, &eax, &ebx, &ecx, &edx) || !(ecx & (1u << 27))) {
+        return 0;
+    }
+    // CPUID.(EAX=7,ECX=0):EBX.AVX512F (bit 16).
+    if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) || !(ebx & (1u << 16))) {
+        return 0;
+    }
+    unsigned int low, high;
+    __asm__ ("xgetbv" : "=a"(low), "=d"(high) : "c"(0));
+    // XCR0 bits 1, 2 (SSE, AVX) and 5, 6, 7 (opmask, ZMM0-15 upper halves, ZMM16-31).
+    const unsigned int needed = 0xE6;
+    return (low & needed) == needed;
+#else
+    return 0;
+#endif
 }

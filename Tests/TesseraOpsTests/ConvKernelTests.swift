@@ -1,5 +1,6 @@
 import Testing
 import Tessera
+@testable import TesseraOps
 
 /// One convolution vertex run directly on its fields: a part of `parameters` (ranges of the whole convolution).
 struct ConvKernelCase: CustomTestStringConvertible, Sendable {
@@ -97,10 +98,12 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
 }
 
 /// The convolution vertex's host kernel against a float64 reference, on its own fields: every block shape,
-/// panel width, stride phase, chunking and padding case, and no write past its output field.
+/// panel width, stride phase, chunking and padding case, and no write past its output field; through the
+/// codelet (`block` nil: the host's register block, depthwise parts in their own kernel) and through the
+/// dense kernel with each register block, whichever the host has.
 @Suite struct ConvKernelTests {
-    @Test(arguments: ConvKernelCase.all)
-    func vertexMatchesTheFloat64Reference(_ test: ConvKernelCase) {
+    @Test(arguments: ConvKernelCase.all, [nil] + ConvRegisterBlock.allCases)
+    func vertexMatchesTheFloat64Reference(_ test: ConvKernelCase, block: ConvRegisterBlock?) {
         let p = test.parameters, inType = p.elementType, outType = test.outputType ?? p.elementType
         let n = test.batch ?? 0..<p.batch, groups = test.groups ?? 0..<p.groups
         let o = test.outputChannels ?? 0..<p.outputChannelsPerGroup, i = test.inputChannels ?? 0..<p.inputChannelsPerGroup
@@ -140,15 +143,17 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
             reference.append(sum)
             magnitude.append(size)
         } } } } }
-        let got = runVertex(g, inType: inType, outType: outType, hasBias: p.hasBias, input: fieldIn, weights: fieldWeights, bias: fieldBias)
+        let got = runVertex(g, inType: inType, outType: outType, hasBias: p.hasBias, block: block, input: fieldIn, weights: fieldWeights,
+                            bias: fieldBias)
         #expect(got.sentinelsIntact, "the vertex wrote past its output field")
         let tolerance = outType == .float16 ? 1e-3 : 1e-5
         let worst = zip(zip(got.values, reference), magnitude).map { abs($0.0 - $0.1) / (tolerance * ($1 + 1e-3)) }.max() ?? 0
         #expect(got.values.count == reference.count && worst <= 1, "worst error \(worst) × tolerance")
     }
 
-    /// Runs one `ConvPartialCodelet` of `g` on fields laid out one after another (4-byte aligned only), with sentinels after the output.
-    private func runVertex(_ g: ConvVertexGeometry, inType: ElementType, outType: ElementType, hasBias: Bool,
+    /// Runs one `ConvPartialCodelet` of `g` (or, with `block`, the dense kernel with that register block) on fields laid
+    /// out one after another (4-byte aligned only), with sentinels after the output.
+    private func runVertex(_ g: ConvVertexGeometry, inType: ElementType, outType: ElementType, hasBias: Bool, block: ConvRegisterBlock?,
                            input: [Double], weights: [Double], bias: [Double]) -> (values: [Double], sentinelsIntact: Bool) {
         let outputs = g.positions * g.groups * g.outputChannelsPerGroup, spare = 64
         let inputs = [input, weights] + (hasBias ? [bias] : [])
@@ -174,7 +179,18 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         let codelet = ConvPartialCodelet(geometry: g, method: .amp, workerAxis: .row, workers: 1, inputType: inType, outputType: outType,
                                          hasBias: hasBias)
         #expect(codelet.sizeProblem(fieldSizes: slots.map(\.count)) == nil)
-        slots.withUnsafeBufferPointer { codelet.compute(VertexFields(memory: memory, slots: $0.baseAddress!)) }
+        slots.withUnsafeBufferPointer { slots in
+            let fields = VertexFields(memory: memory, slots: slots.baseAddress!), outputField = hasBias ? 3 : 2
+            func dense<In: ElementLane, Out: ElementLane>(_: In.Type, _: Out.Type, _ block: ConvRegisterBlock) {
+                ConvDenseKernel.run(fields, geometry: g, hasBias: hasBias, outputField: outputField, In.self, Out.self, block: block)
+            }
+            switch (block, inType, outType) {
+            case (nil, _, _): codelet.compute(fields)
+            case let (block?, .float16, .float16): dense(Float16.self, Float16.self, block)
+            case let (block?, .float16, _): dense(Float16.self, Float.self, block)
+            case let (block?, _, _): dense(Float.self, Float.self, block)
+            }
+        }
         let out = memory + offset
         let values = (0..<outputs).map { e in
             outType == .float16 ? Double(out.loadUnaligned(fromByteOffset: 2 * e, as: Float16.self)) : Double(out.loadUnaligned(fromByteOffset: 4 * e, as: Float.self))

@@ -8,20 +8,20 @@ import _TesseraShim
 /// (float16 weights are only widened), so nothing is packed or cached between runs (the weights live
 /// in tile memory and may be rewritten). The input is rearranged once per run into a ``ConvWindow``,
 /// in which the 32 output positions of a panel read 32 consecutive floats for every `k`, at
-/// `position + offsets[k]`. Eight output channels × 32 positions accumulate in sixteen `SIMD16<Float>`
-/// registers over `k` (``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``, also for a
-/// last block of five to seven; ``multiplyNarrow(_:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)`` with
-/// one vector of 16 or 8 for a panel with outputs only in its first 16 or 8 positions;
-/// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one or four channels for a last
-/// block of fewer) into a staging row
-/// per output channel, whose output positions then go to the channel-first output field with the bias. Panels cover
+/// `position + offsets[k]`. A block of output channels × positions accumulates in vector registers over `k`
+/// into a staging row per output channel, whose output positions then go to the channel-first output field
+/// with the bias. With the ``ConvRegisterBlock/wide`` block, eight channels × 32 positions accumulate in sixteen
+/// `SIMD16<Float>` registers (``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``, also
+/// for a last block of five to seven; ``multiplyEight(_:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``
+/// with one vector of 16 or 8 for a panel with outputs only in its first 16 or 8 positions;
+/// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one or four channels for a
+/// last block of fewer); with the ``ConvRegisterBlock/compact`` one, six channels × 16 positions
+/// (``multiplyCompact(lanes:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``). Panels cover
 /// only window rows that hold outputs (``panels(geometry:window:)``).
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
     static let panelWidth = 32
-    /// Output channels accumulated at once.
-    static let rowBlock = 8
-    /// Most values of k per pass over the panels: 192 × 32 floats (24 KiB) of window stay in L1 (48 KiB here).
+    /// Most values of k per pass over the panels: 192 × 32 floats (24 KiB) of window stay in a 32 KiB L1.
     static let depthChunk = 192
 
     /// Float32 views of a part's weights `[group][o][k]` and bias (a widened copy of float16 weights, zeros without a
@@ -50,16 +50,17 @@ enum ConvDenseKernel {
     }
 
     /// Computes the part into output field `outputField` (of `Out`) from input, weights and bias of `In`, its
-    /// temporaries in the thread's scratch arena.
+    /// temporaries in the thread's scratch arena, with the multiply loops of `block`.
     static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
-                                                       outputField: Int, _: In.Type, _: Out.Type) {
+                                                       outputField: Int, _: In.Type, _: Out.Type, block: ConvRegisterBlock = .host) {
         withKernelScratch { scratch in
-            run(fields, geometry: g, hasBias: hasBias, outputField: outputField, In.self, Out.self, scratch: scratch)
+            run(fields, geometry: g, hasBias: hasBias, outputField: outputField, In.self, Out.self, block: block, scratch: scratch)
         }
     }
 
     private static func run<In: ElementLane, Out: ElementLane>(_ fields: VertexFields, geometry g: ConvVertexGeometry, hasBias: Bool,
-                                                               outputField: Int, _: In.Type, _: Out.Type, scratch: KernelScratch) {
+                                                               outputField: Int, _: In.Type, _: Out.Type, block: ConvRegisterBlock,
+                                                               scratch: KernelScratch) {
         let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup, depth = cg * g.taps
         let channels = g.groups * og, plane = g.outputRows * g.outputColumns
         let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
@@ -81,7 +82,7 @@ enum ConvDenseKernel {
                 for (first, lanes) in panels {
                     var o = 0
                     while o < og {
-                        let channel = group * og + o, rows = min(rowBlock, og - o)
+                        let channel = group * og + o, rows = min(block.channels, og - o)
                         @inline(__always) func staged(_ row: Int) -> UnsafeMutableRawPointer {
                             UnsafeMutableRawPointer(staging + (channel + row) * stagingStride + first)
                         }
@@ -95,13 +96,16 @@ enum ConvDenseKernel {
                             staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                         }
                         let weights = operands.weights + channel * depth + chunkStart
-                        if rows > 4 && lanes == panelWidth {
+                        if block == .compact {
+                            multiplyCompact(lanes: lanes, weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
+                                            offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
+                        } else if rows > 4 && lanes == panelWidth {
                             multiplyFull(weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
                                          offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
                         } else if rows > 4 {
                             @inline(__always) func narrow<V: SIMD>(_: V.Type) where V.Scalar == Float {
-                                multiplyNarrow(V.self, weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
-                                               offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
+                                multiplyEight(V.self, weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
+                                              offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
                             }
                             if lanes == 16 { narrow(SIMD16<Float>.self) } else { narrow(SIMD8<Float>.self) }
                         } else {
@@ -113,7 +117,7 @@ enum ConvDenseKernel {
                             }
                             block(rows == 1 ? 1 : 4, lanes < panelWidth)
                         }
-                        o += rowBlock
+                        o += block.channels
                     }
                 }
             }
@@ -227,43 +231,6 @@ enum ConvDenseKernel {
         if rows > 5 { store(5, a5, b5) }
         if rows > 6 { store(6, a6, b6) }
         if rows > 7 { store(7, a7, b7) }
-    }
-
-    /// ``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)`` for a panel whose outputs all lie in
-    /// its first `V.scalarCount` (8 or 16) positions: one vector of `V` per row, stored to the first lanes of each row's sums
-    /// (the others keep what they held). Its sums are those of the full panel's lanes, in the same order.
-    @inline(never)
-    static func multiplyNarrow<V: SIMD>(_: V.Type, weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int,
-                                         source: UnsafePointer<Float>, offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer,
-                                         sumStride: Int, accumulate: Bool) where V.Scalar == Float {
-        let rowBytes = 4 * sumStride
-        @inline(__always) func initial(_ row: Int) -> V {
-            accumulate && row < rows ? sums.loadUnaligned(fromByteOffset: row * rowBytes, as: V.self) : V()
-        }
-        var a0 = initial(0), a1 = initial(1), a2 = initial(2), a3 = initial(3)
-        var a4 = initial(4), a5 = initial(5), a6 = initial(6), a7 = initial(7)
-        @inline(__always) func row(_ i: Int) -> UnsafePointer<Float> { weights + min(i, rows - 1) * depth }
-        let w0 = weights, w1 = row(1), w2 = row(2), w3 = row(3), w4 = row(4), w5 = row(5), w6 = row(6), w7 = row(7)
-        for k in 0..<count {
-            let x = UnsafeRawPointer(source + offsets[k]).loadUnaligned(as: V.self)
-            a0.addProduct(V(repeating: w0[k]), x)
-            a1.addProduct(V(repeating: w1[k]), x)
-            a2.addProduct(V(repeating: w2[k]), x)
-            a3.addProduct(V(repeating: w3[k]), x)
-            a4.addProduct(V(repeating: w4[k]), x)
-            a5.addProduct(V(repeating: w5[k]), x)
-            a6.addProduct(V(repeating: w6[k]), x)
-            a7.addProduct(V(repeating: w7[k]), x)
-        }
-        @inline(__always) func store(_ row: Int, _ sum: V) { sums.storeBytes(of: sum, toByteOffset: row * rowBytes, as: V.self) }
-        store(0, a0)
-        if rows > 1 { store(1, a1) }
-        if rows > 2 { store(2, a2) }
-        if rows > 3 { store(3, a3) }
-        if rows > 4 { store(4, a4) }
-        if rows > 5 { store(5, a5) }
-        if rows > 6 { store(6, a6) }
-        if rows > 7 { store(7, a7) }
     }
 
     /// `start(row) + Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for `rows` (1 … 8) rows

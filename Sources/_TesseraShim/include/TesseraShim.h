@@ -1,5 +1,6 @@
-// _TesseraShim: the few Linux calls Swift cannot reach directly (they need _GNU_SOURCE).
-// Underscored because it is an implementation detail of TesseraHost with no stable API.
+// _TesseraShim: the few Linux calls and CPU instructions Swift cannot reach directly (they need
+// _GNU_SOURCE or a compiler builtin). Underscored because it is an implementation detail of
+// TesseraHost and of the kernels in TesseraOps, with no stable API.
 #ifndef TESSERA_SHIM_H
 #define TESSERA_SHIM_H
 
@@ -35,6 +36,11 @@ int tessera_map_large_blocks(long threshold);
 
 /// Returns the heap's free pages to the system (malloc_trim).
 void tessera_return_freed_memory(void);
+
+/// 1 when the CPU has AVX-512F and the operating system saves its registers (XCR0 holds the
+/// opmask and the two ZMM states), so 32 vector registers of 512 bits can be used; else 0
+/// (always 0 off x86-64). The kernels, built for the host CPU, pick their register blocks by it.
+int tessera_has_avx512(void);
 
 /// A spin-wait hint to the CPU (x86 `pause`, Arm `yield`): cheaper for the sibling
 /// hyper-thread and for the memory system than a bare busy loop.
