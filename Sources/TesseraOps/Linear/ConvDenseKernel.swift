@@ -12,7 +12,7 @@ import _TesseraShim
 /// into a staging row per output channel, whose output positions then go to the channel-first output field
 /// with the bias. With the ``ConvRegisterBlock/wide`` block, eight channels × 32 positions accumulate in sixteen
 /// `SIMD16<Float>` registers (``multiplyFull(weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``, also
-/// for a last block of five to seven; ``multiplyEight(_:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``
+/// for a last block of five to seven; ``multiplyRows(_:_:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``
 /// with one vector of 16 or 8 for a panel with outputs only in its first 16 or 8 positions;
 /// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one or four channels for a
 /// last block of fewer); with the ``ConvRegisterBlock/compact`` one, six channels × 16 positions
@@ -104,8 +104,9 @@ enum ConvDenseKernel {
                                          offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
                         } else if rows > 4 {
                             @inline(__always) func narrow<V: SIMD>(_: V.Type) where V.Scalar == Float {
-                                multiplyEight(V.self, weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
-                                              offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
+                                multiplyRows(V.self, EightRows.self, weights: weights, depth: depth, rows: rows, count: chunk,
+                                             source: source + first, offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride,
+                                             accumulate: chunkStart > 0)
                             }
                             if lanes == 16 { narrow(SIMD16<Float>.self) } else { narrow(SIMD8<Float>.self) }
                         } else {

@@ -19,6 +19,19 @@ enum ConvRegisterBlock: CaseIterable, Sendable {
     var channels: Int { self == .wide ? 8 : 6 }
 }
 
+/// The rows of a row loop as a type, so that each count gets a loop of its own with just its sums in registers.
+protocol ConvBlockRows {
+    /// Rows computed (3, 6 or 8).
+    static var count: Int { get }
+}
+
+/// The wide block's eight rows.
+enum EightRows: ConvBlockRows { static var count: Int { 8 } }
+/// The compact block's six rows.
+enum SixRows: ConvBlockRows { static var count: Int { 6 } }
+/// The compact block's loop for a last block of up to three rows.
+enum ThreeRows: ConvBlockRows { static var count: Int { 3 } }
+
 extension ConvDenseKernel {
     /// The products of a panel's `lanes` (8, 16 or 32) first positions for `rows` (1 … 6) output channels with the
     /// ``ConvRegisterBlock/compact`` block: a half panel of sixteen positions at a time, over all of `count` before the
@@ -28,56 +41,27 @@ extension ConvDenseKernel {
                                 sumStride: Int, accumulate: Bool) {
         @inline(__always) func half<V: SIMD>(_: V.Type, _ start: Int) where V.Scalar == Float {
             let (source, sums) = (source + start, sums + 4 * start)
-            if rows > 3 {
-                multiplySix(V.self, weights: weights, depth: depth, rows: rows, count: count, source: source, offsets: offsets,
-                            sums: sums, sumStride: sumStride, accumulate: accumulate)
-            } else {
-                multiplyThree(V.self, weights: weights, depth: depth, rows: rows, count: count, source: source, offsets: offsets,
-                              sums: sums, sumStride: sumStride, accumulate: accumulate)
+            @inline(__always) func loop<Rows: ConvBlockRows>(_: Rows.Type) {
+                multiplyRows(V.self, Rows.self, weights: weights, depth: depth, rows: rows, count: count, source: source, offsets: offsets,
+                             sums: sums, sumStride: sumStride, accumulate: accumulate)
             }
+            if rows > 3 { loop(SixRows.self) } else { loop(ThreeRows.self) }
         }
         if lanes == 8 { return half(SIMD8<Float>.self, 0) }
         half(SIMD16<Float>.self, 0)
         if lanes == panelWidth { half(SIMD16<Float>.self, 16) }
     }
 
-    /// ``multiplyRows(_:blockRows:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)`` of eight rows:
-    /// the wide block's loop for a panel with outputs only in its first 8 or 16 positions.
-    @inline(never)
-    static func multiplyEight<V: SIMD>(_: V.Type, weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int,
-                                        source: UnsafePointer<Float>, offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer,
-                                        sumStride: Int, accumulate: Bool) where V.Scalar == Float {
-        multiplyRows(V.self, blockRows: 8, weights: weights, depth: depth, rows: rows, count: count, source: source, offsets: offsets,
-                     sums: sums, sumStride: sumStride, accumulate: accumulate)
-    }
-
-    /// ``multiplyRows(_:blockRows:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)`` of six rows.
-    @inline(never)
-    static func multiplySix<V: SIMD>(_: V.Type, weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int,
-                                      source: UnsafePointer<Float>, offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer,
-                                      sumStride: Int, accumulate: Bool) where V.Scalar == Float {
-        multiplyRows(V.self, blockRows: 6, weights: weights, depth: depth, rows: rows, count: count, source: source, offsets: offsets,
-                     sums: sums, sumStride: sumStride, accumulate: accumulate)
-    }
-
-    /// ``multiplyRows(_:blockRows:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)`` of three rows.
-    @inline(never)
-    static func multiplyThree<V: SIMD>(_: V.Type, weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int,
-                                        source: UnsafePointer<Float>, offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer,
-                                        sumStride: Int, accumulate: Bool) where V.Scalar == Float {
-        multiplyRows(V.self, blockRows: 3, weights: weights, depth: depth, rows: rows, count: count, source: source, offsets: offsets,
-                     sums: sums, sumStride: sumStride, accumulate: accumulate)
-    }
-
     /// `Σ_{k < count} weights[row · depth + k] · source[offsets[k] + lane]` for rows 0 ..< `rows` and the lanes of one `V`,
-    /// added to the sums at `sums + row · sumStride` floats with `accumulate` and stored there (unaligned). `blockRows`
-    /// (3, 6 or 8, a constant of each caller, at least `rows`) rows are computed: those from `rows` on repeat the last
-    /// one's weights and are not stored. Each sum is a named register (an array of sums is kept in memory).
-    @inline(__always)
-    static func multiplyRows<V: SIMD>(_: V.Type, blockRows: Int, weights: UnsafePointer<Float>, depth: Int, rows: Int, count: Int,
-                                       source: UnsafePointer<Float>, offsets: UnsafePointer<Int>, sums: UnsafeMutableRawPointer,
-                                       sumStride: Int, accumulate: Bool) where V.Scalar == Float {
-        let rowBytes = 4 * sumStride
+    /// added to the sums at `sums + row · sumStride` floats with `accumulate` and stored there (unaligned).
+    /// `Rows.count` rows (at least `rows`) are computed: those from `rows` on repeat the last one's weights and are not
+    /// stored. Each sum is a named register (an array of sums is kept in memory).
+    @inline(never)
+    static func multiplyRows<V: SIMD, Rows: ConvBlockRows>(_: V.Type, _: Rows.Type, weights: UnsafePointer<Float>, depth: Int, rows: Int,
+                                                           count: Int, source: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                                           sums: UnsafeMutableRawPointer, sumStride: Int, accumulate: Bool)
+    where V.Scalar == Float {
+        let blockRows = Rows.count, rowBytes = 4 * sumStride
         @inline(__always) func initial(_ row: Int) -> V {
             accumulate && row < rows ? sums.loadUnaligned(fromByteOffset: row * rowBytes, as: V.self) : V()
         }
