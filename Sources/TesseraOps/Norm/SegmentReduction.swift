@@ -15,17 +15,24 @@ extension OpBuilder {
         let layout = try normLayout(of: x, op: op)
         let groups = layout.groups
 
-        // Entries of `partials`: one per row each region touches, group after group.
+        // Entries of `partials`: one per row each region touches, group after group; statistic `s`'s entries are
+        // `entriesOfStatistic[statisticStart[s] ..< statisticStart[s + 1]]`, in entry order (counted, then filled).
+        @inline(__always) func rows(of region: Range<Int>) -> Range<Int> { (region.lowerBound / rowLength)..<((region.upperBound - 1) / rowLength + 1) }
+        var statisticStart = [Int](repeating: 0, count: statistics + 1)
+        for group in groups { for region in group.regions { for row in rows(of: region) { statisticStart[statisticOfRow(row) + 1] += 1 } } }
+        for s in 0..<statistics { statisticStart[s + 1] += statisticStart[s] }
+        var entriesOfStatistic = [Int](repeating: 0, count: statisticStart[statistics]), nextOfStatistic = statisticStart
         var firstEntry: [Int] = [], segments: [[NormSegment]] = []
-        var entriesByStatistic = [[Int]](repeating: [], count: statistics)
         var entryCount = 0
         for group in groups {
             firstEntry.append(entryCount)
             var groupSegments: [NormSegment] = []
             for region in group.regions {
                 groupSegments.append(NormSegment(count: region.count, offset: region.lowerBound % rowLength, first: entryCount - firstEntry[firstEntry.count - 1]))
-                for row in (region.lowerBound / rowLength)..<((region.upperBound - 1) / rowLength + 1) {
-                    entriesByStatistic[statisticOfRow(row)].append(entryCount)
+                for row in rows(of: region) {
+                    let statistic = statisticOfRow(row)
+                    entriesOfStatistic[nextOfStatistic[statistic]] = entryCount
+                    nextOfStatistic[statistic] += 1
                     entryCount += 1
                 }
             }
@@ -64,15 +71,18 @@ extension OpBuilder {
             try building(op) { () throws(GraphError) in try graph.setTileMapping(resultFlat, positions: [out], tile: piece.tile) }
             // The entries in the partials' order, so that each tile's entries arrive as one run; the
             // codelet finds them in statistic order through `order` (empty when the two agree).
-            let inStatisticOrder = range.flatMap { entriesByStatistic[$0] }, sorted = inStatisticOrder.sorted()
-            var order: [Int32] = []
-            if sorted != inStatisticOrder {
-                let place = Dictionary(uniqueKeysWithValues: sorted.enumerated().map { ($1, Int32($0)) })
-                order = inStatisticOrder.map { place[$0]! }
+            let inStatisticOrder = entriesOfStatistic[statisticStart[range.lowerBound]..<statisticStart[range.upperBound]]
+            var sorted = Array(inStatisticOrder), order: [Int32] = []
+            if zip(sorted, sorted.dropFirst()).contains(where: { $0 > $1 }) {
+                // The entries are distinct: entry `i` in statistic order is `sorted[order[i]]`.
+                let ranks = sorted.indices.sorted { sorted[$0] < sorted[$1] }
+                order = [Int32](repeating: 0, count: ranks.count)
+                for (rank, i) in ranks.enumerated() { order[i] = Int32(rank) }
+                sorted.sort()
             }
             let runs = NormPiece.consecutiveRuns(sorted).map { $0.lowerBound * width..<$0.upperBound * width }
             for run in runs { reduceCost.read(partialOwners, run, on: piece.tile) }
-            let codelet = PartialReduceCodelet(entries: range.map { entriesByStatistic[$0].count }, output: output, order: order)
+            let codelet = PartialReduceCodelet(entries: range.map { statisticStart[$0 + 1] - statisticStart[$0] }, output: output, order: order)
             try addNormVertex(reduceSet, codelet, tile: piece.tile, regions: [(of: partials, positions: runs), (of: resultFlat, positions: [out])],
                               cost: &reduceCost, op: op)
         }
