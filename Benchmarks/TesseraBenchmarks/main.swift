@@ -12,7 +12,7 @@ guard selections.contains(selection) else {
     print("unknown benchmark '\(selection)'; choose one of \(selections.joined(separator: ", "))")
     exit(2)
 }
-print("Tessera benchmarks on \(target.name) (\(target.tiles) tiles), host threads: one per core")
+print("Tessera benchmarks on \(target.name) (\(target.tiles) tiles), host threads: one per core, convolution register block: \(ConvRegisterBlock.host)")
 if selection == "runtime" || selection == "all" { try runtimeBenchmarks(target: target) }
 if selection == "collectives" || selection == "all" { try collectiveBenchmarks(target: target) }
 if selection == "conv" || selection == "all" { try convolutionBenchmarks(target: target) }

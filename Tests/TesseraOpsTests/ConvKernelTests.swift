@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tessera
 @testable import TesseraOps
@@ -149,6 +150,14 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         let tolerance = outType == .float16 ? 1e-3 : 1e-5
         let worst = zip(zip(got.values, reference), magnitude).map { abs($0.0 - $0.1) / (tolerance * ($1 + 1e-3)) }.max() ?? 0
         #expect(got.values.count == reference.count && worst <= 1, "worst error \(worst) × tolerance")
+    }
+
+    /// The host's block follows the CPU: the wide one exactly when Linux lists AVX-512F among an x86 CPU's flags
+    /// (which it does only when the kernel saves the AVX-512 registers); other CPUs have no such line.
+    @Test func hostBlockFollowsTheCPUFlags() throws {
+        let cpuinfo = try String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)
+        let flags = cpuinfo.split(separator: "\n").first { $0.hasPrefix("flags") }?.split(separator: " ") ?? []
+        #expect(ConvRegisterBlock.host == (flags.contains("avx512f") ? .wide : .compact))
     }
 
     /// Runs one `ConvPartialCodelet` of `g` (or, with `block`, the dense kernel with that register block) on fields laid

@@ -4,7 +4,7 @@ import _TesseraShim
 /// registers: as many as the host's register file holds with the window vector and a broadcast weight beside
 /// them, since a sum spilled to memory costs a load and a store per multiply-add. Every block adds the same
 /// products in the same order into each output, so the outputs do not depend on the block.
-enum ConvRegisterBlock: CaseIterable, Sendable {
+public enum ConvRegisterBlock: CaseIterable, Sendable, CustomStringConvertible {
     /// Eight channels × a whole 32-position panel: sixteen `SIMD16<Float>` sums in 32 registers of 512 bits (AVX-512).
     case wide
     /// Six channels × sixteen positions (half a panel) at a time: six `SIMD16<Float>` sums in twelve of the sixteen
@@ -13,7 +13,12 @@ enum ConvRegisterBlock: CaseIterable, Sendable {
 
     /// The block for this host: the kernels are built for the host CPU (`-target-cpu native`), whose vector
     /// registers are those the CPU reports.
-    static let host: ConvRegisterBlock = tessera_has_avx512() != 0 ? .wide : .compact
+    public static let host: ConvRegisterBlock = tessera_has_avx512() != 0 ? .wide : .compact
+
+    /// The block's shape and the registers it is for, as benchmarks print it.
+    public var description: String {
+        self == .wide ? "8 channels × 32 positions (AVX-512)" : "6 channels × 16 positions (no AVX-512)"
+    }
 
     /// Output channels per block.
     var channels: Int { self == .wide ? 8 : 6 }
