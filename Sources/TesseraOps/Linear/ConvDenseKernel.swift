@@ -64,8 +64,9 @@ enum ConvDenseKernel {
         let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup, depth = cg * g.taps
         let channels = g.groups * og, plane = g.outputRows * g.outputColumns
         let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
-        prefetchForWrite(output, end)
+        prefetch(output, end, forWriting: true)
         let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
+        prefetch(operands.weights, operands.weights + g.groups * og * depth, forWriting: false)
         let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
         let offsets = window.offsets(geometry: g, channels: cg, scratch: scratch)
         let panels = panels(geometry: g, window: window)
@@ -283,13 +284,14 @@ enum ConvDenseKernel {
         if rows > 7 { store(7, a7, b7) }
     }
 
-    /// Asks for the cache lines of `start ..< end` for writing, so that the output pass, after the products, does not
-    /// wait for cold tile memory line by line.
+    /// Asks for the cache lines of `start ..< end`, for writing (the output, so that the output pass after the products
+    /// does not wait for cold tile memory line by line) or for reading (the weights, which arrive while the window is
+    /// filled).
     @inline(__always)
-    static func prefetchForWrite<T>(_ start: UnsafeMutablePointer<T>, _ end: UnsafeMutablePointer<T>) {
-        var line = UnsafeRawPointer(start), last = UnsafeRawPointer(end)
-        while line < last {
-            tessera_prefetch_for_write(line)
+    static func prefetch(_ start: UnsafeRawPointer, _ end: UnsafeRawPointer, forWriting: Bool) {
+        var line = start
+        while line < end {
+            if forWriting { tessera_prefetch_for_write(line) } else { tessera_prefetch_for_read(line) }
             line += 64
         }
     }

@@ -33,7 +33,7 @@ enum ConvDepthwiseKernel {
             let channels = g.groups, taps = g.taps
             let output = fields.output(outputField, as: Out.self).baseAddress!
             let rows = g.outputRows, columns = g.outputColumns, plane = rows * columns, end = g.batch * channels * plane
-            ConvDenseKernel.prefetchForWrite(output, output + end)
+            ConvDenseKernel.prefetch(output, output + end, forWriting: true)
             let operands = ConvDenseKernel.Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
             let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
             let offsets = window.offsets(geometry: g, channels: 1, scratch: scratch)
