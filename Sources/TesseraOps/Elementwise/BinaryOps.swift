@@ -121,6 +121,8 @@ extension OpBuilder {
         // are joined into the runs that all three store one after another; with it, a region each.
         let unbroadcast = a.shape == shape && b.shape == shape
         var connections = VertexRegions(operands: [aField, operands[1], outField])
+        // Each tile's region fields, in tables kept from tile to tile.
+        var layout = BinaryRegionFields(inPlace: inPlace)
         for tile in work {
             // Region `r` is `regionRanges[regionFirst[r] ..< regionFirst[r + 1]]` (one range each when broadcasting).
             let regionRanges: [Range<Int>], regionFirst: [Int]
@@ -146,7 +148,7 @@ extension OpBuilder {
             }
             // Each region's fields as the regions would have them one by one (`a` in place: the
             // output's places), grouped where regions share or continue them.
-            var layout = BinaryRegionFields(inPlace: inPlace)
+            layout.removeAll()
             // The operand ranges already counted as received, by operand.
             var received: [Set<Range<Int>>] = [[], []]
             for r in 0..<regionCount {

@@ -28,6 +28,17 @@ struct RegionFieldGroups {
         ranges[fieldStarts[field]..<(field + 1 < fieldStarts.count ? fieldStarts[field + 1] : ranges.count)]
     }
 
+    /// Forgets every field and region, keeping the capacity, for the next vertex.
+    mutating func removeAll() {
+        ranges.removeAll(keepingCapacity: true)
+        fieldStarts.removeAll(keepingCapacity: true)
+        regionField.removeAll(keepingCapacity: true)
+        regionOffset.removeAll(keepingCapacity: true)
+        fieldCount = 0
+        lastRanges = 0..<0
+        lastOffset = 0
+    }
+
     /// Adds the next region, connected to `regionRanges` of the operand.
     mutating func add(_ regionRanges: ArraySlice<Range<Int>>) {
         if !fieldStarts.isEmpty && ranges[lastRanges].elementsEqual(regionRanges) {
@@ -57,6 +68,11 @@ struct BinaryRegionFields {
     private var groups = [RegionFieldGroups(), RegionFieldGroups(), RegionFieldGroups()]
 
     init(inPlace: Bool) { self.inPlace = inPlace }
+
+    /// Forgets every region, keeping the capacity, for the next vertex.
+    mutating func removeAll() {
+        for k in groups.indices { groups[k].removeAll() }
+    }
 
     /// How many fields of `a`, `b` and the output there are.
     var counts: [Int] { groups.map(\.count) }
