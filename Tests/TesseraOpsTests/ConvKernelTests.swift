@@ -101,7 +101,7 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
 /// The convolution vertex's host kernel against a float64 reference, on its own fields: every block shape,
 /// panel width, stride phase, chunking and padding case, and no write past its output field; through the
 /// codelet (`block` nil: the host's register block, depthwise parts in their own kernel) and through the
-/// dense kernel with each register block, whichever the host has.
+/// dense kernel with each register block, whichever the host has (the two giving the same bits).
 @Suite struct ConvKernelTests {
     @Test(arguments: ConvKernelCase.all, [nil] + ConvRegisterBlock.allCases)
     func vertexMatchesTheFloat64Reference(_ test: ConvKernelCase, block: ConvRegisterBlock?) {
@@ -147,6 +147,12 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         let got = runVertex(g, inType: inType, outType: outType, hasBias: p.hasBias, block: block, input: fieldIn, weights: fieldWeights,
                             bias: fieldBias)
         #expect(got.sentinelsIntact, "the vertex wrote past its output field")
+        if block == .compact {
+            // The blocks add the same products in the same order: the same bits.
+            let wide = runVertex(g, inType: inType, outType: outType, hasBias: p.hasBias, block: .wide, input: fieldIn, weights: fieldWeights,
+                                 bias: fieldBias)
+            #expect(wide.values == got.values, "the wide and compact register blocks gave different bits")
+        }
         let tolerance = outType == .float16 ? 1e-3 : 1e-5
         let worst = zip(zip(got.values, reference), magnitude).map { abs($0.0 - $0.1) / (tolerance * ($1 + 1e-3)) }.max() ?? 0
         #expect(got.values.count == reference.count && worst <= 1, "worst error \(worst) × tolerance")
