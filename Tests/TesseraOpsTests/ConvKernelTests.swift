@@ -52,7 +52,7 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
                        groups: 1..<4, rows: 2..<6),
         ConvKernelCase(parameters: ConvParameters(batch: 1, inputChannels: 6, outputChannels: 12, groups: 6, inputField: [5, 33],
                                                   kernel: [3, 3], stride: [1, 2], padding: .symmetric(1), elementType: .float16)),
-        // 1 × 1 over more k than one chunk (200 > 192) and a 3 × 3 one (25 · 9 = 225), whole rows.
+        // 1 × 1 over more k than one chunk (200 > 160) and a 3 × 3 one (25 · 9 = 225), whole rows.
         ConvKernelCase(parameters: ConvParameters(batch: 4, inputChannels: 200, outputChannels: 17, inputField: [3, 7], kernel: [1, 1])),
         // A last block of 7 over two chunks, and one of 6: whole-block loops whose spare rows repeat the last weights.
         ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 200, outputChannels: 15, inputField: [3, 9], kernel: [1, 1],
