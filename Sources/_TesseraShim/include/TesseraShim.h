@@ -49,12 +49,6 @@ static inline void tessera_cpu_relax(void) {
     __builtin_ia32_pause();
 #elif defined(__aarch64__) || defined(__arm__)
     __asm__ __volatile__("yield");
-/// Asks the CPU to fetch the cache line holding `address` for reading, so that a later load
-/// finds it in cache; a hint only, it never faults.
-static inline void tessera_prefetch_for_read(const void *address) {
-    __builtin_prefetch(address, 0, 3);
-}
-
 #endif
 }
 
