@@ -67,7 +67,8 @@ enum ConvDenseKernel {
         let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
         prefetch(output, end, forWriting: true)
         let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
-        prefetch(operands.weights, operands.weights + g.groups * og * depth, forWriting: false)
+        // Float32 weights are read in place from cold tile memory; float16 ones were just widened into scratch.
+        if In.self == Float.self { prefetch(operands.weights, operands.weights + g.groups * og * depth, forWriting: false) }
         let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
         let offsets = window.offsets(geometry: g, channels: cg, scratch: scratch)
         let panels = panels(geometry: g, window: window)
