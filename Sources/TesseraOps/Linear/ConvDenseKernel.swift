@@ -135,6 +135,9 @@ enum ConvDenseKernel {
         // thousands of short rows, where the index products and their overflow checks would cost
         // as much as the stores.
         let sourceRowStride = wholeRows ? 0 : window.columns, targetRowStride = wholeRows ? 0 : g.outputColumns
+        // A float32 run of 8 or fewer (a 7 × 7 plane, or a 7-column row) goes as one vector of 8: one of 16 would split
+        // across cache lines and write each position twice over.
+        let eightWide = Out.self == Float.self && runLength <= 8
         for n in 0..<g.batch {
             let imageStart = window.position(image: n, row: 0, column: 0)
             for channel in 0..<channels {
@@ -143,6 +146,11 @@ enum ConvDenseKernel {
                 var target = output + (n &* channels &+ channel) &* plane
                 for _ in 0..<runs {
                     var ow = 0
+                    if eightWide && target + 8 <= end {
+                        let sums = UnsafeRawPointer(source).loadUnaligned(as: SIMD8<Float>.self) + SIMD8(repeating: b)
+                        UnsafeMutableRawPointer(target).storeBytes(of: sums, as: SIMD8<Float>.self)
+                        ow = runLength
+                    }
                     while ow < runLength && target + (ow &+ 16) <= end {
                         Out.storeRounded16(Float.loadWidened16(source + ow) + biasVector, target + ow)
                         ow &+= 16

@@ -90,15 +90,12 @@ struct ConvWindow {
         // In wrapping arithmetic, sources stepped: a depthwise part copies thousands of short rows.
         let fieldColumns = g.fieldColumns, fieldPlane = g.fieldRows &* g.fieldColumns
         if columnStride == 1 {
-            // Every image and channel copies the same runs: the loop holds nothing else.
+            // Every image and channel copies the same runs: for each image and run, one loop over the channels.
             for n in 0..<g.batch {
-                var source = input + n &* pixel &* fieldPlane, image = values + n &* plane
-                for _ in 0..<pixel {
-                    for r in 0..<runs where rowStarts[r] >= 0 {
-                        Self.widen(source + r &* fieldColumns, count: runLength, to: image + rowStarts[r])
-                    }
-                    source += fieldPlane
-                    image += channelStride
+                let source = input + n &* pixel &* fieldPlane, image = values + n &* plane
+                for r in 0..<runs where rowStarts[r] >= 0 {
+                    Self.widen(source + r &* fieldColumns, step: fieldPlane, to: image + rowStarts[r], step: channelStride,
+                               runs: pixel, count: runLength)
                 }
             }
             return
@@ -142,6 +139,34 @@ struct ConvWindow {
         case 16...: copyPair(SIMD16<Float>.self)
         case 8...: copyPair(SIMD8<Float>.self)
         default: copyPair(SIMD4<Float>.self)
+        }
+    }
+
+    /// `runs` runs of `count` elements, `sourceStep` apart from `source`, to runs `targetStep` apart from `target`, widened:
+    /// a float32 run of 4 to 31 elements (a channel's row or 7 × 7 plane, thousands of them a part) as two vectors of the
+    /// widest width it holds, chosen once for all the runs, as ``widen(_:count:to:)`` copies one.
+    @inline(__always)
+    private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, step sourceStep: Int, to target: UnsafeMutablePointer<Float>,
+                                               step targetStep: Int, runs: Int, count: Int) {
+        guard In.self == Float.self, (4..<32).contains(count) else {
+            for run in 0..<runs { widen(source + run &* sourceStep, count: count, to: target + run &* targetStep) }
+            return
+        }
+        @inline(__always) func copyPairs<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Float {
+            let last = 4 * (count - Vector.scalarCount), sourceBytes = 4 * sourceStep, targetBytes = 4 * targetStep
+            var from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
+            for _ in 0..<runs {
+                let first = from.loadUnaligned(as: Vector.self), second = from.loadUnaligned(fromByteOffset: last, as: Vector.self)
+                to.storeBytes(of: first, as: Vector.self)
+                to.storeBytes(of: second, toByteOffset: last, as: Vector.self)
+                from += sourceBytes
+                to += targetBytes
+            }
+        }
+        switch count {
+        case 16...: copyPairs(SIMD16<Float>.self)
+        case 8...: copyPairs(SIMD8<Float>.self)
+        default: copyPairs(SIMD4<Float>.self)
         }
     }
 
