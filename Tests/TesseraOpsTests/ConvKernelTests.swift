@@ -97,11 +97,13 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
                        batch: 1..<2),
         // Float32 output runs of 8 or fewer, each stored as one vector of eight but the field's last few: 7-position
         // planes of three images (a channel's window run of 7 copied as two vectors of four, channel after channel),
-        // 7-column rows of 7 × 7 images read from 9-column window rows, and rows of 3 (copied element by element).
+        // 7-column rows of 7 × 7 images read from 9-column window rows (output rows 2 ..< 7, the last window row padding),
+        // and rows of 3 (copied element by element).
         ConvKernelCase(parameters: ConvParameters(batch: 3, inputChannels: 21, outputChannels: 11, inputField: [1, 7], kernel: [1, 1],
                                                   hasBias: true)),
         ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 6, outputChannels: 10, inputField: [7, 7], kernel: [3, 3],
-                                                  padding: .symmetric(1))),
+                                                  padding: .symmetric(1)),
+                       rows: 2..<7),
         ConvKernelCase(parameters: ConvParameters(batch: 2, inputChannels: 5, outputChannels: 9, inputField: [4, 3], kernel: [3, 3],
                                                   padding: .symmetric(1), hasBias: true)),
     ]
