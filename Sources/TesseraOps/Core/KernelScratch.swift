@@ -6,7 +6,7 @@ import Darwin
 
 /// Scratch memory for host kernels, one arena per thread: the temporaries of a vertex's run come
 /// from it instead of the allocator (a model's run computes hundreds of thousands of convolution
-/// vertices, each of which would otherwise allocate and free its window, offsets and staging rows).
+/// vertices, each of which would otherwise allocate and free its window, offsets, panels and staging rows).
 ///
 /// ``withKernelScratch(_:)`` lends the calling thread's arena to `body`; pieces taken from it stay
 /// valid until `body` returns, and are all given back then. A run that needs more than the arena
@@ -65,13 +65,16 @@ private let kernelScratchKey: pthread_key_t = {
 /// Runs `body` with the calling thread's scratch arena (see ``KernelScratch``). Not reentrant: a
 /// kernel takes all it needs in one lending.
 func withKernelScratch<Result>(_ body: (KernelScratch) -> Result) -> Result {
-    let arena: KernelScratch
-    if let stored = pthread_getspecific(kernelScratchKey) {
-        arena = Unmanaged<KernelScratch>.fromOpaque(stored).takeUnretainedValue()
+    let stored: UnsafeMutableRawPointer
+    if let existing = pthread_getspecific(kernelScratchKey) {
+        stored = existing
     } else {
-        arena = KernelScratch()
-        pthread_setspecific(kernelScratchKey, Unmanaged.passRetained(arena).toOpaque())
+        stored = Unmanaged.passRetained(KernelScratch()).toOpaque()
+        pthread_setspecific(kernelScratchKey, stored)
     }
-    defer { arena.reset() }
-    return body(arena)
+    // The thread's key holds the arena: lent without a retain and release per kernel run.
+    return Unmanaged<KernelScratch>.fromOpaque(stored)._withUnsafeGuaranteedRef { arena in
+        defer { arena.reset() }
+        return body(arena)
+    }
 }

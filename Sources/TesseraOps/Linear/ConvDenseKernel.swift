@@ -17,7 +17,7 @@ import _TesseraShim
 /// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` with one or four channels for a
 /// last block of fewer); with the ``ConvRegisterBlock/compact`` one, six channels × 16 positions
 /// (``multiplyCompact(lanes:weights:depth:rows:count:source:offsets:sums:sumStride:accumulate:)``). Panels cover
-/// only window rows that hold outputs (``panels(geometry:window:)``).
+/// only window rows that hold outputs (``panels(geometry:window:scratch:)``).
 enum ConvDenseKernel {
     /// Output positions per panel: two `SIMD16<Float>` per output channel.
     static let panelWidth = 32
@@ -31,7 +31,7 @@ enum ConvDenseKernel {
         let weights: UnsafePointer<Float>
         let bias: UnsafeMutablePointer<Float>
 
-        init<In: ElementLane>(_ fields: VertexFields, channels: Int, hasBias: Bool, _: In.Type, scratch: KernelScratch) {
+        init<In: ElementLane>(_ fields: VertexFields, channels: Int, hasBias: Bool, _: In.Type, scratch: borrowing KernelScratch) {
             let source = fields.input(1, as: In.self)
             if In.self == Float.self {
                 weights = UnsafeRawPointer(source.baseAddress!).assumingMemoryBound(to: Float.self)
@@ -71,7 +71,7 @@ enum ConvDenseKernel {
         if In.self == Float.self { prefetch(operands.weights, operands.weights + g.groups * og * depth, forWriting: false) }
         let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
         let offsets = window.offsets(geometry: g, channels: cg, scratch: scratch)
-        let panels = panels(geometry: g, window: window)
+        let panels = panels(geometry: g, window: window, scratch: scratch)
         // Staging row of a channel: every panel's 32 positions, and 16 spare for the output's last vector.
         let stagingStride = (panels.last?.first ?? 0) + panelWidth
         let staging = scratch.take(channels * stagingStride + 16, of: Float.self)
@@ -169,15 +169,18 @@ enum ConvDenseKernel {
     /// The panels that cover every output position of the part, in order: a panel starts at the first output
     /// position the previous panels leave out, so gaps of unused window rows (between images, below short parts) are
     /// skipped rather than computed. `lanes` (8, 16 or 32) is how many of a panel's first positions hold all its outputs.
-    static func panels(geometry g: ConvVertexGeometry, window: ConvWindow) -> [(first: Int, lanes: Int)] {
+    /// The panels are disjoint runs of 32 positions from before the span's end, so at most `⌈span / 32⌉ + 1` of them
+    /// (in `scratch`).
+    static func panels(geometry g: ConvVertexGeometry, window: ConvWindow, scratch: KernelScratch) -> UnsafeMutableBufferPointer<(first: Int, lanes: Int)> {
         let rows = g.batch * g.outputRows
         @inline(__always) func rowStart(_ row: Int) -> Int {
             window.position(image: row / g.outputRows, row: row % g.outputRows, column: 0)
         }
-        var panels: [(first: Int, lanes: Int)] = [], covered = 0
+        let capacity = convCeilDiv(window.span, panelWidth) + 1
+        let panels = scratch.take(capacity, of: (first: Int, lanes: Int).self)
+        var count = 0, covered = 0
         // The first rows that end after a panel's first 8 and first 16 positions (both only move on).
         var next8 = 0, next16 = 0
-        panels.reserveCapacity(convCeilDiv(window.span, panelWidth))
         for row in 0..<rows {
             var first = max(rowStart(row), covered)
             while first < rowStart(row) + g.outputColumns {
@@ -186,12 +189,14 @@ enum ConvDenseKernel {
                 while next8 < rows && rowStart(next8) + g.outputColumns <= first + 8 { next8 += 1 }
                 while next16 < rows && rowStart(next16) + g.outputColumns <= first + 16 { next16 += 1 }
                 @inline(__always) func holdsNoMore(after next: Int) -> Bool { next == rows || rowStart(next) >= first + panelWidth }
-                panels.append((first, holdsNoMore(after: next8) ? 8 : holdsNoMore(after: next16) ? 16 : panelWidth))
+                precondition(count < capacity, "panel \(count) of at most \(capacity)")
+                (panels + count).initialize(to: (first, holdsNoMore(after: next8) ? 8 : holdsNoMore(after: next16) ? 16 : panelWidth))
+                count += 1
                 first += panelWidth
             }
             covered = max(covered, first)
         }
-        return panels
+        return UnsafeMutableBufferPointer(start: panels, count: count)
     }
 
     /// ``multiply(weights:depth:rows:count:source:offsets:blockRows:narrow:start:store:)`` of eight rows and 32 lanes,

@@ -32,7 +32,7 @@ struct ConvWindow {
 
     /// The window of `geometry` from its input field `input` (`[n][channel][fieldRows][fieldColumns]`), its values in
     /// `scratch`.
-    init<In: ElementLane>(geometry g: borrowing ConvVertexGeometry, input: UnsafePointer<In>, scratch: KernelScratch) {
+    init<In: ElementLane>(geometry g: borrowing ConvVertexGeometry, input: UnsafePointer<In>, scratch: borrowing KernelScratch) {
         let pixel = g.groups * g.inputChannelsPerGroup, rowStride = g.stride[0], columnStride = g.stride[1]
         strides = (rowStride, columnStride)
         dilation = (g.dilation[0], g.dilation[1])
@@ -259,12 +259,22 @@ struct ConvWindow {
     /// position in its first channel: the taps' offsets in channel 0, then a channel stride on for each channel
     /// (`channels · taps` of them, in `scratch`).
     func offsets(geometry g: borrowing ConvVertexGeometry, channels: Int, scratch: KernelScratch) -> UnsafeMutablePointer<Int> {
-        let taps = g.taps, depth = channels * taps
+        let kernelColumns = g.kernel[1], taps = g.kernel[0] * kernelColumns, depth = channels * taps
         let offsets = scratch.take(depth, of: Int.self)
         for kh in 0..<g.kernel[0] {
-            for kw in 0..<g.kernel[1] { offsets[kh * g.kernel[1] + kw] = offset(channel: 0, kh: kh, kw: kw) }
+            for kw in 0..<kernelColumns { offsets[kh * kernelColumns + kw] = offset(channel: 0, kh: kh, kw: kw) }
         }
-        for k in taps..<depth { offsets[k] = offsets[k &- taps] &+ channelStride }
+        // Each channel's from the first channel's, not from the channel before: no chain through memory (and a 1 × 1
+        // kernel's in one loop the compiler vectorises).
+        if taps == 1 {
+            let first = offsets[0], stride = channelStride
+            for channel in 1..<max(channels, 1) { offsets[channel] = first &+ channel &* stride }
+            return offsets
+        }
+        for channel in 1..<max(channels, 1) {
+            let row = offsets + channel &* taps, step = channel &* channelStride
+            for t in 0..<taps { row[t] = offsets[t] &+ step }
+        }
         return offsets
     }
 
