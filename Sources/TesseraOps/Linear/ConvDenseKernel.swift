@@ -1,5 +1,4 @@
 import TesseraGraph
-import _TesseraShim
 
 /// Host kernel of every convolution part (dense, grouped and depthwise): per group, the matrix
 /// product `out[o][p] = Σ_k w[o][k] · x[k][p]` over `k = (input channel, tap)`.
@@ -65,10 +64,9 @@ enum ConvDenseKernel {
         let cg = g.inputChannelsPerGroup, og = g.outputChannelsPerGroup, depth = cg * g.taps
         let channels = g.groups * og, plane = g.outputRows * g.outputColumns
         let output = fields.output(outputField, as: Out.self).baseAddress!, end = output + g.batch * channels * plane
-        prefetch(output, end, forWriting: true)
         let operands = Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
         // Float32 weights are read in place from cold tile memory; float16 ones were just widened into scratch.
-        if In.self == Float.self { prefetch(operands.weights, operands.weights + g.groups * og * depth, forWriting: false) }
+        if In.self == Float.self { prefetchForReading(operands.weights, operands.weights + g.groups * og * depth) }
         let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
         let offsets = window.offsets(geometry: g, channels: cg, scratch: scratch)
         let panels = panels(geometry: g, window: window, scratch: scratch)
@@ -78,6 +76,8 @@ enum ConvDenseKernel {
         // k in as few chunks as keep a panel's rows in L1 over every block of output channels; later chunks go on
         // from the sums staged so far, so the order of the sums is that of one pass.
         let chunks = convCeilDiv(depth, depthChunk), chunkSize = convCeilDiv(depth, chunks)
+        // The output's cache lines are asked for a few before each block's products.
+        var outputLines = WritePrefetcher(output, end, steps: g.groups * chunks * panels.count * convCeilDiv(og, block.channels))
         for group in 0..<g.groups {
             let source = UnsafePointer(window.values + group * cg * window.channelStride)
             for chunkStart in stride(from: 0, to: depth, by: chunkSize) {
@@ -99,6 +99,7 @@ enum ConvDenseKernel {
                             staged(row).storeBytes(of: high, toByteOffset: 64, as: SIMD16<Float>.self)
                         }
                         let weights = operands.weights + channel * depth + chunkStart
+                        outputLines.step()
                         if block == .compact {
                             multiplyCompact(lanes: lanes, weights: weights, depth: depth, rows: rows, count: chunk, source: source + first,
                                             offsets: offsets + chunkStart, sums: staged(0), sumStride: stagingStride, accumulate: chunkStart > 0)
@@ -297,17 +298,5 @@ enum ConvDenseKernel {
         if rows > 5 { store(5, a5, b5) }
         if rows > 6 { store(6, a6, b6) }
         if rows > 7 { store(7, a7, b7) }
-    }
-
-    /// Asks for the cache lines of `start ..< end`, for writing (the output, so that the output pass after the products
-    /// does not wait for cold tile memory line by line) or for reading (the weights, which arrive while the window is
-    /// filled).
-    @inline(__always)
-    static func prefetch(_ start: UnsafeRawPointer, _ end: UnsafeRawPointer, forWriting: Bool) {
-        var line = start
-        while line < end {
-            if forWriting { tessera_prefetch_for_write(line) } else { tessera_prefetch_for_read(line) }
-            line += 64
-        }
     }
 }

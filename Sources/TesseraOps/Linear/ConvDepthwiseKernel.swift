@@ -33,16 +33,18 @@ enum ConvDepthwiseKernel {
             let channels = g.groups, taps = g.taps
             let output = fields.output(outputField, as: Out.self).baseAddress!
             let rows = g.outputRows, columns = g.outputColumns, plane = rows * columns, end = g.batch * channels * plane
-            ConvDenseKernel.prefetch(output, output + end, forWriting: true)
             let operands = ConvDenseKernel.Operands(fields, channels: channels, hasBias: hasBias, In.self, scratch: scratch)
             let window = ConvWindow(geometry: g, input: fields.input(0, as: In.self).baseAddress!, scratch: scratch)
             let offsets = window.offsets(geometry: g, channels: 1, scratch: scratch)
             var next = 0
+            // The output's cache lines are asked for a few at each group of four strips.
+            var outputLines = WritePrefetcher(output, output + end, steps: convCeilDiv(g.batch * channels * rows * convCeilDiv(columns, width), 4))
             // Strips in output order, so that a strip's lanes past its row (stored with it) are
             // stored again, right, by a later strip.
             let unused = Strip(source: window.values, weights: operands.weights, bias: 0, target: 0)
             var strips = (unused, unused, unused, unused)
             @inline(__always) func flush(_ count: Int) {
+                outputLines.step()
                 accumulate(strips, count: count, taps: taps, offsets: offsets, output: output, end: end)
                 next = 0
             }
