@@ -17,15 +17,16 @@ func convolutionBenchmarks(target: Target, batch: Int = 8) throws {
     if mode == "vertices" { return try vertexBenchmarks(shapes, target: target) }
     if mode == "work" { return try workBenchmarks(shapes, target: target, repeats: repeats) }
     if mode == "phases" { return try phaseBenchmarks(shapes, target: target) }
-    let reference = try onnxRuntimeSeconds(shapes, repeats: repeats)
     let threads = ProcessInfo.processInfo.activeProcessorCount, ceilings = HostCeilings(threads: threads)
     print("convolution throughput, batch \(batch), float32 (host GFLOP/s; ratio = Tessera time / ONNX Runtime time; floor = the ratio "
         + "with Tessera's copies at \(format(ceilings.copyBytesPerSecond / 1e9, 1)) GB/s and its multiply-adds at \(format(ceilings.flopsPerSecond / 1e9, 0)) "
         + "GFLOP/s per thread, the host's streaming and arithmetic peaks with \(threads) threads busy)")
     var ratios: [(flops: Int, ratio: Double, floor: Double)] = []
+    // Layer by layer, ONNX Runtime just before Tessera: the machine's speed moves within minutes, and a ratio of two
+    // times taken minutes apart would carry that drift.
     for shape in shapes {
+        let ort = try onnxRuntimeSeconds([shape], repeats: repeats)[shape.name] ?? .nan
         let run = try tesseraSeconds(shape, target: target, repeats: repeats)
-        let ort = reference[shape.name] ?? .nan
         let ratio = run.seconds / ort, floor = ceilings.floorSeconds(copiedBytes: run.copiedBytes, flops: Double(shape.flops)) / ort
         ratios.append((shape.flops, ratio, floor))
         let kernel = try kernelSeconds(shape, target: target), kernelShare = kernel.seconds * Double(kernel.tiles) / Double(threads) / run.seconds
