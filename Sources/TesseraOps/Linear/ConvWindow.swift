@@ -79,7 +79,7 @@ struct ConvWindow {
         // One image whose window is its whole field (a 1 × 1 convolution's, without padding) holds
         // the channels one after another, as the field does: one copy for all of them.
         if fullRows && g.batch == 1 && g.rowOffset == 0 && g.columnOffset == 0 && runLength == plane && g.fieldRows * g.fieldColumns == plane {
-            return Self.widen(input, count: pixel * plane, to: values)
+            return Self.widen(input, to: values, count: pixel * plane)
         }
         // Where each run's window row starts in its image of a channel (of the first kept phase), -1 for a row no tap reads.
         let rowStarts = scratch.take(runs, of: Int.self)
@@ -119,51 +119,38 @@ struct ConvWindow {
         }
     }
 
-    /// `count` elements from `source` to `target`, widened. A float32 run of 32 or more is copied as bytes; a shorter one
-    /// of 4 or more (a 7 × 7 or 14 × 14 image row, costlier by the element than the call) as two vectors of the
-    /// widest width it holds, the second ending at its end, so that nothing outside the run is read or written.
+    /// `runs` runs of `count` elements, `sourceStep` apart from `source`, to runs `targetStep` apart from `target`, widened.
+    /// A float32 run of 32 or more is copied as bytes; a shorter one of 4 or more (a channel's 7 × 7 plane or 14-column row,
+    /// thousands of them a part, each costlier by the element than a call) as two vectors of the widest width it holds,
+    /// the second ending at its end, so that nothing outside the run is read or written: the width is chosen once for all
+    /// the runs.
     @inline(__always)
-    private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, count: Int, to target: UnsafeMutablePointer<Float>) {
+    private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, step sourceStep: Int = 0, to target: UnsafeMutablePointer<Float>,
+                                               step targetStep: Int = 0, runs: Int = 1, count: Int) {
         guard In.self == Float.self, count >= 4 else {
-            for c in 0..<count { target[c] = source[c].widened }
+            for run in 0..<runs {
+                let from = source + run &* sourceStep, to = target + run &* targetStep
+                for c in 0..<count { to[c] = from[c].widened }
+            }
             return
         }
-        let from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target), last = 4 * count
-        @inline(__always) func copyPair<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Float {
-            let width = 4 * Vector.scalarCount
-            to.storeBytes(of: from.loadUnaligned(as: Vector.self), as: Vector.self)
-            to.storeBytes(of: from.loadUnaligned(fromByteOffset: last - width, as: Vector.self), toByteOffset: last - width, as: Vector.self)
-        }
-        switch count {
-        case 32...: to.copyMemory(from: from, byteCount: last)
-        case 16...: copyPair(SIMD16<Float>.self)
-        case 8...: copyPair(SIMD8<Float>.self)
-        default: copyPair(SIMD4<Float>.self)
-        }
-    }
-
-    /// `runs` runs of `count` elements, `sourceStep` apart from `source`, to runs `targetStep` apart from `target`, widened:
-    /// a float32 run of 4 to 31 elements (a channel's row or 7 × 7 plane, thousands of them a part) as two vectors of the
-    /// widest width it holds, chosen once for all the runs, as ``widen(_:count:to:)`` copies one.
-    @inline(__always)
-    private static func widen<In: ElementLane>(_ source: UnsafePointer<In>, step sourceStep: Int, to target: UnsafeMutablePointer<Float>,
-                                               step targetStep: Int, runs: Int, count: Int) {
-        guard In.self == Float.self, (4..<32).contains(count) else {
-            for run in 0..<runs { widen(source + run &* sourceStep, count: count, to: target + run &* targetStep) }
-            return
-        }
+        let last = 4 * count, sourceBytes = 4 * sourceStep, targetBytes = 4 * targetStep
         @inline(__always) func copyPairs<Vector: SIMD>(_: Vector.Type) where Vector.Scalar == Float {
-            let last = 4 * (count - Vector.scalarCount), sourceBytes = 4 * sourceStep, targetBytes = 4 * targetStep
+            let second = last - 4 * Vector.scalarCount
             var from = UnsafeRawPointer(source), to = UnsafeMutableRawPointer(target)
             for _ in 0..<runs {
-                let first = from.loadUnaligned(as: Vector.self), second = from.loadUnaligned(fromByteOffset: last, as: Vector.self)
-                to.storeBytes(of: first, as: Vector.self)
-                to.storeBytes(of: second, toByteOffset: last, as: Vector.self)
+                let low = from.loadUnaligned(as: Vector.self), high = from.loadUnaligned(fromByteOffset: second, as: Vector.self)
+                to.storeBytes(of: low, as: Vector.self)
+                to.storeBytes(of: high, toByteOffset: second, as: Vector.self)
                 from += sourceBytes
                 to += targetBytes
             }
         }
         switch count {
+        case 32...:
+            for run in 0..<runs {
+                UnsafeMutableRawPointer(target + run &* targetStep).copyMemory(from: source + run &* sourceStep, byteCount: last)
+            }
         case 16...: copyPairs(SIMD16<Float>.self)
         case 8...: copyPairs(SIMD8<Float>.self)
         default: copyPairs(SIMD4<Float>.self)
@@ -259,7 +246,7 @@ struct ConvWindow {
     /// position in its first channel: the taps' offsets in channel 0, then a channel stride on for each channel
     /// (`channels · taps` of them, in `scratch`).
     func offsets(geometry g: borrowing ConvVertexGeometry, channels: Int, scratch: KernelScratch) -> UnsafeMutablePointer<Int> {
-        let kernelColumns = g.kernel[1], taps = g.kernel[0] * kernelColumns, depth = channels * taps
+        let taps = g.taps, kernelColumns = g.kernel[1], depth = channels * taps
         let offsets = scratch.take(depth, of: Int.self)
         for kh in 0..<g.kernel[0] {
             for kw in 0..<kernelColumns { offsets[kh * kernelColumns + kw] = offset(channel: 0, kh: kh, kw: kw) }
