@@ -5,7 +5,7 @@ import Tessera
 /// as the model benchmark compiles them (batch norms folded), `repeats` times each: the fastest and
 /// the median, and the fastest time of each phase, so that a change to the compiler is measured
 /// apart from the noise of one run on a shared machine.
-func compileBenchmarks(target: Target, names: [String] = ["resnet50", "efficientnet-b0"], batch: Int = 8, repeats: Int = 5) throws {
+func compileBenchmarks(target: Target, names: [String], batch: Int = 8, repeats: Int = 5) throws {
     print("compile time, batch \(batch), 224×224, float32 on \(target.name), batch norms folded (seconds; fastest and median of \(repeats))")
     for name in names {
         guard let network = ModelCatalog.network(named: name, batch: batch) else { continue }

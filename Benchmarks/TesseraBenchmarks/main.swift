@@ -1,4 +1,4 @@
-// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|compile|models [batch] [resolution] [model …]|all]`
+// Tessera's benchmarks. Run optimised: `swift run -c release tessera-benchmarks [runtime|collectives|conv|compile [model …]|models [batch] [resolution] [model …]|all]`
 // (`conv` and `models` time ONNX Runtime too, through scripts/onnx_conv_reference.py and
 // scripts/onnx_model_reference.py, which install onnxruntime from PyPI).
 // Every figure is printed beside a reference measured in the same run.
@@ -16,7 +16,11 @@ print("Tessera benchmarks on \(target.name) (\(target.tiles) tiles), host thread
 if selection == "runtime" || selection == "all" { try runtimeBenchmarks(target: target) }
 if selection == "collectives" || selection == "all" { try collectiveBenchmarks(target: target) }
 if selection == "conv" || selection == "all" { try convolutionBenchmarks(target: target) }
-if selection == "compile" || selection == "all" { try compileBenchmarks(target: target) }
+if selection == "compile" || selection == "all" {
+    // `compile [model …]`: both models unless given.
+    let names = Array(CommandLine.arguments.dropFirst(2))
+    try compileBenchmarks(target: target, names: selection == "compile" && !names.isEmpty ? names : ["resnet50", "efficientnet-b0"])
+}
 if selection == "models" || selection == "all" {
     // `models [batch] [resolution] [model …]`: batch 8 at 224 × 224 and both models unless given.
     let arguments = CommandLine.arguments.dropFirst(2), sizes = arguments.compactMap { Int($0) }

@@ -28,6 +28,13 @@ package struct VertexRegions {
         fieldStarts.append(self.ranges.count)
     }
 
+    /// Adds a field connected to positions `range` of operand `operand`.
+    package mutating func addField(operand: Int, _ range: Range<Int>) {
+        fieldOperands.append(operand)
+        ranges.append(range)
+        fieldStarts.append(ranges.count)
+    }
+
     /// Forgets every field, keeping the operands and the capacity.
     package mutating func removeFields() {
         fieldOperands.removeAll(keepingCapacity: true)

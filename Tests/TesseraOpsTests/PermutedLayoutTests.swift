@@ -109,5 +109,55 @@ import TesseraTestSupport
         let means = (0..<4).map { c in values[(8 * c)..<(8 * c + 8)].reduce(0, +) / 8 }
         #expect(ewWorstError(results[0], means, absolute: 1e-6, relative: 1e-6) <= 1)
     }
-}
 
+    /// `[N, C, H, W]` = `[2, 4, 2, 3]` stored as eight boxes `[1, 2, 1, 3]` (image, two channels,
+    /// one row), one per tile, as a convolution that splits channels and rows stores its output:
+    /// each tile's part is two rows of the view that are not next to each other.
+    private func rowBoxes(_ graph: Graph) throws -> Tensor {
+        let storage = graph.addVariable(.float32, [48], name: "rowBoxes")
+        for tile in 0..<8 { try graph.setTileMapping(storage.slice((6 * tile)..<(6 * tile + 6)), tile: tile) }
+        return try storage.reshape([2, 2, 2, 2, 1, 3]).dimShuffle([0, 1, 3, 2, 4, 5]).reshape([2, 4, 2, 3])
+    }
+
+    /// A channel scale of tiles that each store one box of the view: each tile's vertex iterates
+    /// its box as one region (fields: its part of `x`, its box of the scales, its part of the
+    /// output), and the results match a float64 reference, for scales `[N, C, 1, 1]` and `[C, 1, 1]`.
+    @Test func aTileStoringOneBoxScalesItAsOneRegion() throws {
+        let graph = Graph(target: testTarget(tiles: 8))
+        let x = try rowBoxes(graph)
+        let ops = OpBuilder(graph)
+        let perImage = graph.addVariable(.float32, [2, 4, 1, 1], name: "s"), perChannel = graph.addVariable(.float32, [4, 1, 1], name: "t")
+        try graph.mapLinearly(perImage)
+        try graph.mapLinearly(perChannel)
+        let relu = try ops.relu(x, name: "relu")
+        let scaled = try ops.multiply(x, perImage, name: "scale")
+        try ops.multiplyInPlace(relu, perChannel, name: "scaleInPlace")
+        for (name, fields) in [("scale", 3), ("scaleInPlace", 2)] {
+            let set = try #require(graph.computeSets.first { $0.name == name })
+            let vertices = graph.computeSetVertices[set.index].map { graph.vertices[$0] }
+            #expect(vertices.count == 8 && vertices.allSatisfy { $0.connections.count == fields }, "\(name)")
+            #expect(vertices.allSatisfy { ($0.codelet as? BinaryCodelet)?.regionStarts.count == 1 }, "\(name)")
+        }
+        var random = EWRandom(seed: 11)
+        let values = random.values(48), s = random.values(8), t = random.values(4)
+        let results = try ewRun(ops, inputs: [(x, values), (perImage, s), (perChannel, t)], outputs: [scaled, relu])
+        #expect(ewWorstError(results[0], values.indices.map { values[$0] * s[$0 / 6] }, absolute: 1e-6, relative: 1e-6) <= 1)
+        #expect(ewWorstError(results[1], values.indices.map { max(values[$0], 0) * t[$0 / 6 % 4] }, absolute: 1e-6, relative: 1e-6) <= 1)
+    }
+
+    /// A view box is found only where a storage range holds one box in row-major order: two row
+    /// boxes of one tile, stored one after the other, are not one box of the view.
+    @Test func aViewBoxIsOneBoxInRowMajorOrder() throws {
+        let graph = Graph(target: testTarget(tiles: 8))
+        let x = try rowBoxes(graph)
+        let permutation = try #require(try graph.storagePermutation(of: x))
+        let box = ViewBox(pieces: permutation.pieces(inStorage: [6..<12]), shape: x.shape)
+        #expect(box?.ranges == [0..<1, 0..<2, 1..<2, 0..<3])
+        #expect(ViewBox(pieces: permutation.pieces(inStorage: [0..<12]), shape: x.shape) == nil)
+        #expect(ViewBox(pieces: permutation.pieces(inStorage: [0..<3]), shape: x.shape)?.ranges == [0..<1, 0..<1, 0..<1, 0..<3])
+        // Row-major ranges of a box: the dimensions it covers fully join the one outside them.
+        #expect(ViewBox.flatRanges([0..<2, 1..<3, 0..<2, 0..<3], in: [2, 4, 2, 3]) == [6..<18, 30..<42])
+        #expect(ViewBox.flatRanges([1..<2, 0..<4, 1..<2, 1..<3], in: [2, 4, 2, 3]) == [28..<30, 34..<36, 40..<42, 46..<48])
+        #expect(ViewBox.flatRanges([0..<2, 0..<0], in: [2, 4]).isEmpty)
+    }
+}

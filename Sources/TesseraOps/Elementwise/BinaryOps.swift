@@ -101,15 +101,17 @@ extension OpBuilder {
             outField = output.flatten()
         }
         let patterns = [BroadcastPattern(operand: a.shape, space: shape)!, BroadcastPattern(operand: b.shape, space: shape)!]
-        // Each tile's regions of the output, and with a permutation where `a` and the output store them.
-        let work: [(tile: Int, regions: [Range<Int>], stored: [Range<Int>])]
+        // Each tile's regions of the output, and with a permutation where `a` and the output store
+        // them — or, when the tile stores one box of the output (a convolution's part), that box.
+        let work: [(tile: Int, regions: [Range<Int>], stored: [Range<Int>], box: (ViewBox, stored: Range<Int>)?)]
         if let permuted {
             work = try tileRegions(of: permuted.storage).map { tile in
                 let pieces = permuted.pieces(inStorage: tile.ranges)
-                return (tile.tile, pieces.map { $0.positions }, pieces.map { $0.storage..<($0.storage + $0.positions.count) })
+                if tile.ranges.count == 1, let box = ViewBox(pieces: pieces, shape: shape) { return (tile.tile, [], [], (box, tile.ranges[0])) }
+                return (tile.tile, pieces.map { $0.positions }, pieces.map { $0.storage..<($0.storage + $0.positions.count) }, nil)
             }
         } else {
-            work = try tileWork(of: output).map { ($0.tile, $0.regions, []) }
+            work = try tileWork(of: output).map { ($0.tile, $0.regions, [], nil) }
         }
         let split = WorkerSplit(graph.target, output.elementType)
         let operands = [a.flatten(), b.flatten()]
@@ -123,7 +125,46 @@ extension OpBuilder {
         var connections = VertexRegions(operands: [aField, operands[1], outField])
         // Each tile's region fields, in tables kept from tile to tile.
         var layout = BinaryRegionFields(inPlace: inPlace)
+        /// Adds `tile`'s vertex: `codelet` (boxed as the graph keeps it) with the fields `connections` holds.
+        func addTileVertex(_ tile: Int, _ codelet: any Codelet, fieldCounts: [Int]) throws(OpError) {
+            let fields = fieldCache.fields(of: codelet, counts: fieldCounts)
+            let vertex = try building(name) { () throws(GraphError) in
+                try graph.addVertex(computeSet, codelet, tile: tile, fields: fields, regions: connections)
+            }
+            model.addVertex(tile: tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
+        }
+        // A box vertex's codelet depends on the box's shape alone, and most tiles' boxes have one shape.
+        var boxCodelets: [[Int]: any Codelet] = [:]
+        let boxFieldCounts = [1, 1, inPlace ? 0 : 1], bLead = shape.count - b.rank
         for tile in work {
+            if let (box, stored) = tile.box {
+                // The box is the vertex's space: `a` and the output its stored range, `b` its box of `b`.
+                let bBox = b.shape.enumerated().map { $1 == 1 ? 0..<1 : box.ranges[bLead + $0] }
+                let bRanges = ViewBox.flatRanges(bBox, in: b.shape)
+                for positions in bRanges {
+                    let view = try building(name) { () throws(GraphError) in try operands[1].slice(positions) }
+                    let bytes = try bytesToReceive(of: view, on: tile.tile)
+                    model.receive(tile: tile.tile, bytes: bytes)
+                    temporary[tile.tile, default: 0] += bytes
+                }
+                connections.removeFields()
+                connections.addField(operand: inPlace ? 2 : 0, stored)
+                connections.addField(operand: 1, bRanges[...])
+                if !inPlace { connections.addField(operand: 2, stored) }
+                let space = box.shape
+                let codelet = boxCodelets[space] ?? {
+                    let patterns = [BroadcastPattern(operand: space, space: space)!, BroadcastPattern(operand: bBox.map { $0.count }, space: space)!]
+                    let codelet = BinaryCodelet(operation: operation, elementType: output.elementType, inPlace: inPlace, patterns: patterns,
+                                                regionStarts: [0], regionCounts: [stored.count], regionFields: [0, 1, inPlace ? 0 : 2],
+                                                regionDeltas: [0, 0, 0], fieldCounts: (boxFieldCounts[0], boxFieldCounts[1], boxFieldCounts[2]),
+                                                split: split, shareRuns: split.shares([stored.count]).map { broadcastRunCount($0.offsets, patterns) },
+                                                activation: activation?.function)
+                    boxCodelets[space] = codelet
+                    return codelet
+                }()
+                try addTileVertex(tile.tile, codelet, fieldCounts: boxFieldCounts)
+                continue
+            }
             // Region `r` is `regionRanges[regionFirst[r] ..< regionFirst[r + 1]]` (one range each when broadcasting).
             let regionRanges: [Range<Int>], regionFirst: [Int]
             if unbroadcast {
@@ -174,11 +215,7 @@ extension OpBuilder {
                                         regionStarts: starts, regionCounts: counts, regionFields: places.fields, regionDeltas: places.deltas,
                                         fieldCounts: (fieldCounts[0], fieldCounts[1], fieldCounts[2]),
                                         split: split, shareRuns: shareRuns, activation: activation?.function)
-            let fields = fieldCache.fields(of: codelet, counts: fieldCounts)
-            let vertex = try building(name) { () throws(GraphError) in
-                try graph.addVertex(computeSet, codelet, tile: tile.tile, fields: fields, regions: connections)
-            }
-            model.addVertex(tile: tile.tile, cycles: graph.estimatedCycles(ofVertex: vertex.index))
+            try addTileVertex(tile.tile, codelet, fieldCounts: fieldCounts)
         }
         append(.execute(computeSet))
         let shown = shapes ?? [shape, a.shape, b.shape]
