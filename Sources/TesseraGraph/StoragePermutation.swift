@@ -44,6 +44,23 @@ package struct StoragePermutation: Sendable {
         return StoragePermutation(storage: storage, view: tensor, base: base, runsInStorageOrder: runsInStorageOrder, runPositions: runPositions)
     }
 
+    /// `other` (a view of ``view``'s shape) seen in this permutation's storage order: a
+    /// one-dimensional view whose position `i` is `other`'s element at the view position that
+    /// storage place `i` holds here — `other` rearranged to follow this range's layout.
+    package func inStorageOrder(_ other: Tensor) -> Tensor {
+        precondition(other.shape == view.shape, "a view of the permutation's shape is put in its storage order")
+        let runs = view.elements.runs
+        var positions: [Range<Int>] = []
+        positions.reserveCapacity(runsInStorageOrder.count)
+        for index in runsInStorageOrder {
+            let first = runPositions[Int(index)]
+            positions.append(first..<(first + runs[Int(index)].count))
+        }
+        var builder = ElementRunBuilder(), hint = SearchHint()
+        other.elements.appendElements(positions[...], to: &builder, hint: &hint)
+        return Tensor(graphID: other.graphID, elementType: other.elementType, shape: [other.elementCount], elements: builder.build())
+    }
+
     /// True when `other` orders its range as this permutation orders its own: view position `p`
     /// is the same place in storage order in both.
     package func ordersLike(_ other: StoragePermutation) -> Bool {

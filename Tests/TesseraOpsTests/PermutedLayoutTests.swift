@@ -160,4 +160,26 @@ import TesseraTestSupport
         #expect(ViewBox.flatRanges([1..<2, 0..<4, 1..<2, 1..<3], in: [2, 4, 2, 3]) == [28..<30, 34..<36, 40..<42, 46..<48])
         #expect(ViewBox.flatRanges([0..<2, 0..<0], in: [2, 4]).isEmpty)
     }
+
+    /// A sum of two views stored in different orders (two differently planned convolutions
+    /// meeting at a residual add): `b` is read in `a`'s storage order, so each tile's vertex has
+    /// one region, its part of `a` and of the output, and the output is mapped like `a`.
+    @Test func aSumOfDifferentlyStoredViewsFollowsTheFirst() throws {
+        let graph = Graph(target: testTarget(tiles: 8))
+        let x = try rowBoxes(graph)
+        let storage = graph.addVariable(.float32, [48], name: "rowsFirst")
+        try graph.mapLinearly(storage)
+        let y = try storage.reshape([2, 2, 4, 3]).dimShuffle([1, 2, 0, 3])
+        let ops = OpBuilder(graph)
+        let sum = try ops.add(x, y, name: "add")
+        #expect(try graph.tileMapping(of: sum) == graph.tileMapping(of: x))
+        let set = try #require(graph.computeSets.first { $0.name == "add" })
+        let vertices = graph.computeSetVertices[set.index].map { graph.vertices[$0] }
+        #expect(vertices.count == 8 && vertices.allSatisfy { ($0.codelet as? BinaryCodelet)?.regionStarts.count == 1 })
+        var random = EWRandom(seed: 13)
+        let values = random.values(48), others = random.values(48)
+        let results = try ewRun(ops, inputs: [(x, values), (y, others)], outputs: [sum])
+        let expected = values.indices.map { values[$0] + others[$0] }
+        #expect(ewWorstError(results[0], expected, absolute: 1e-6, relative: 1e-6) <= 1)
+    }
 }

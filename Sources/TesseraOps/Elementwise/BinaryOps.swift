@@ -51,23 +51,33 @@ extension OpBuilder {
 
     /// `a ∘ b` element-wise with broadcasting, as documented on ``add(_:_:name:)``, into a new
     /// tensor or, `inPlace`, into `a` (returned); its plan names `shapes` (output, `a`, `b`) when
-    /// given, as the ranges of permuted views are shown by the views' shapes.
+    /// given, as the ranges of permuted views are shown by the views' shapes. With `regionsFollowA`
+    /// (`b` unbroadcast) a tile's regions are the runs `a` and the output store one after another,
+    /// whatever `b`'s layout.
     func elementwise(_ operation: BinaryOperation, _ a: Tensor, _ b: Tensor, inPlace: Bool = false, shapes: [[Int]]? = nil,
-                     activation: Activation? = nil, name: String) throws(OpError) -> Tensor {
+                     activation: Activation? = nil, regionsFollowA: Bool = false, name: String) throws(OpError) -> Tensor {
         guard a.elementType == b.elementType, a.elementType.isFloatingPoint else {
             throw .typeMismatch(op: name, detail: "\(operation.rawValue) needs two float32 or two float16 operands, got \(a.elementType) \(a.shape) and \(b.elementType) \(b.shape)")
         }
         guard let shape = numpyBroadcastShape(a.shape, b.shape) else {
             throw .shapeMismatch(op: name, detail: "\(operation.rawValue) cannot broadcast \(a.shape) with \(b.shape)")
         }
-        // Two views of the output's shape that permute their ranges alike (a convolution's output
-        // and its batch norm's, say): the operation on the ranges in storage order, seen through
-        // the permutation — the same vertices, found from a few intervals per tile.
+        // `a` of the output's shape permuting one range (a convolution's output): the operation on
+        // that range in storage order, seen through the permutation — the vertices found from a
+        // few intervals per tile. `b` of that shape permuting its range alike (the batch norm of
+        // the same output, say) is its range too; otherwise `b` is read in `a`'s storage order (a
+        // residual add of two differently planned convolutions) and the regions follow `a` and
+        // the output alone, as popops takes the output's contiguous regions and rearranges the
+        // other operand into them.
         if a.shape == shape && b.shape == shape && (a.elements.runs.count > 1 || b.elements.runs.count > 1),
-           let pa = try storagePermutation(of: a), let pb = try storagePermutation(of: b), pa.ordersLike(pb) {
-            let result = try elementwise(operation, pa.storage, pb.storage, inPlace: inPlace, shapes: [shape, a.shape, b.shape],
-                                         activation: activation, name: name)
-            return inPlace ? a : relabel(pa, onto: result)
+           let pa = try storagePermutation(of: a) {
+            let pb = try storagePermutation(of: b)
+            let alike = pb.map { pa.ordersLike($0) } ?? false
+            if alike || a.elements.runs.count > 1 {
+                let result = try elementwise(operation, pa.storage, alike ? pb!.storage : pa.inStorageOrder(b), inPlace: inPlace,
+                                             shapes: [shape, a.shape, b.shape], activation: activation, regionsFollowA: !alike, name: name)
+                return inPlace ? a : relabel(pa, onto: result)
+            }
         }
         // `a` of the output's shape permuting one range (a convolution's output) while `b` is
         // broadcast (a channel scale): the fields of `a` and the output connect to the ranges in
@@ -168,7 +178,7 @@ extension OpBuilder {
             // Region `r` is `regionRanges[regionFirst[r] ..< regionFirst[r + 1]]` (one range each when broadcasting).
             let regionRanges: [Range<Int>], regionFirst: [Int]
             if unbroadcast {
-                let joined = storedRuns(tile.regions, of: operands + (inPlace ? [] : [outField]), tile: tile.tile)
+                let joined = storedRuns(tile.regions, of: (regionsFollowA ? [operands[0]] : operands) + (inPlace ? [] : [outField]), tile: tile.tile)
                 regionRanges = joined.flatMap { $0 }
                 regionFirst = joined.reduce(into: [0]) { $0.append($0[$0.count - 1] + $1.count) }
             } else {
