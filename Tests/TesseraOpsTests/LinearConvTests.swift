@@ -46,6 +46,10 @@ struct LinearConvCase: CustomTestStringConvertible, Sendable {
                                                   hasBias: true), tiles: 16),
         LinearConvCase(parameters: ConvParameters(batch: 1, inputChannels: 320, outputChannels: 4, groups: 2, inputField: [2, 3],
                                                   kernel: [1, 2], elementType: .float16, hasBias: true), tiles: 16),
+        // A reduction cut into chunks of 7 rows of 6 over planes of 5 × 6: chunks start inside
+        // channel planes, and each finds its channels' bias from where it starts.
+        LinearConvCase(parameters: ConvParameters(batch: 1, inputChannels: 256, outputChannels: 5, inputField: [5, 6], kernel: [1, 1],
+                                                  hasBias: true), tiles: 16),
     ]
 }
 
@@ -86,8 +90,28 @@ struct LinearConvCase: CustomTestStringConvertible, Sendable {
         #expect(linearBusiestBuffers(executable) <= plan.temporaryBytesPerTile)
     }
 
+    /// A reduction reads its tile's own stage of partials where the convolution wrote them and
+    /// receives the other stages' and its box's channels of the bias: no on-tile copies, and the
+    /// bytes received are the other stages' partials and at most one bias element per channel
+    /// and vertex (not a bias element per output position).
+    @Test func aReductionReadsItsOwnPartialsInPlaceAndTheBiasPerChannel() throws {
+        let p = LinearConvCase.all.last!.parameters
+        let fixture = LinearFixture(tiles: 16)
+        let (input, _) = try fixture.input(p.inputShape, p.elementType, name: "x", seed: 1)
+        let (weights, _) = try fixture.input(p.weightsShape, p.elementType, name: "w", seed: 2)
+        let (bias, _) = try fixture.input([p.outputChannels], p.elementType, name: "b", seed: 3)
+        let output = try fixture.ops.conv2d(input, weights: weights, bias: bias, parameters: p, name: "conv")
+        _ = try fixture.run(output)
+        let stages = try ConvPlanner().plan(p, target: testTarget(tiles: 16), options: OpOptions(), op: "conv").inputChannelSplit
+        let reduce = try #require(fixture.executable?.steps.first { $0.name == "conv/reduce" })
+        let partialBytes = (stages - 1) * output.elementCount * 4
+        #expect(stages > 1 && reduce.onTileCopyBytes == 0)
+        #expect(reduce.exchangedBytes >= partialBytes && reduce.exchangedBytes <= partialBytes + reduce.vertices * p.outputChannels * 4,
+                "\(reduce.exchangedBytes) bytes received by \(reduce.vertices) vertices over \(stages) stages")
+    }
+
     @Test func inputChannelSplitCasesReallyReduce() throws {
-        for test in LinearConvCase.all.suffix(2) {
+        for test in LinearConvCase.all.suffix(3) {
             let plan = try ConvPlanner().plan(test.parameters, target: testTarget(tiles: test.tiles), options: OpOptions(), op: "conv")
             #expect(plan.inputChannelSplit > 1, "\(plan)")
         }

@@ -162,11 +162,14 @@ public final class ConvPlanner: Sendable {
         if stages > 1 {
             let rowLength = part[.column]
             let chunk = min(outputs, ConvPlan.reductionChunkRows(rows: outputs / rowLength, rowLength: rowLength, stages: stages) * rowLength)
-            let received = (stages - 1) * chunk * 4 + (p.hasBias ? chunk * p.bytes : 0)
+            // The other stages' partials of the chunk and the part's channels of the bias; the
+            // tile's own stage is read in place.
+            let channelBias = p.hasBias ? part[.group] * part[.outputChannel] * p.bytes : 0
+            let received = (stages - 1) * chunk * 4 + channelBias
             let reduce = ConvCycleModel.reduceCycles(stages: stages, count: convCeilDiv(chunk, target.workerContexts), target: target)
             plan.reductionCycles = 2 * target.syncCycles + target.exchangeFixedCycles + convCeilDiv(received, target.exchangeBytesPerCycle)
                 + reduce * target.workerContexts
-            temporary = max(temporary, outputs * 4 + stages * chunk * 4 + (p.hasBias ? chunk * p.bytes : 0))
+            temporary = max(temporary, outputs * 4 + received)
         }
         plan.temporaryBytesPerTile = temporary
         return plan

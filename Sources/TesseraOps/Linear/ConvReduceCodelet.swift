@@ -1,45 +1,70 @@
 import TesseraGraph
 
+/// Where a reduction chunk finds its bias: the output box's channels, one bias element each, with
+/// `plane` output positions per channel; the chunk starts at box position `first`, so its element
+/// `i` takes channel `((first + i) / plane) % channels`.
+public struct ConvReduceBias: Sendable, Hashable {
+    /// Output positions per channel plane of the box (its rows × columns).
+    public var plane: Int
+    /// Channels of the box (its groups × output channels per group), in the bias field's order.
+    public var channels: Int
+    /// The box position of the chunk's first element.
+    public var first: Int
+
+    /// The bias layout of a chunk from box position `first` of a box with `channels` planes of `plane` positions.
+    public init(plane: Int, channels: Int, first: Int) {
+        self.plane = plane
+        self.channels = channels
+        self.first = first
+    }
+}
+
 /// The second stage of a convolution split over input channels:
-/// `out[i] = Σ_s partials[s · count + i]` (+ `bias[i]`), summed in float32 in stage order and rounded once.
+/// `out[i] = Σ_s partials_s[i]` (+ the bias of element `i`'s channel), summed in float32 in stage order and rounded once.
 ///
-/// Fields: `partials` `[stages, count]` float32; `bias` (with `hasBias`) `[count]` of `outputType`
-/// (a broadcast view of the bias over the output positions); `out` `[count]` of `outputType`.
+/// Fields: `partials` `[stages − 1, count]` float32, the other stages' partials in stage order
+/// (they arrive by exchange, into one buffer); `own` `[count]` float32, stage ``ownStage``'s, read
+/// where that stage wrote them on this tile; `bias` (with ``bias``) `[channels]` of `outputType`,
+/// the output box's channels (``ConvReduceBias``); `out` `[count]` of `outputType`.
 /// One vertex sums a tile's whole chunk, its elements divided among `workers` worker contexts in
 /// consecutive slices of `⌈count / workers⌉`. Cycles: the slowest worker's
 /// ``ConvCycleModel/reduceCycles(stages:count:target:)`` (worker-context cycles).
 public struct ConvReduceCodelet: Codelet {
     /// Partial sums per output element.
     public var stages: Int
+    /// The stage whose partials the vertex's tile made.
+    public var ownStage: Int
     /// Worker contexts the elements are divided among (at least 1).
     public var workers: Int
     /// Element type of bias and output.
     public var outputType: ElementType
-    /// Whether the vertex adds a bias.
-    public var hasBias: Bool
+    /// Where the chunk's bias comes from, when the vertex adds one.
+    public var bias: ConvReduceBias?
     /// An activation applied to the sums as they are written.
     var activation: UnaryFunction?
 
-    /// A vertex summing `stages` partials per output, its elements divided among `workers` contexts.
-    public init(stages: Int, workers: Int, outputType: ElementType, hasBias: Bool) {
-        self.stages = stages
+    /// A vertex summing `stages` partials per output (its tile's own of stage `ownStage`), its
+    /// elements divided among `workers` contexts.
+    public init(stages: Int, ownStage: Int, workers: Int, outputType: ElementType, bias: ConvReduceBias?) {
+        self.stages = max(2, stages)
+        self.ownStage = ownStage
         self.workers = max(1, workers)
         self.outputType = outputType
-        self.hasBias = hasBias
+        self.bias = bias
     }
 
     public var name: String { "ConvReduce" + activation.codeletSuffix }
 
     public var fields: [Field] {
-        [.input("partials", .float32)] + (hasBias ? [.input("bias", outputType)] : []) + [.output("out", outputType)]
+        [.input("partials", .float32), .input("own", .float32)] + (bias != nil ? [.input("bias", outputType)] : []) + [.output("out", outputType)]
     }
 
-    /// The stage and worker counts.
-    public var stateBytes: Int { 4 }
+    /// The stage, own-stage and worker counts, and the bias's plane, channels and first position.
+    public var stateBytes: Int { bias == nil ? 4 : 16 }
 
     public func sizeProblem(fieldSizes: [Int]) -> String? {
         let count = fieldSizes.last!
-        let expected = [stages * count] + (hasBias ? [count] : []) + [count]
+        let expected = [(stages - 1) * count, count] + (bias.map { [$0.channels] } ?? []) + [count]
         return fieldSizes == expected ? nil : "field sizes \(fieldSizes), expected \(expected) for \(stages) stages"
     }
 
@@ -53,27 +78,43 @@ public struct ConvReduceCodelet: Codelet {
         if outputType == .float16 { run(fields, Float16.self) } else { run(fields, Float.self) }
     }
 
-    /// Sixteen outputs at a time: the stages summed in order in registers, then the bias, rounded once.
+    /// Sixteen outputs at a time, a channel plane's run at a time: the stages summed in order in
+    /// registers, then the run's bias, rounded once.
     private func run<T: ElementLane>(_ fields: VertexFields, _: T.Type) {
-        let partials = fields.input(0, as: Float.self).baseAddress!
-        let output = fields.output(hasBias ? 2 : 1, as: T.self)
+        let output = fields.output(bias != nil ? 3 : 2, as: T.self)
         let count = output.count, out = output.baseAddress!
-        let bias = hasBias ? fields.input(1, as: T.self).baseAddress : nil
-        let stageCount = max(stages, 1)
-        var i = 0
-        while i + 16 <= count {
-            var sum = Float.loadWidened16(partials + i)
-            for stage in 1..<stageCount { sum += Float.loadWidened16(partials + stage * count + i) }
-            if let bias { sum += T.loadWidened16(bias + i) }
-            T.storeRounded16(sum, out + i)
-            i += 16
-        }
-        while i < count {
-            var sum = partials[i]
-            for stage in 1..<stageCount { sum += partials[stage * count + i] }
-            if let bias { sum += bias[i].widened }
-            out[i] = T(rounding: sum)
-            i += 1
+        let others = fields.input(0, as: Float.self).baseAddress!, own = fields.input(1, as: Float.self).baseAddress!
+        let biasValues = bias != nil ? fields.input(2, as: T.self).baseAddress : nil
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>.self, capacity: stages) { partials in
+            // Each stage's partials, in stage order.
+            for stage in 0..<stages {
+                partials[stage] = stage == ownStage ? own : others + (stage < ownStage ? stage : stage - 1) * count
+            }
+            var i = 0
+            while i < count {
+                // The run of elements sharing one channel (the whole chunk without a bias).
+                var end = count, value: Float = 0
+                if let bias, let biasValues {
+                    let plane = (bias.first + i) / bias.plane
+                    end = min(count, (plane + 1) * bias.plane - bias.first)
+                    value = biasValues[plane % bias.channels].widened
+                }
+                let splat = SIMD16<Float>(repeating: value)
+                while i + 16 <= end {
+                    var sum = Float.loadWidened16(partials[0] + i)
+                    for stage in 1..<stages { sum += Float.loadWidened16(partials[stage] + i) }
+                    if biasValues != nil { sum += splat }
+                    T.storeRounded16(sum, out + i)
+                    i += 16
+                }
+                while i < end {
+                    var sum = partials[0][i]
+                    for stage in 1..<stages { sum += partials[stage][i] }
+                    if biasValues != nil { sum += value }
+                    out[i] = T(rounding: sum)
+                    i += 1
+                }
+            }
         }
         activation?.apply(UnsafePointer(out), out, count)
     }

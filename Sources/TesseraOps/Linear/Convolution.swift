@@ -197,9 +197,9 @@ extension OpBuilder {
                               offset: Int, bias: Tensor?, activation: UnaryFunction?) throws(GraphError) {
         let stages = tiles.count
         let shape = box.map { $0.count }, count = shape.reduce(1, *)
-        let biasView = try bias.map { (bias: Tensor) throws(GraphError) in
-            try bias.slice([box[1], box[2]]).reshape([1, shape[1], shape[2], 1, 1]).broadcast(to: shape).flatten()
-        }
+        // The box's channels of the bias, `[G, O/G]` flattened: each chunk connects them all.
+        let biasChannels = bias.map { ViewBox.flatRanges([box[1], box[2]], in: $0.shape) } ?? []
+        var connections = VertexRegions(operands: [partials, bias?.flatten() ?? partials, storage])
         // Chunks of whole output rows, so that the next operations' windows and regions meet the
         // tiles' parts along rows (a row cut between two tiles splits every copy that reads it).
         let chunks = ConvPlan.reductionChunks(count: count, rowLength: shape[shape.count - 1], stages: stages)
@@ -209,15 +209,20 @@ extension OpBuilder {
             let out = (offset + chunk.lowerBound)..<(offset + chunk.upperBound)
             try graph.setTileMapping(storage, positions: [out], tile: tile)
             let workers = ConvPlan.cut(chunk, into: graph.target.workerContexts).count
-            var codelet = ConvReduceCodelet(stages: stages, workers: workers, outputType: storage.elementType, hasBias: bias != nil)
+            let biasLayout = bias == nil ? nil : ConvReduceBias(plane: shape[3] * shape[4], channels: shape[1] * shape[2], first: chunk.lowerBound)
+            var codelet = ConvReduceCodelet(stages: stages, ownStage: stage, workers: workers, outputType: storage.elementType, bias: biasLayout)
             codelet.activation = activation
-            // Fields in the codelet's order: every stage's partials of the chunk, the bias, the output.
+            // Fields in the codelet's order: the other stages' partials of the chunk, the tile's
+            // own stage's (which it wrote there), the bias, the output.
             let first = offset * stages + chunk.lowerBound
-            var regions: [(of: Tensor, positions: [Range<Int>])] = [(partials, (0..<stages).map { (first + $0 * count)..<(first + $0 * count + chunk.count) })]
-            if let biasView { regions.append((biasView, [chunk])) }
-            regions.append((storage, [out]))
+            let partialsOf = (0..<stages).map { (first + $0 * count)..<(first + $0 * count + chunk.count) }
+            connections.removeFields()
+            connections.addField(operand: 0, (partialsOf[..<stage] + partialsOf[(stage + 1)...])[...])
+            connections.addField(operand: 0, partialsOf[stage])
+            if bias != nil { connections.addField(operand: 1, biasChannels[...]) }
+            connections.addField(operand: 2, out)
             if fields == nil { fields = codelet.fields }
-            try graph.addVertex(computeSet, codelet, tile: tile, fields: fields!, regions: regions)
+            try graph.addVertex(computeSet, codelet, tile: tile, fields: fields!, regions: connections)
         }
     }
 }
