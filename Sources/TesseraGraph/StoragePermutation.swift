@@ -77,14 +77,20 @@ package struct StoragePermutation: Sendable {
     /// elements are consecutive in storage, joined with the piece before when both continue it.
     package func pieces(inStorage ranges: [Range<Int>]) -> [StoragePiece] {
         let runs = view.elements.runs
-        var pieces: [StoragePiece] = []
-        for range in ranges {
-            // The last run (in storage order) starting at or before the range.
+        /// The last run (in storage order) starting at or before storage offset `offset`.
+        func lastRun(startingBy offset: Int) -> Int {
             var low = 0, high = runsInStorageOrder.count
             while high - low > 1 {
                 let middle = (low + high) / 2
-                if runs[Int(runsInStorageOrder[middle])].start - base <= range.lowerBound { low = middle } else { high = middle }
+                if runs[Int(runsInStorageOrder[middle])].start - base <= offset { low = middle } else { high = middle }
             }
+            return low
+        }
+        // At most a piece per run the ranges meet, counted first so that the array grows once.
+        let firsts = ranges.map { lastRun(startingBy: $0.lowerBound) }
+        var pieces: [StoragePiece] = []
+        pieces.reserveCapacity(zip(ranges, firsts).reduce(0) { $0 + max(0, lastRun(startingBy: $1.0.upperBound - 1) - $1.1 + 1) })
+        for (range, low) in zip(ranges, firsts) {
             for k in low..<runsInStorageOrder.count {
                 let index = Int(runsInStorageOrder[k]), first = runs[index].start - base
                 guard first < range.upperBound else { break }

@@ -9,6 +9,8 @@ extension OpBuilder {
     /// field over a run is connected to tile memory directly, as popops' vertices take a tile's
     /// contiguous regions of a tensor rather than its mapped intervals.
     func storedRuns(_ ranges: [Range<Int>], of tensors: [Tensor], tile: Int) -> [[Range<Int>]] {
+        // One range is one run (a tile's part of a convolution's output in storage order).
+        guard ranges.count > 1 else { return ranges.isEmpty ? [] : [ranges] }
         var runs: [[Range<Int>]] = []
         let elements = tensors.map { $0.elements }
         var next = [(data: Int, element: Int)?](repeating: nil, count: tensors.count)
