@@ -3,20 +3,13 @@ import TesseraGraph
 /// Where a reduction chunk finds its bias: the output box's channels, one bias element each, with
 /// `plane` output positions per channel; the chunk starts at box position `first`, so its element
 /// `i` takes channel `((first + i) / plane) % channels`.
-public struct ConvReduceBias: Sendable, Hashable {
+struct ConvReduceBias: Sendable, Hashable {
     /// Output positions per channel plane of the box (its rows × columns).
-    public var plane: Int
+    var plane: Int
     /// Channels of the box (its groups × output channels per group), in the bias field's order.
-    public var channels: Int
+    var channels: Int
     /// The box position of the chunk's first element.
-    public var first: Int
-
-    /// The bias layout of a chunk from box position `first` of a box with `channels` planes of `plane` positions.
-    public init(plane: Int, channels: Int, first: Int) {
-        self.plane = plane
-        self.channels = channels
-        self.first = first
-    }
+    var first: Int
 }
 
 /// The second stage of a convolution split over input channels:
@@ -39,13 +32,13 @@ public struct ConvReduceCodelet: Codelet {
     /// Element type of bias and output.
     public var outputType: ElementType
     /// Where the chunk's bias comes from, when the vertex adds one.
-    public var bias: ConvReduceBias?
+    var bias: ConvReduceBias?
     /// An activation applied to the sums as they are written.
     var activation: UnaryFunction?
 
     /// A vertex summing `stages` partials per output (its tile's own of stage `ownStage`), its
     /// elements divided among `workers` contexts.
-    public init(stages: Int, ownStage: Int, workers: Int, outputType: ElementType, bias: ConvReduceBias?) {
+    init(stages: Int, ownStage: Int, workers: Int, outputType: ElementType, bias: ConvReduceBias?) {
         self.stages = max(2, stages)
         self.ownStage = ownStage
         self.workers = max(1, workers)
