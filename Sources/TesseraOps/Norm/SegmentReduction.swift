@@ -78,7 +78,7 @@ extension OpBuilder {
                 let ranks = sorted.indices.sorted { sorted[$0] < sorted[$1] }
                 order = [Int32](repeating: 0, count: ranks.count)
                 for (rank, i) in ranks.enumerated() { order[i] = Int32(rank) }
-                sorted.sort()
+                sorted = ranks.map { sorted[$0] }
             }
             let runs = NormPiece.consecutiveRuns(sorted).map { $0.lowerBound * width..<$0.upperBound * width }
             for run in runs { reduceCost.read(partialOwners, run, on: piece.tile) }
