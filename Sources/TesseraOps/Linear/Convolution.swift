@@ -134,10 +134,11 @@ extension OpBuilder {
 
     /// The output `[N, G, O/G, oH, oW]` as a view of `storage`, in which the box of the plan's parts
     /// (`parts`, per axis) numbered `b` in row-major order of their indices starts at `boxOffsets[b]`:
-    /// a run per output row of each box, made directly rather than by concatenating every box's view.
+    /// a run per image, channel and row part of each box (per output row and column part when the
+    /// columns are split), made directly rather than by concatenating every box's view.
     private static func outputView(of storage: Tensor, parts: [[Range<Int>]], boxOffsets: [Int], shape: [Int]) -> Tensor {
-        // For every axis and position, the index of the part holding it.
-        let partOf = parts.map { axisParts in axisParts.enumerated().flatMap { k, part in [Int](repeating: k, count: part.count) } }
+        // For the batch, group and channel axes and each position, the index of the part holding it.
+        let partOf = parts[..<3].map { axisParts in axisParts.enumerated().flatMap { k, part in [Int](repeating: k, count: part.count) } }
         var builder = ElementRunBuilder()
         guard let base = storage.elements.runs.first else {
             return Tensor(graphID: storage.graphID, elementType: storage.elementType, shape: shape, elements: builder.build())
@@ -149,13 +150,20 @@ extension OpBuilder {
                 let (pg, rg) = (partOf[1][g], parts[1][partOf[1][g]])
                 for o in 0..<shape[2] {
                     let (po, ro) = (partOf[2][o], parts[2][partOf[2][o]])
-                    for r in 0..<shape[3] {
-                        let (pr, rr) = (partOf[3][r], parts[3][partOf[3][r]])
+                    for (pr, rr) in parts[3].enumerated() {
                         let box = ((pn * parts[1].count + pg) * parts[2].count + po) * parts[3].count + pr
-                        let row = (((n - rn.lowerBound) * rg.count + g - rg.lowerBound) * ro.count + o - ro.lowerBound) * rr.count + r - rr.lowerBound
-                        for (c, part) in columns.enumerated() {
-                            let start = base.start + boxOffsets[box * columns.count + c] + row * part.count
-                            builder.append(ElementRun(data: base.data, start: start, count: part.count, stride: 1))
+                        let firstRow = (((n - rn.lowerBound) * rg.count + g - rg.lowerBound) * ro.count + o - ro.lowerBound) * rr.count
+                        // Whole rows lie one after another in the box and in the view: one run for the part's rows.
+                        if columns.count == 1 {
+                            let start = base.start + boxOffsets[box] + firstRow * columns[0].count
+                            builder.append(ElementRun(data: base.data, start: start, count: rr.count * columns[0].count, stride: 1))
+                            continue
+                        }
+                        for row in firstRow..<(firstRow + rr.count) {
+                            for (c, part) in columns.enumerated() {
+                                let start = base.start + boxOffsets[box * columns.count + c] + row * part.count
+                                builder.append(ElementRun(data: base.data, start: start, count: part.count, stride: 1))
+                            }
                         }
                     }
                 }
