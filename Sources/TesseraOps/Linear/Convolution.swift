@@ -206,6 +206,7 @@ extension OpBuilder {
         let stages = tiles.count
         let shape = box.map { $0.count }, count = shape.reduce(1, *)
         // The box's channels of the bias, `[G, O/G]` flattened: each chunk connects them all.
+        // (Without a bias no field reads operand 1, and the partials stand in for it.)
         let biasChannels = bias.map { ViewBox.flatRanges([box[1], box[2]], in: $0.shape) } ?? []
         var connections = VertexRegions(operands: [partials, bias?.flatten() ?? partials, storage])
         // Chunks of whole output rows, so that the next operations' windows and regions meet the
