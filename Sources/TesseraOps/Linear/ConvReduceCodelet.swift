@@ -23,7 +23,7 @@ struct ConvReduceBias: Sendable, Hashable {
 /// consecutive slices of `⌈count / workers⌉`. Cycles: the slowest worker's
 /// ``ConvCycleModel/reduceCycles(stages:count:target:)`` (worker-context cycles).
 public struct ConvReduceCodelet: Codelet {
-    /// Partial sums per output element.
+    /// Partial sums per output element (at least 2: a convolution without an input-channel split has no reduction).
     public var stages: Int
     /// The stage whose partials the vertex's tile made.
     public var ownStage: Int
@@ -39,7 +39,7 @@ public struct ConvReduceCodelet: Codelet {
     /// A vertex summing `stages` partials per output (its tile's own of stage `ownStage`), its
     /// elements divided among `workers` contexts.
     init(stages: Int, ownStage: Int, workers: Int, outputType: ElementType, bias: ConvReduceBias?) {
-        self.stages = max(2, stages)
+        self.stages = stages
         self.ownStage = ownStage
         self.workers = max(1, workers)
         self.outputType = outputType
@@ -52,8 +52,9 @@ public struct ConvReduceCodelet: Codelet {
         [.input("partials", .float32), .input("own", .float32)] + (bias != nil ? [.input("bias", outputType)] : []) + [.output("out", outputType)]
     }
 
-    /// The stage, own-stage and worker counts, and the bias's plane, channels and first position.
-    public var stateBytes: Int { bias == nil ? 4 : 16 }
+    /// The stage, own-stage and worker counts (16 bits each, padded to 8 bytes), and the bias's plane, channels and
+    /// first position (32 bits each).
+    public var stateBytes: Int { bias == nil ? 8 : 20 }
 
     public func sizeProblem(fieldSizes: [Int]) -> String? {
         let count = fieldSizes.last!
