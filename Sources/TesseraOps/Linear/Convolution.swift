@@ -108,15 +108,15 @@ extension OpBuilder {
             }
             let tile = plan.firstTile(ofBox: boxIndex, of: boxes, target: graph.target)
             boxIndex += 1
-            let box = prefix, shape = box.map { $0.count }, count = shape.reduce(1, *)
-            let out = try storage.slice(offset..<(offset + count))
-            // The box's partials `[stages, count]`: stage `s` on tile `tile + s`.
-            let block = try partials?.slice((offset * stages)..<((offset + count) * stages)).reshape([stages, count])
+            let box = prefix, count = box.reduce(1) { $0 * $1.count }
             for (stage, i) in inputChannelParts.enumerated() {
-                let destination = try block?.index(stage) ?? out
-                try graph.setTileMapping(destination, tile: tile + stage)
+                // The box's part of the output, or its stage's of the partials (`[stages, count]` from
+                // `offset · stages`), one block on tile `tile + stage`, in the box's row-major order.
+                let (destination, start) = partials.map { ($0, (offset * stages) + stage * count) } ?? (storage, offset)
+                let part = start..<(start + count)
+                try graph.setTileMapping(destination, positions: [part], tile: tile + stage)
                 try addConvVertex(convSet, plan, tile: tile + stage, input: input, weights: weights, bias: stages == 1 ? bias : nil,
-                                  activation: stages == 1 ? activation : nil, output: destination.reshape(shape), box: box, i: i,
+                                  activation: stages == 1 ? activation : nil, output: (destination, part), box: box, i: i,
                                   fields: &convFields, lastCodelet: &lastCodelet)
             }
             if let partials, let reduceSet {
@@ -178,19 +178,19 @@ extension OpBuilder {
     /// the last codelet added: a vertex whose codelet equals it shares its box (a convolution's
     /// interior parts have the same sizes, and a model hundreds of thousands of such vertices).
     private func addConvVertex(_ computeSet: ComputeSet, _ plan: ConvPlan, tile: Int, input: Tensor, weights: Tensor, bias: Tensor?,
-                               activation: UnaryFunction?, output: Tensor, box: [Range<Int>], i: Range<Int>,
+                               activation: UnaryFunction?, output: (of: Tensor, part: Range<Int>), box: [Range<Int>], i: Range<Int>,
                                fields: inout [Field]?, lastCodelet: inout (value: ConvPartialCodelet, boxed: any Codelet)?) throws(GraphError) {
         let p = plan.parameters
         let (n, g, o, r, c) = (box[0], box[1], box[2], box[3], box[4])
         let rows = p.inputWindow(of: r, dimension: 0), columns = p.inputWindow(of: c, dimension: 1)
         let geometry = ConvVertexGeometry(p, batch: n, groups: g, outputChannels: o, inputChannels: i, rows: r, columns: c)
         var codelet = ConvPartialCodelet(geometry: geometry, method: plan.method, workerAxis: plan.workerAxis, workers: plan.workerSplit,
-                                         inputType: p.elementType, outputType: output.elementType, hasBias: bias != nil)
+                                         inputType: p.elementType, outputType: output.of.elementType, hasBias: bias != nil)
         codelet.activation = activation
         // The boxes of the fields, in the codelet's field order: the graph keeps them as boxes.
         var boxes = [(of: input, box: [n, g, i, rows.field, columns.field]), (of: weights, box: [g, o, i, 0..<p.kernel[0], 0..<p.kernel[1]])]
         if let bias { boxes.append((bias, [g, o])) }
-        boxes.append((output, output.shape.map { 0..<$0 }))
+        boxes.append((output.of, [output.part]))
         if fields == nil { fields = codelet.fields }
         if lastCodelet?.value != codelet { lastCodelet = (codelet, codelet) }
         try graph.addVertex(computeSet, lastCodelet!.boxed, tile: tile, fields: fields!, boxes: boxes)
