@@ -76,16 +76,15 @@ struct Finalizer {
         var cycles = StepCycles(index: index, name: step.name, kind: step.kind)
         var tileCompute = [Int](repeating: 0, count: target.tiles)
 
-        func exchangePhase(_ copies: [PlannedCopy]) -> (TileGrouped<CopyOp>, Int) {
+        func exchangePhase(_ copies: [PlannedCopy], firstSends: FirstSends) -> (TileGrouped<CopyOp>, Int) {
             var sent = [Int](repeating: 0, count: target.tiles), received = sent
-            var sends = SendSet(copies)
             for (index, copy) in copies.enumerated() {
                 let bytes = copy.bytes, sourceTile = lowering.tile(copy.source), destinationTile = lowering.tile(copy.destination)
                 if sourceTile == destinationTile {
                     tileCompute[destinationTile] += copy.rows * CycleModel.onTileCopy(copy.rowBytes, target: target)
                     cycles.onTileCopyBytes += bytes
                 } else {
-                    if sends.insert(copyAt: index) { sent[sourceTile] += bytes }
+                    if firstSends[index] { sent[sourceTile] += bytes }
                     received[destinationTile] += bytes
                     cycles.exchangedBytes += bytes
                 }
@@ -94,7 +93,7 @@ struct Finalizer {
             return (grouped, CycleModel.exchange(sent: sent, received: received, target: target))
         }
 
-        let exchangeIn = exchangePhase(step.exchangeIn)
+        let exchangeIn = exchangePhase(step.exchangeIn, firstSends: step.firstSends.exchangeIn)
         superstep.exchangeIn = exchangeIn.0
         superstep.tileOrdered = step.tileOrdered
         var estimates = [[Int]](repeating: [], count: step.vertices.isEmpty ? 0 : target.tiles)
@@ -115,7 +114,7 @@ struct Finalizer {
         }
         for (tile, list) in estimates.enumerated() where !list.isEmpty { tileCompute[tile] += CycleModel.workerSchedule(list, target: target) }
         cycles.vertices = step.vertices.count
-        let exchangeOut = exchangePhase(step.exchangeOut)
+        let exchangeOut = exchangePhase(step.exchangeOut, firstSends: step.firstSends.exchangeOut)
         superstep.exchangeOut = exchangeOut.0
 
         cycles.exchangeInCycles = exchangeIn.1

@@ -42,6 +42,9 @@ struct SymbolicStep {
     /// Whether no vertex of the step writes a variable that its exchange-in copies read, so that a
     /// tile's exchange-in and compute may run one after the other, before other tiles' (see ``Superstep/tileOrdered``).
     var tileOrdered = false
+    /// The copies of each exchange phase that put a region on the exchange no earlier copy of
+    /// the phase put there, found once for the exchange code (``TileOverheads``) and used again for the cycles.
+    var firstSends = (exchangeIn: FirstSends(), exchangeOut: FirstSends())
     var host: (stream: Int, elementBytes: Int, pieces: [(endpoint: Endpoint, hostElement: Int, count: Int)])?
     var predicate: (endpoint: Endpoint, type: ElementType)?
     var collective: (kind: CollectiveKind, op: ReduceOperator, groupSize: Int,

@@ -27,3 +27,23 @@ struct SendSet {
         return Int(truncatingIfNeeded: h)
     }
 }
+
+/// A flag per copy of an exchange phase: whether it is the first of the phase to make its send.
+struct FirstSends {
+    private var words: [UInt64] = []
+
+    /// No copy flagged.
+    init() {}
+
+    /// The copies of `copies` whose send no earlier copy of them made, among those `exchanged` accepts.
+    init(_ copies: [PlannedCopy], exchanged: (PlannedCopy) -> Bool) {
+        words = [UInt64](repeating: 0, count: (copies.count + 63) / 64)
+        var sends = SendSet(copies)
+        for (index, copy) in copies.enumerated() where exchanged(copy) && sends.insert(copyAt: index) {
+            words[index >> 6] |= 1 << UInt64(index & 63)
+        }
+    }
+
+    /// Whether copy `index` makes the first of its send.
+    subscript(index: Int) -> Bool { words[index >> 6] & (1 << UInt64(index & 63)) != 0 }
+}

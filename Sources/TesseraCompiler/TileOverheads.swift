@@ -28,7 +28,8 @@ enum TileOverheads {
         // The steps' control and exchange code, in two halves of about as many copies each, tallied
         // at once (a model's steps hold millions of copies) and then added up.
         let halves = splitByCopies(lowering.steps)
-        var codeBytes = [[(control: Int, exchange: Int)]](repeating: [], count: halves.count)
+        var codeBytes = [(code: [(control: Int, exchange: Int)], firstSends: [(exchangeIn: FirstSends, exchangeOut: FirstSends)])](
+            repeating: ([], []), count: halves.count)
         codeBytes.withUnsafeMutableBufferPointer { results in
             let shared = UnsafeSendable((results: results, lowering: lowering, options: options, halves: halves))
             DispatchQueue.concurrentPerform(iterations: halves.count) { half in
@@ -36,11 +37,12 @@ enum TileOverheads {
                 results[half] = codeTally(of: lowering, steps: halves[half], options: options)
             }
         }
-        for half in codeBytes {
-            for (tile, code) in half.enumerated() {
+        for (range, half) in zip(halves, codeBytes) {
+            for (tile, code) in half.code.enumerated() {
                 bytes[tile].controlCode += code.control
                 bytes[tile].exchangeCode += code.exchange
             }
+            for (step, firstSends) in zip(range, half.firstSends) { lowering.steps[step].firstSends = firstSends }
         }
         let stack = options.workerStackBytes * graph.target.workerContexts + options.supervisorStackBytes
         for tile in 0..<tiles {
@@ -67,10 +69,13 @@ enum TileOverheads {
     }
 
     /// Per tile, the control and exchange code of steps `range`: control code for each step a tile
-    /// computes in, exchange code for each phase it sends or receives in and for every copy row.
-    private static func codeTally(of lowering: Lowering, steps range: Range<Int>, options: CompileOptions) -> [(control: Int, exchange: Int)] {
+    /// computes in, exchange code for each phase it sends or receives in and for every copy row;
+    /// and each step's first sends.
+    private static func codeTally(of lowering: Lowering, steps range: Range<Int>,
+                                  options: CompileOptions) -> ([(control: Int, exchange: Int)], [(exchangeIn: FirstSends, exchangeOut: FirstSends)]) {
         let graph = lowering.graph, tiles = graph.target.tiles
         var code = [(control: Int, exchange: Int)](repeating: (0, 0), count: tiles)
+        var firstSends: [(exchangeIn: FirstSends, exchangeOut: FirstSends)] = []
         // Tiles that compute in the step, and tiles that take part in the exchange phase, are
         // marked with the step's (phase's) number rather than collected in sets.
         var computeMark = [Int](repeating: -1, count: tiles), phaseMark = computeMark
@@ -88,9 +93,11 @@ enum TileOverheads {
                 code[tile].exchange += options.exchangeBytesPerPhase
             }
             for (vertex, _) in step.vertices { computes(on: graph.tile(ofVertex: vertex)) }
-            for phase in [step.exchangeIn, step.exchangeOut] where !phase.isEmpty {
+            let exchanged = { (copy: PlannedCopy) in lowering.tile(copy.source) != lowering.tile(copy.destination) }
+            let sends = (exchangeIn: FirstSends(step.exchangeIn, exchanged: exchanged), exchangeOut: FirstSends(step.exchangeOut, exchanged: exchanged))
+            firstSends.append(sends)
+            for (phase, first) in [(step.exchangeIn, sends.exchangeIn), (step.exchangeOut, sends.exchangeOut)] where !phase.isEmpty {
                 phaseNumber += 1
-                var sends = SendSet(phase)
                 for (index, copy) in phase.enumerated() {
                     let source = lowering.tile(copy.source), destination = lowering.tile(copy.destination)
                     if source == destination {
@@ -98,7 +105,7 @@ enum TileOverheads {
                         continue
                     }
                     let bytes = copy.rows * options.exchangeBytesPerCopy
-                    if sends.insert(copyAt: index) { code[source].exchange += bytes }
+                    if first[index] { code[source].exchange += bytes }
                     code[destination].exchange += bytes
                     exchanges(on: source)
                     exchanges(on: destination)
@@ -108,6 +115,6 @@ enum TileOverheads {
                 for piece in host.pieces { code[piece.endpoint.tile].exchange += options.exchangeBytesPerCopy }
             }
         }
-        return code
+        return (code, firstSends)
     }
 }
