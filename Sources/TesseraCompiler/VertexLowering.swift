@@ -22,11 +22,12 @@ struct VertexLowering {
     /// into the one list it appends to).
     private var fieldPieces: [Piece] = [], copiesIn = CopyMerger(), copiesOut = CopyMerger()
     private var intervalHints: [SearchHint]
-    /// The runs and pieces of the boxes (``ConnectionView``s) the share's fields have connected so
-    /// far, by view: a convolution's vertices on tiles with other output channels read the same
-    /// input window, and those with other rows the same weights.
-    private var views: [Int: (runs: Range<Int>, pieces: Range<Int>?)] = [:]
-    private var viewRuns: [ElementRun] = [], viewPieces: [Piece] = []
+    /// The runs, pieces and merged copies in of the boxes (``ConnectionView``s) the share's fields
+    /// have connected so far, by view: a convolution's vertices on tiles with other output channels
+    /// read the same input window, and those with other rows the same weights. A view's copies
+    /// into a buffer are the same but for the buffer, so a later field's are the first's moved to its own.
+    private var views: [Int: (runs: Range<Int>, pieces: Range<Int>?, copies: Range<Int>?)] = [:]
+    private var viewRuns: [ElementRun] = [], viewPieces: [Piece] = [], viewCopies: [PlannedCopy] = []
 
     init(dataCount: Int) {
         intervalHints = Array(repeating: SearchHint(), count: dataCount)
@@ -50,6 +51,7 @@ struct VertexLowering {
         views.removeAll(keepingCapacity: true)
         viewRuns.removeAll(keepingCapacity: true)
         viewPieces.removeAll(keepingCapacity: true)
+        viewCopies.removeAll(keepingCapacity: true)
         vertices.reserveCapacity(members.count)
         for vertexIndex in members {
             let tile = graph.tile(ofVertex: vertexIndex)
@@ -62,7 +64,7 @@ struct VertexLowering {
                 } else {
                     graph.appendRuns(ofConnection: connection, to: &runs)
                     if let view = field.view {
-                        views[view] = (viewRuns.count..<(viewRuns.count + runs.count - first), nil)
+                        views[view] = (viewRuns.count..<(viewRuns.count + runs.count - first), nil, nil)
                         viewRuns.append(contentsOf: runs[first...])
                     }
                 }
@@ -106,6 +108,14 @@ struct VertexLowering {
                                   live: position...position, alwaysLive: false, data: nil))
         let buffer = firstBuffer + buffers.count - 1
         if !field.direction.writes { sharedBuffers.insert(buffer, tile: tile, runs: fieldRuns, of: runs) }
+        if !field.direction.writes, let view = field.view, let known = views[view]?.copies {
+            for var copy in viewCopies[known] {
+                copy.destination = PlannedCopy.End(allocation: buffer, offset: copy.destination.offset, stride: copy.destination.stride)
+                exchangeIn.append(copy)
+            }
+            return SymbolicSlot(allocation: buffer, offset: 0, count: count)
+        }
+        let firstIn = exchangeIn.count
         var element = 0
         copiesIn.removeAll()
         copiesOut.removeAll()
@@ -119,6 +129,10 @@ struct VertexLowering {
                 copiesOut.append(PlannedCopy(source: local, destination: home, count: piece.count, elementBytes: elementBytes), to: &exchangeOut)
             }
             element += piece.count
+        }
+        if !field.direction.writes, let view = field.view {
+            views[view]?.copies = viewCopies.count..<(viewCopies.count + exchangeIn.count - firstIn)
+            viewCopies.append(contentsOf: exchangeIn[firstIn...])
         }
         return SymbolicSlot(allocation: buffer, offset: 0, count: count)
     }
