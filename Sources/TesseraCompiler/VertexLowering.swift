@@ -101,14 +101,15 @@ struct VertexLowering {
         if let direct = Self.consecutivePlace(of: fieldPieces, on: tile) {
             return SymbolicSlot(allocation: direct.allocation, offset: direct.element * elementBytes, count: count)
         }
-        if !field.direction.writes, let shared = sharedBuffers.buffer(tile: tile, runs: fieldRuns, of: runs) {
+        let readOnly = !field.direction.writes
+        if readOnly, let shared = sharedBuffers.buffer(tile: tile, runs: fieldRuns, of: runs) {
             return SymbolicSlot(allocation: shared, offset: 0, count: count)
         }
         buffers.append(Allocation(tile: tile, bytes: count * elementBytes, category: .exchangeBuffers,
                                   live: position...position, alwaysLive: false, data: nil))
         let buffer = firstBuffer + buffers.count - 1
-        if !field.direction.writes { sharedBuffers.insert(buffer, tile: tile, runs: fieldRuns, of: runs) }
-        if !field.direction.writes, let view = field.view, let known = views[view]?.copies {
+        if readOnly { sharedBuffers.insert(buffer, tile: tile, runs: fieldRuns, of: runs) }
+        if readOnly, let view = field.view, let known = views[view]?.copies {
             for var copy in viewCopies[known] {
                 copy.destination = PlannedCopy.End(allocation: buffer, offset: copy.destination.offset, stride: copy.destination.stride)
                 exchangeIn.append(copy)
@@ -130,7 +131,7 @@ struct VertexLowering {
             }
             element += piece.count
         }
-        if !field.direction.writes, let view = field.view {
+        if readOnly, let view = field.view {
             views[view]?.copies = viewCopies.count..<(viewCopies.count + exchangeIn.count - firstIn)
             viewCopies.append(contentsOf: exchangeIn[firstIn...])
         }
