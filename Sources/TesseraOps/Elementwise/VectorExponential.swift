@@ -13,17 +13,27 @@ extension SIMD16<Float> {
         let x = lanewiseMaximum(SIMD16(repeating: -104)).lanewiseMinimum(SIMD16(repeating: 89))
         // Adding 1.5 · 2²³ rounds x · log₂e to the nearest integer n and leaves n in the low
         // mantissa bits: plain vector adds, where `rounded()` and integer conversion of SIMD
-        // types compile to one call per lane.
-        let shifted = x * 1.442_695_04 + 12_582_912
+        // types compile to one call per lane. Products are added in fused multiply-adds, each
+        // `addProduct` on a variable: chains of `addingProduct`, or the last step written as
+        // `(r + 1) + p · r²` or `r + (p · r) · r`, were split by the optimiser into 4-lane pieces.
+        var shifted = SIMD16<Float>(repeating: 12_582_912)
+        shifted.addProduct(x, SIMD16(repeating: 1.442_695_04))
         let n = shifted - 12_582_912
-        let r = x - n * 0.693_359_375 + n * 2.121_944_4e-4
-        var p = SIMD16<Float>(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_950_7e-3
-        p = p * r + 8.333_451_907_3e-3
-        p = p * r + 4.166_579_589_4e-2
-        p = p * r + 1.666_666_545_9e-1
-        p = p * r + 5.000_000_120_1e-1
-        p = p * r * r + r + 1
+        var r = x
+        r.addProduct(n, SIMD16(repeating: -0.693_359_375))
+        r.addProduct(n, SIMD16(repeating: 2.121_944_4e-4))
+        // Horner's rule: `c + p · r`.
+        @inline(__always) func step(_ p: SIMD16<Float>, _ c: Float) -> SIMD16<Float> {
+            var next = SIMD16<Float>(repeating: c)
+            next.addProduct(p, r)
+            return next
+        }
+        var p = step(step(SIMD16(repeating: 1.987_569_15e-4), 1.398_199_950_7e-3), 8.333_451_907_3e-3)
+        p = step(step(step(p, 4.166_579_589_4e-2), 1.666_666_545_9e-1), 5.000_000_120_1e-1)
+        // e^r = 1 + (r + p · r²).
+        var sum = r
+        sum.addProduct(p, r * r)
+        p = sum + 1
         let exponent = unsafeBitCast(shifted, to: SIMD16<Int32>.self) &- 0x4B40_0000
         let half = exponent &>> 1
         return (p * Self.powerOfTwo(half) * Self.powerOfTwo(exponent &- half)).replacing(with: self, where: self .!= self)
