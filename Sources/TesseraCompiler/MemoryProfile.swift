@@ -20,15 +20,23 @@ public enum MemoryCategory: String, CaseIterable, Codable, Sendable {
     case stack
 }
 
-/// Bytes per memory category.
+/// Bytes per memory category (each field the bytes of the ``MemoryCategory`` case of its name).
 public struct CategoryBytes: Sendable, Codable, Hashable {
+    /// Bytes of ``MemoryCategory/variables``.
     public var variables = 0
+    /// Bytes of ``MemoryCategory/constants``.
     public var constants = 0
+    /// Bytes of ``MemoryCategory/exchangeBuffers``.
     public var exchangeBuffers = 0
+    /// Bytes of ``MemoryCategory/vertexState``.
     public var vertexState = 0
+    /// Bytes of ``MemoryCategory/vertexCode``.
     public var vertexCode = 0
+    /// Bytes of ``MemoryCategory/controlCode``.
     public var controlCode = 0
+    /// Bytes of ``MemoryCategory/exchangeCode``.
     public var exchangeCode = 0
+    /// Bytes of ``MemoryCategory/stack``.
     public var stack = 0
 
     /// No bytes in any category.
