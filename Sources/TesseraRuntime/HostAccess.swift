@@ -66,8 +66,17 @@ extension Engine {
     private func check<T: DeviceScalar>(_ tensor: Tensor, _ type: T.Type, count: Int) throws(RuntimeError) {
         guard tensor.graphID == executable.graphID else { throw .foreignObject(kind: "tensor", name: "\(tensor)") }
         guard tensor.elementType == T.elementType, count == tensor.elementCount else {
-            throw .sizeMismatch(object: "tensor \(tensor)", detail: "host data is \(count) \(T.elementType) values")
+            throw .sizeMismatch(object: "tensor \(name(of: tensor))", detail: "host data is \(count) \(T.elementType) values")
         }
+    }
+
+    /// `tensor` as an error names it: the variables its elements come from (the first few), then its type and shape.
+    private func name(of tensor: Tensor) -> String {
+        var names: [String] = []
+        for run in tensor.elements.runs where names.count < 4 {
+            if let name = executable.data[run.data]?.name, !names.contains(name) { names.append(name) }
+        }
+        return names.map { "'\($0)' " }.joined() + "\(tensor)"
     }
 
     /// Calls `body(tile, byteOffset, byteStride, count)` for the tile locations of `tensor`'s elements, in order.

@@ -25,6 +25,7 @@ import TesseraONNX
         try engine.run()
         let output = try lowered.compiled.readOutput(from: engine)
         #expect(lowered.output.shape == expected.shape)
+        #expect(output.count == expected.values.count && output.allSatisfy { $0.isFinite }, "\(fixture): \(output.count) outputs")
         let scale = expected.values.map(abs).max() ?? 1
         let error = zip(output, expected.values).map { abs($0 - $1) }.max() ?? 0
         #expect(error <= 1e-4 * scale, "\(fixture): max error \(error) against max |reference| \(scale)")

@@ -166,6 +166,7 @@ struct ConvKernelCase: CustomTestStringConvertible, Sendable {
         }
         let tolerance = outType == .float16 ? 1e-3 : 1e-5
         let worst = zip(zip(got.values, reference), magnitude).map { abs($0.0 - $0.1) / (tolerance * ($1 + 1e-3)) }.max() ?? 0
+        #expect(got.values.allSatisfy { $0.isFinite }, "the vertex wrote a NaN or an infinity")
         #expect(got.values.count == reference.count && worst <= 1, "worst error \(worst) × tolerance")
     }
 

@@ -135,7 +135,7 @@ func linearReferenceMatMul(_ a: [Double], _ b: [Double], batches: Int, m: Int, k
 
 /// The largest error of `got` against `reference` relative to its tolerance: float32 accumulation error
 /// (`2⁻¹⁹` of the terms' magnitude) plus, for float16 results, one rounding (`2⁻¹⁰` of the value, at least `2⁻²⁴`).
-/// At most 1 means every element is within tolerance.
+/// At most 1 means every element is within tolerance; a NaN result (or reference) gives infinity.
 func linearWorstError(_ got: [Double], _ reference: (values: [Double], magnitudes: [Double]), type: ElementType) -> Double {
     precondition(got.count == reference.values.count)
     var worst = 0.0
@@ -143,7 +143,9 @@ func linearWorstError(_ got: [Double], _ reference: (values: [Double], magnitude
         let expected = reference.values[i]
         var tolerance = reference.magnitudes[i] * 0x1p-19 + 0x1p-30
         if type == .float16 { tolerance += max(abs(expected), 0x1p-14) * 0x1p-10 }
-        worst = max(worst, abs(got[i] - expected) / tolerance)
+        let error = abs(got[i] - expected) / tolerance
+        // `max` keeps its first argument against a NaN, which would pass a NaN result.
+        worst = error.isNaN ? .infinity : max(worst, error)
     }
     return worst
 }

@@ -84,10 +84,13 @@ func normRun(_ ops: OpBuilder, inputs: [(Tensor, [Double])], outputs: [Tensor],
     }
 }
 
-/// Largest `|actual − expected| / (1 + |expected|)`.
+/// Largest `|actual − expected| / (1 + |expected|)`; infinity where either is NaN.
 func normWorstError(_ actual: [Double], _ expected: [Double]) -> Double {
     precondition(actual.count == expected.count, "\(actual.count) results for \(expected.count) references")
-    return zip(actual, expected).reduce(0) { max($0, abs($1.0 - $1.1) / (1 + abs($1.1))) }
+    return zip(actual, expected).reduce(0) { worst, pair in
+        let error = abs(pair.0 - pair.1) / (1 + abs(pair.1))
+        return error.isNaN ? .infinity : max(worst, error)
+    }
 }
 
 /// Tolerance of a result of `type` computed in float32 from inputs exact in `type`: a few

@@ -3,14 +3,17 @@ import Testing
 @testable import TesseraOps
 
 @Suite struct VectorExponentialTests {
-    /// Ulps between `value` and the float64 exponential of `x` rounded to float32.
+    /// Ulps between `value` and the float64 exponential of `x` rounded to float32; infinity when one of
+    /// them is NaN or infinite and the other is not (an overflow to `+∞` is exact or wrong, and a NaN
+    /// error would never count as the worst).
     private func ulpError(_ value: Float, exactOf x: Float) -> Float {
         let exact = Float(Foundation.exp(Double(x)))
         if exact == value { return 0 }
+        guard value.isFinite && exact.isFinite else { return .infinity }
         return abs(value - exact) / max(exact.ulp, Float.leastNonzeroMagnitude)
     }
 
-    @Test func exponentialIsWithinTwoUlpsOverTheWholeFloat32Range() {
+    @Test func exponentialIsWithinOneUlpOverTheWholeFloat32Range() {
         var worst: Float = 0, worstAt: Float = 0
         // Every 1/1024 from -104 to 89: subnormal results, the whole normal range, overflow.
         for start in stride(from: -104 * 1024, to: 89 * 1024, by: 16) {
