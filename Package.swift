@@ -63,6 +63,6 @@ let package = Package(
         .testTarget(name: "TesseraTests", dependencies: ["Tessera", "TesseraTestSupport", "TesseraExamples"]),
         .testTarget(name: "TesseraHostTests", dependencies: ["TesseraHost"]),
         .testTarget(name: "TesseraOpsTests", dependencies: ["Tessera", "TesseraTestSupport"]),
-        .testTarget(name: "TesseraModelsTests", dependencies: ["Tessera", "TesseraONNX"]),
+        .testTarget(name: "TesseraModelsTests", dependencies: ["Tessera", "TesseraONNX", "TesseraTestSupport"]),
     ]
 )

@@ -24,8 +24,16 @@ struct ONNXGraphImporter {
     }
 
     mutating func importNetwork() throws(ONNXError) -> Network {
-        let unsupported = graph.node.filter { !Self.supported.contains($0.opType) || !($0.domain.isEmpty || $0.domain == "ai.onnx") }
-        guard unsupported.isEmpty else { throw .unsupportedOperators(unsupported.map { ($0.opType, $0.name) }) }
+        let unsupported = graph.node.indices.filter { index in
+            let node = graph.node[index]
+            return !Self.supported.contains(node.opType) || !(node.domain.isEmpty || node.domain == "ai.onnx")
+        }
+        guard unsupported.isEmpty else {
+            throw .unsupportedOperators(unsupported.map { index in
+                let node = graph.node[index], domain = node.domain.isEmpty || node.domain == "ai.onnx" ? "" : "\(node.domain)."
+                return (domain + (node.opType.isEmpty ? "(no operator type)" : node.opType), Self.label(node, index: index))
+            })
+        }
         let inputs = graph.input.filter { initializers[$0.name] == nil }
         guard inputs.count == 1, let input = inputs.first else {
             throw .badModel(detail: "expected one non-initializer input, found \(inputs.map { $0.name })")
@@ -46,6 +54,13 @@ struct ONNXGraphImporter {
             throw .badModel(detail: "the graph's output must be its last node's result")
         }
         return Network(name: graph.name.isEmpty ? "onnx" : graph.name, nodes: builder.nodes)
+    }
+
+    /// What an error calls node `index` of the graph: its name, or else its first named output (as the importer names
+    /// it), or else `#index`.
+    private static func label(_ node: Onnx_NodeProto, index: Int) -> String {
+        if !node.name.isEmpty { return node.name }
+        return node.output.first { !$0.isEmpty } ?? "#\(index)"
     }
 
     /// Inputs each operator needs at least.

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Tessera
 @testable import TesseraONNX
+import TesseraTestSupport
 
 @Suite struct ONNXImportTests {
     static func fixture(_ name: String) -> URL { NumPyArrayTests.fixtures.appendingPathComponent(name) }
@@ -46,8 +47,14 @@ import Tessera
         var proto = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: Self.fixture("residual_block.onnx")))
         proto.graph.node[2].opType = "LSTM"
         proto.graph.node[5].opType = "Softmax"
-        let names = (proto.graph.node[2].name, proto.graph.node[5].name)
-        #expect(throws: ONNXError.unsupportedOperators([("LSTM", names.0), ("Softmax", names.1)])) {
+        // A node of another domain is named with it; one without a name by its first output.
+        proto.graph.node[6].domain = "com.example"
+        proto.graph.node[7].name = ""
+        proto.graph.node[7].opType = ""
+        let names = (proto.graph.node[2].name, proto.graph.node[5].name, proto.graph.node[6].name, proto.graph.node[7].output[0])
+        let custom = "com.example.\(proto.graph.node[6].opType)"
+        #expect(throws: ONNXError.unsupportedOperators([("LSTM", names.0), ("Softmax", names.1), (custom, names.2),
+                                                         ("(no operator type)", names.3)])) {
             try ONNXModel(data: try proto.serializedData())
         }
     }
@@ -56,11 +63,11 @@ import Tessera
         let bytes = try Data(contentsOf: Self.fixture("convolutions.onnx"))
         for data in [bytes.prefix(bytes.count / 2), Data(), Data("not a model at all".utf8),
                      try Data(contentsOf: Self.fixture("convolutions.input.npy"))] {
-            #expect(throws: ONNXError.self) { try ONNXModel(data: Data(data)) }
+            #expect(thrownCase { try ONNXModel(data: Data(data)) } == "notONNX", "\(data.count) bytes")
         }
         var corrupt = bytes
         for index in stride(from: 100, to: corrupt.count, by: 97) { corrupt[index] ^= 0xA5 }
-        #expect(throws: (any Error).self) { try ONNXModel(data: corrupt) }
+        #expect(thrownCase { try ONNXModel(data: corrupt) } == "notONNX")
     }
 
     /// Hundreds of damaged copies of every fixture: each imports or fails with a typed error that
@@ -79,10 +86,17 @@ import Tessera
                 for _ in 0..<(1 + next() % 4) { damaged[next() % damaged.count] = UInt8(truncatingIfNeeded: next()) }
                 do { _ = try ONNXModel(data: damaged, batch: 2) } catch {
                     failures += 1
-                    #expect(!error.description.isEmpty)
+                    // Every case carries what is wrong: a detail, a node, the operators.
+                    let said: String
+                    switch error {
+                    case let .notONNX(detail), let .badModel(detail): said = detail
+                    case let .unsupportedAttribute(node, detail): said = node + detail
+                    case let .unsupportedOperators(list): said = list.map { $0.opType + $0.node }.joined()
+                    }
+                    #expect(!said.trimmingCharacters(in: .whitespaces).isEmpty, "\(error)")
                 }
             }
-            #expect(throws: ONNXError.self) { try ONNXModel(data: bytes.prefix(bytes.count / 2), batch: 2) }
+            #expect(thrownCase { try ONNXModel(data: bytes.prefix(bytes.count / 2), batch: 2) } == "notONNX", "\(name)")
         }
         #expect(failures > 0)
     }

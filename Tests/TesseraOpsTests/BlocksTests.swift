@@ -60,6 +60,11 @@ import TesseraTestSupport
         let x = graph.addVariable(.float32, [1, 8, 2, 2], name: "x")
         let w = graph.addVariable(.float32, [2, 7], name: "w"), b = graph.addVariable(.float32, [2], name: "b")
         let w2 = graph.addVariable(.float32, [8, 2], name: "w2"), b2 = graph.addVariable(.float32, [8], name: "b2")
-        #expect(throws: OpError.self) { try ops.squeezeExcitation(x, reduceWeights: w, reduceBias: b, expandWeights: w2, expandBias: b2, name: "se1") }
+        #expect {
+            try ops.squeezeExcitation(x, reduceWeights: w, reduceBias: b, expandWeights: w2, expandBias: b2, name: "se1")
+        } throws: { error in
+            guard case let OpError.shapeMismatch(op, detail) = error else { return false }
+            return op == "se1" && detail.contains("reduce [2, 7]") && detail.contains("x [1, 8, 2, 2]")
+        }
     }
 }
