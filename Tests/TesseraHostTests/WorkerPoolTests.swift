@@ -34,6 +34,7 @@ import _TesseraShim
 
     @Test func unpinnedWorkersReportWhereTheyRun() throws {
         let pool = try WorkerPool(threads: 2, pin: false)
+        #expect(pool.pinnings.map(\.worker) == [0, 1])
         for pinning in pool.pinnings {
             #expect(!pinning.isBound)
             #expect(pinning.boundSet == currentAffinity())

@@ -296,6 +296,7 @@ func alternatingWindowGraph() throws -> (graph: Graph, source: Tensor, destinati
         let graph = Graph(target: testTarget(tiles: 4))
         let engine = try Engine(try Compiler.compile(graph, program: .sequence([])), options: EngineOptions(threads: 2))
         let topology = try HostTopology.load()
+        #expect(engine.pinnings.map(\.worker) == [0, 1])
         for pinning in engine.pinnings {
             let core = topology.cores[pinning.worker % topology.cores.count]
             #expect(pinning.core == core.index)
