@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Tessera
 import TesseraTestSupport
@@ -37,10 +38,12 @@ import TesseraTestSupport
         let separate = try ops.activation(try ops.groupNorm(x, groups: 4, scale: scale, shift: shift, name: "plain"), .silu, name: "silu")
         var random = NormRandom(seed: 6)
         let xs = random.values(x.elementCount, -2...2, type: .float16)
-        let results = try normRun(ops, inputs: [(x, xs), (scale, random.values(8, 0.5...2, type: .float16)), (shift, random.values(8, -1...1, type: .float16))],
-                                  outputs: [fused, separate], threads: 2)
+        let scales = random.values(8, 0.5...2, type: .float16), shifts = random.values(8, -1...1, type: .float16)
+        let results = try normRun(ops, inputs: [(x, xs), (scale, scales), (shift, shifts)], outputs: [fused, separate], threads: 2)
         #expect(results[0] == results[1])
-        #expect(results[0].contains { $0 != 0 })
+        // And against the float64 group norm through SiLU.
+        let normalised = groupNormReference(xs, n: 2, c: 8, plane: 15, groups: 4, scale: scales, shift: shifts, epsilon: 1e-5)
+        #expect(normWorstError(results[0], normalised.map { $0 / (1 + Foundation.exp(-$0)) }) < normTolerance(.float16))
     }
 
     @Test(arguments: [ElementType.float32, .float16], [[2, 6, 5, 7], [6, 1, 1]])
@@ -88,11 +91,10 @@ import TesseraTestSupport
         #expect(Array(results[..<half]) == Array(results[half...]))
         // Against the float64 reference through the activation (ReLU checked exactly where it clips).
         let reference = linearReferenceConv(p, input: xs, weights: ws, bias: bs)
-        if activation == .relu {
-            let clipped = (values: reference.values.map { max($0, 0) }, magnitudes: reference.magnitudes)
-            #expect(linearWorstError(Array(results[..<half]), clipped, type: p.elementType) <= 1)
-            #expect(results[..<half].contains(0) && results[..<half].contains { $0 > 0 })
-        }
+        let activated = (values: reference.values.map { activation == .relu ? max($0, 0) : $0 / (1 + Foundation.exp(-$0)) },
+                         magnitudes: reference.magnitudes)
+        #expect(linearWorstError(Array(results[..<half]), activated, type: p.elementType) <= 1)
+        if activation == .relu { #expect(results[..<half].contains(0) && results[..<half].contains { $0 > 0 }) }
         let names = Set(fixture.graph.vertices.map { $0.codelet.name })
         #expect(names.contains { $0.hasSuffix("+\(activation.rawValue)") }, "\(names)")
         let plans = Dictionary(uniqueKeysWithValues: fixture.ops.plans.map { ($0.name, $0) })

@@ -3,7 +3,7 @@ import Tessera
 import TesseraTestSupport
 
 /// Float64 group normalisation of `x` (`[N, C, H, W]` flat) with biased variance per (sample, group).
-private func reference(_ x: [Double], n: Int, c: Int, plane: Int, groups: Int,
+func groupNormReference(_ x: [Double], n: Int, c: Int, plane: Int, groups: Int,
                        scale: [Double], shift: [Double], epsilon: Double) -> [Double] {
     let size = c / groups * plane
     var y = x
@@ -53,7 +53,7 @@ struct NormGroupNormCase: CustomTestStringConvertible, Sendable {
         let xs = random.values(x.elementCount, -2...4, type: test.type)
         let scales = random.values(c, 0.5...2, type: test.type), shifts = random.values(c, -1...1, type: test.type)
         let result = try normRun(ops, inputs: [(x, xs), (scale, scales), (shift, shifts)], outputs: [y])[0]
-        let expected = reference(xs, n: n, c: c, plane: plane, groups: test.groups, scale: scales, shift: shifts, epsilon: 1e-4)
+        let expected = groupNormReference(xs, n: n, c: c, plane: plane, groups: test.groups, scale: scales, shift: shifts, epsilon: 1e-4)
         #expect(normWorstError(result, expected) < normTolerance(test.type) * (test.type == .float32 ? 5 : 1))
         #expect(ops.plans.last?.kind == "groupNorm")
     }
