@@ -58,7 +58,13 @@ public struct NumPyArray: Sendable, Equatable {
             guard let size = Int(text), size >= 0 else { throw .badHeader("shape entry '\(text)' is not a size") }
             shape.append(size)
         }
-        let count = shape.reduce(1, *)
+        // The element count and byte size in checked arithmetic: a damaged header may claim any shape.
+        var count = 1
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard !overflow else { throw .badHeader("shape \(shape) has more elements than an array can hold") }
+            count = product
+        }
         let body = Array(bytes[(start + headerLength)...])
         let width: Int
         switch descr {
@@ -68,7 +74,9 @@ public struct NumPyArray: Sendable, Equatable {
         case "|u1", "<u1": width = 1
         default: throw .unsupportedType(descr)
         }
-        guard body.count >= count * width else { throw .truncated(expectedBytes: count * width, actualBytes: body.count) }
+        let (byteCount, overflow) = count.multipliedReportingOverflow(by: width)
+        guard !overflow else { throw .badHeader("shape \(shape) has more elements than an array can hold") }
+        guard body.count >= byteCount else { throw .truncated(expectedBytes: byteCount, actualBytes: body.count) }
         let values: [Float] = body.withUnsafeBytes { raw in
             (0..<count).map { i -> Float in
                 let p = raw.baseAddress! + i * width

@@ -35,7 +35,8 @@ public struct RGBImage: Sendable, Equatable {
         }
     }
 
-    /// Decodes a PNG (8-bit grey, grey+alpha, RGB or RGBA, not interlaced) or a binary PPM (P6, maxval 255).
+    /// Decodes a PNG (8-bit grey, grey+alpha, RGB or RGBA, not interlaced) or a binary PPM (P6, maxval 255), of at
+    /// most 32,768 pixels a side and 2²⁶ pixels.
     public init(data: Data) throws(RGBImage.Error) {
         let bytes = [UInt8](data)
         if bytes.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) {
@@ -52,6 +53,10 @@ public struct RGBImage: Sendable, Equatable {
         try self.init(data: try Data(contentsOf: url))
     }
 
+    /// The longest side and the most pixels a decoded image may have (a header is not trusted with
+    /// more: a damaged one would ask for gigabytes before its data is found missing).
+    private static let largestSide = 1 << 15, mostPixels = 1 << 26
+
     private static func ppm(_ bytes: [UInt8]) throws(RGBImage.Error) -> RGBImage {
         var index = 2
         func token() throws(RGBImage.Error) -> Int {
@@ -66,6 +71,8 @@ public struct RGBImage: Sendable, Equatable {
             }
             var value = 0, digits = 0
             while index < bytes.count, (48...57).contains(bytes[index]) {
+                // Nine digits at most: a size beyond any image, without overflow.
+                guard digits < 9 else { throw .corrupt("PPM header number of more than nine digits") }
                 value = value * 10 + Int(bytes[index] - 48)
                 index += 1
                 digits += 1
@@ -76,8 +83,11 @@ public struct RGBImage: Sendable, Equatable {
         let width = try token(), height = try token(), maxValue = try token()
         guard maxValue == 255 else { throw .unsupported("PPM maxval \(maxValue) (255 only)") }
         index += 1
+        guard width > 0, height > 0, width <= Self.largestSide, height <= Self.largestSide, width * height <= Self.mostPixels else {
+            throw .corrupt("PPM size \(width)×\(height)")
+        }
         let count = width * height * 3
-        guard width > 0, height > 0, bytes.count >= index + count else { throw .corrupt("PPM data shorter than \(width)×\(height)") }
+        guard bytes.count >= index + count else { throw .corrupt("PPM data shorter than \(width)×\(height)") }
         return RGBImage(width: width, height: height, pixels: Array(bytes[index..<(index + count)]))
     }
 
@@ -113,7 +123,9 @@ public struct RGBImage: Sendable, Equatable {
         case 6: channels = 4
         default: throw .unsupported("PNG colour type \(colorType) (grey, grey+alpha, RGB, RGBA)")
         }
-        guard width > 0, height > 0, width <= 1 << 15, height <= 1 << 15 else { throw .corrupt("PNG size \(width)×\(height)") }
+        guard width > 0, height > 0, width <= Self.largestSide, height <= Self.largestSide, width * height <= Self.mostPixels else {
+            throw .corrupt("PNG size \(width)×\(height)")
+        }
         let stride = width * channels
         var raw = [UInt8](repeating: 0, count: height * (stride + 1))
         var rawLength = uLongf(raw.count)
