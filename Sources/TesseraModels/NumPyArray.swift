@@ -58,13 +58,6 @@ public struct NumPyArray: Sendable, Equatable {
             guard let size = Int(text), size >= 0 else { throw .badHeader("shape entry '\(text)' is not a size") }
             shape.append(size)
         }
-        // The element count and byte size in checked arithmetic: a damaged header may claim any shape.
-        var count = 1
-        for size in shape {
-            let (product, overflow) = count.multipliedReportingOverflow(by: size)
-            guard !overflow else { throw .badHeader("shape \(shape) has more elements than an array can hold") }
-            count = product
-        }
         let body = Array(bytes[(start + headerLength)...])
         let width: Int
         switch descr {
@@ -74,8 +67,10 @@ public struct NumPyArray: Sendable, Equatable {
         case "|u1", "<u1": width = 1
         default: throw .unsupportedType(descr)
         }
-        let (byteCount, overflow) = count.multipliedReportingOverflow(by: width)
-        guard !overflow else { throw .badHeader("shape \(shape) has more elements than an array can hold") }
+        // In checked arithmetic: a damaged header may claim any shape.
+        guard let count = Self.product(shape), let byteCount = Self.product([count, width]) else {
+            throw .badHeader("shape \(shape) has more elements than an array can hold")
+        }
         guard body.count >= byteCount else { throw .truncated(expectedBytes: byteCount, actualBytes: body.count) }
         let values: [Float] = body.withUnsafeBytes { raw in
             (0..<count).map { i -> Float in
@@ -108,6 +103,17 @@ public struct NumPyArray: Sendable, Equatable {
         data.append(contentsOf: Array(header.utf8))
         values.withUnsafeBytes { data.append(contentsOf: $0) }
         return data
+    }
+
+    /// `sizes` multiplied together, or nil when the product overflows.
+    private static func product(_ sizes: [Int]) -> Int? {
+        var product = 1
+        for size in sizes {
+            let (next, overflow) = product.multipliedReportingOverflow(by: size)
+            if overflow { return nil }
+            product = next
+        }
+        return product
     }
 
     private static func field(_ name: String, in header: String) throws(NumPyArray.Error) -> String {

@@ -24,14 +24,13 @@ struct ONNXGraphImporter {
     }
 
     mutating func importNetwork() throws(ONNXError) -> Network {
-        let unsupported = graph.node.indices.filter { index in
-            let node = graph.node[index]
-            return !Self.supported.contains(node.opType) || !(node.domain.isEmpty || node.domain == "ai.onnx")
-        }
+        // Operators of the default domain are named as they are, others with their domain.
+        func standard(_ node: Onnx_NodeProto) -> Bool { node.domain.isEmpty || node.domain == "ai.onnx" }
+        let unsupported = graph.node.indices.filter { !Self.supported.contains(graph.node[$0].opType) || !standard(graph.node[$0]) }
         guard unsupported.isEmpty else {
             throw .unsupportedOperators(unsupported.map { index in
-                let node = graph.node[index], domain = node.domain.isEmpty || node.domain == "ai.onnx" ? "" : "\(node.domain)."
-                return (domain + (node.opType.isEmpty ? "(no operator type)" : node.opType), Self.label(node, index: index))
+                let node = graph.node[index], operation = node.opType.isEmpty ? "(no operator type)" : node.opType
+                return ((standard(node) ? "" : "\(node.domain).") + operation, Self.label(node, index: index))
             })
         }
         let inputs = graph.input.filter { initializers[$0.name] == nil }
