@@ -24,6 +24,14 @@ struct ModelOptions: ParsableArguments {
     var foldsBatchNorm = false
 
     func elementType() throws -> ElementType { try floatingPointType(dtype) }
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        guard resolution >= 1 else { throw ValidationError("--resolution must be at least 1, got \(resolution)") }
+        guard (0...1).contains(availableMemory) else {
+            throw ValidationError("--available-memory takes a proportion between 0 and 1, got \(availableMemory)")
+        }
+    }
 }
 
 /// Builds, compiles, runs and reports on one model.
@@ -115,10 +123,12 @@ struct ModelCommand {
         }
         let cycles = record.totalCycles(session.executable.steps)
         let seconds = target.seconds(cycles: cycles)
-        print("Modelled: \(cycles.grouped) cycles per batch = \((cycles / batch).grouped) per image; "
-            + "\(String(format: "%.0f", Double(batch) / seconds)) images/s on the simulated \(target.name)")
+        // The images the compiled network takes (an ONNX file with a fixed batch brings its own).
+        let images = session.compiled.input.shape[0]
+        print("Modelled: \(cycles.grouped) cycles per batch = \((cycles / images).grouped) per image; "
+            + "\(String(format: "%.0f", Double(images) / seconds)) images/s on the simulated \(target.name)")
         print("Host: \(String(format: "%.3f", wallSeconds)) s per batch (\(String(format: "%.3f", cpuSeconds)) CPU s over all threads"
-            + (repeats > 1 ? "; fastest of \(repeats) runs" : "") + ") = \(String(format: "%.1f", Double(batch) / wallSeconds)) images/s")
+            + (repeats > 1 ? "; fastest of \(repeats) runs" : "") + ") = \(String(format: "%.1f", Double(images) / wallSeconds)) images/s")
         if let phases = record.hostPhases { print("Host phases (last run): \(phases.summary)") }
         print(LayerTable.text(session.compiled.plans))
     }

@@ -63,6 +63,7 @@ extension TesseraCommand {
                 throw ValidationError("--available-memory takes proportions between 0 and 1, got '\(availableMemory)'")
             }
             let parameters = try self.parameters(type)
+            try parameters.validate(op: operation)
             print("\(operation) \(parameters) on \(target.name) (\(target.tiles.grouped) tiles × \(target.bytesPerTile.grouped) B, "
                 + "\(target.clockHz / 1e9) GHz): \(parameters.macs.grouped) multiply-accumulates")
             if let folded = parameters.strideFolded {

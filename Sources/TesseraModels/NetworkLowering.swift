@@ -107,6 +107,8 @@ public enum NetworkLowering {
             switch node.operation {
             case .input:
                 value = graph.addVariable(elementType, node.outputShape, name: name)
+                // A shape no variable can hold comes back empty: say so before anything reads its sizes.
+                guard value.shape == node.outputShape else { throw ModelError.inputShapeTooLarge(node.outputShape) }
                 try graph.mapLinearly(value)
                 try graph.makeHostVisible(value)
             case let .convolution(out, kernel, _, _, groups, bias):
@@ -299,12 +301,16 @@ public enum ModelError: Error, Equatable, CustomStringConvertible {
     case weightShape(name: String, expected: [Int], actual: [Int])
     /// The input does not match the network's input shape.
     case inputShape(expected: [Int], actualCount: Int)
+    /// The network's input shape has a negative size or more elements than one variable can hold.
+    case inputShapeTooLarge([Int])
 
     public var description: String {
         switch self {
         case let .missingWeight(name): "no values for weight '\(name)'"
         case let .weightShape(name, expected, actual): "weight '\(name)' is \(expected), the values given are \(actual)"
         case let .inputShape(expected, count): "the network takes input \(expected) (\(expected.reduce(1, *)) values), got \(count) values"
+        case let .inputShapeTooLarge(shape):
+            "the network's input \(shape) has a negative size or more than \(Graph.maximumElementsPerVariable) elements, the most one variable holds"
         }
     }
 }

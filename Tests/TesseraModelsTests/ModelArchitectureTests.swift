@@ -97,3 +97,17 @@ import Tessera
         }
     }
 }
+
+/// Network inputs no variable can hold.
+@Suite struct NetworkInputTests {
+    @Test func anInputTooLargeForOneVariableIsATypedError() {
+        for shape in [[1, 3, 50_000, 50_000], [-1, 3, 8, 8]] {
+            var net = NetworkBuilder()
+            _ = net.convolution("conv", net.input(shape), out: 4, kernel: 1)
+            let network = Network(name: "huge", nodes: net.nodes)
+            #expect(throws: ModelError.inputShapeTooLarge(shape)) {
+                _ = try NetworkLowering.lower(network, target: Target(name: "test16", tiles: 16, bytesPerTile: 262_144))
+            }
+        }
+    }
+}

@@ -118,6 +118,16 @@ struct LinearMatMulCase: CustomTestStringConvertible, Sendable {
             guard case .typeMismatch(let op, let detail) = error as? OpError else { return false }
             return op == "types" && detail.contains("float16")
         }
+        // Empty products, batches included, are refused before any size is divided by.
+        for (left, right) in [([4, 3], [3, 0]), ([0, 4, 3], [0, 3, 5]), ([0, 3], [3, 2])] {
+            let l = graph.addVariable(.float32, left, name: "l"), r = graph.addVariable(.float32, right, name: "r")
+            #expect {
+                _ = try ops.matmul(l, r, name: "empty")
+            } throws: { error in
+                guard case .shapeMismatch("empty", let detail) = error as? OpError else { return false }
+                return detail.contains("empty matrix product")
+            }
+        }
         let x = graph.addVariable(.float32, [3, 7], name: "x")
         #expect {
             _ = try ops.fullyConnected(x, weights: a, name: "fc")

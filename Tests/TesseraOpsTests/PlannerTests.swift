@@ -40,6 +40,17 @@ private func dense(_ channels: Int, field: Int, batch: Int = 1, type: ElementTyp
         #expect(leanest.temporaryBytesPerTile <= tight.temporaryBytesPerTile)
     }
 
+    /// A proportion outside 0 … 1 (NaN included) and a target without tiles are bad parameters, not traps.
+    @Test func badProportionsAndTargetsAreTypedErrors() throws {
+        let planner = ConvPlanner(), p = dense(8, field: 8)
+        for proportion in [Double.nan, .infinity, -0.1, 1.5] {
+            #expect(thrownCase { try planner.plan(p, target: testTarget(tiles: 16), options: OpOptions(availableMemoryProportion: proportion),
+                                                  op: "conv") } == "badParameter", "\(proportion)")
+        }
+        #expect(thrownCase { try planner.plan(p, target: Target(name: "none", tiles: 0, bytesPerTile: 1024), options: OpOptions(),
+                                              op: "conv") } == "badParameter")
+    }
+
     /// Sweeping the available-memory proportion: every plan keeps within its budget, a larger budget
     /// is never slower, and a budget below the leanest plan's needs says so with the bytes.
     @Test func memorySweepTradesCyclesForTemporaryMemory() throws {

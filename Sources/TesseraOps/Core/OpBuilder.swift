@@ -113,8 +113,10 @@ public final class OpBuilder {
         try building("tileRegions") { () throws(GraphError) in try graph.tileRegions(of: tensor) }
     }
 
-    /// Temporary bytes per tile an operation may use under `options`.
+    /// Temporary bytes per tile an operation may use under `options` (a proportion outside 0 … 1, NaN
+    /// included, counts as the nearest end of that range: the convolution planner rejects it).
     public func temporaryBudget(_ options: OpOptions? = nil) -> Int {
-        Int(Double(graph.target.bytesPerTile) * (options ?? self.options).availableMemoryProportion)
+        let proportion = (options ?? self.options).availableMemoryProportion
+        return Int(Double(graph.target.bytesPerTile) * (proportion.isNaN ? 0 : min(max(proportion, 0), 1)))
     }
 }

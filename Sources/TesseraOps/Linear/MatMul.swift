@@ -25,12 +25,15 @@ extension OpBuilder {
                 + "inner sizes or batches differ")
         }
         let resultShape = Array(oriented.0.shape.dropLast()) + [n]
-        // As [batches, m, k] · [batches, k, n]: one batch when b is a single matrix.
-        let batches = b.rank == 3 ? b.shape[0] : 1, m = resultShape.reduce(1, *) / n / batches
+        // As [batches, m, k] · [batches, k, n]: one batch when b is a single matrix (checked before anything divides by it).
+        let batches = b.rank == 3 ? b.shape[0] : 1
+        let m = batches > 0 ? oriented.0.shape.dropLast().reduce(1, *) / batches : 0
+        guard batches > 0, m > 0, k > 0, n > 0 else {
+            throw .shapeMismatch(op: name, detail: "empty matrix product of \(batches) batches of \(m)×\(k) · \(k)×\(n)")
+        }
         let (left, right) = try building(name) { () throws(GraphError) in
             (try oriented.0.reshape([batches, m, k]), try oriented.1.reshape([batches, k, n]))
         }
-        guard m > 0, k > 0, n > 0 else { throw .shapeMismatch(op: name, detail: "empty matrix product \(m)×\(k) · \(k)×\(n)") }
         let parameters = ConvParameters.matrixProduct(m: m, k: k, n: n, groups: batches, elementType: a.elementType)
         let plan = try ConvPlanner.shared.plan(parameters, target: graph.target, options: options ?? self.options, op: name)
         let result = try building(name) { () throws(GraphError) in
