@@ -34,8 +34,9 @@ struct ONNXExternalData {
             }
         }
         let file = files[location]!
-        let offset = Int(entries["offset"] ?? "0"), length = entries["length"].map { Int($0) } ?? Optional(file.count - (offset ?? 0))
-        guard let offset, let length, offset >= 0, length >= 0, offset + length <= file.count else {
+        let offset = Int(entries["offset"] ?? "0"), length = entries["length"].map { Int($0) } ?? offset.map { file.count - $0 }
+        // Compared without adding them: a damaged entry may hold any number.
+        guard let offset, let length, offset >= 0, length >= 0, offset <= file.count, length <= file.count - offset else {
             throw .badModel(detail: "initializer '\(tensor.name)': bytes \(entries["offset"] ?? "0")+\(entries["length"] ?? "?") "
                 + "lie outside '\(location)' (\(file.count) bytes)")
         }

@@ -105,8 +105,10 @@ struct ONNXGraphImporter {
             }
             let layer = moduleName(node.input[1], fallback: name)
             let hasBias = node.input.count > 2 && !node.input[2].isEmpty
-            result = builder.convolution(layer, try value(0), out: weight.shape[0], kernel: weight.shape[2], stride: stride, padding: padding,
-                                         groups: Int(attribute(node, "group")?.i ?? 1), bias: hasBias)
+            let x = try value(0), groups = Int(attribute(node, "group")?.i ?? 1)
+            try checkWindow(name, input: x, kernel: weight.shape[2], stride: stride, padding: padding, groups: groups)
+            result = builder.convolution(layer, x, out: weight.shape[0], kernel: weight.shape[2], stride: stride, padding: padding,
+                                         groups: groups, bias: hasBias)
             weights[layer + ".weight"] = weight
             if hasBias { weights[layer + ".bias"] = try initializer(2) }
         case "BatchNormalization":
@@ -133,12 +135,16 @@ struct ONNXGraphImporter {
             result = builder.sameShape(name, .add, a, b)
         case "MaxPool":
             guard attribute(node, "ceil_mode")?.i ?? 0 == 0 else { throw .unsupportedAttribute(node: name, detail: "ceil_mode = 1") }
-            result = builder.maxPool(name, try value(0), kernel: try symmetric(node, "kernel_shape", default: 1),
-                                     stride: try symmetric(node, "strides", default: 1), padding: try symmetric(node, "pads", default: 0))
+            let x = try value(0), kernel = try symmetric(node, "kernel_shape", default: 1)
+            let stride = try symmetric(node, "strides", default: 1), padding = try symmetric(node, "pads", default: 0)
+            try checkWindow(name, input: x, kernel: kernel, stride: stride, padding: padding)
+            result = builder.maxPool(name, x, kernel: kernel, stride: stride, padding: padding)
         case "GlobalAveragePool":
             result = builder.globalAveragePool(name, try value(0))
         case "ReduceMean":
-            let axes = attribute(node, "axes")?.ints ?? (node.input.count > 1 ? initializers[node.input[1]]?.values.map { Int64($0) } : nil)
+            // Axes held as floats convert only when exact (a NaN or a huge value is no axis).
+            let axes = attribute(node, "axes")?.ints
+                ?? (node.input.count > 1 ? initializers[node.input[1]]?.values.map { Int64(exactly: $0) ?? .min } : nil)
             guard Set(axes ?? []) == [2, 3] || Set(axes ?? []) == [-2, -1], attribute(node, "keepdims")?.i ?? 1 == 1 else {
                 throw .unsupportedAttribute(node: name, detail: "ReduceMean is supported over H and W with keepdims only")
             }
@@ -148,7 +154,7 @@ struct ONNXGraphImporter {
             if node.opType == "Flatten" && attribute(node, "axis")?.i ?? 1 != 1 {
                 throw .unsupportedAttribute(node: name, detail: "Flatten is supported with axis 1 only")
             }
-            if node.opType == "Reshape", let target = initializers[node.input[1]]?.values, target.count != 2 || target[1] != -1 && Int(target[1]) != builder.nodes[input].outputShape.dropFirst().reduce(1, *) {
+            if node.opType == "Reshape", let target = initializers[node.input[1]]?.values, target.count != 2 || target[1] != -1 && Int(exactly: target[1]) != builder.nodes[input].outputShape.dropFirst().reduce(1, *) {
                 throw .unsupportedAttribute(node: name, detail: "Reshape is supported to [N, −1] only, got \(target)")
             }
             result = builder.flatten(name, input)
@@ -219,6 +225,19 @@ struct ONNXGraphImporter {
             throw .unsupportedAttribute(node: node.name, detail: "\(name) \(ints) is not the same on every side")
         }
         return Int(first)
+    }
+
+    /// Throws unless input `x` of node `name` is `[N, C, H, W]` and its window fits it: a positive kernel and stride,
+    /// padding of at least 0 (each at most 2¹⁶), groups that divide the channels, and a kernel no larger than the padded
+    /// input, so that the builder's output sizes are at least one.
+    private func checkWindow(_ name: String, input x: Int, kernel: Int, stride: Int, padding: Int, groups: Int = 1) throws(ONNXError) {
+        let shape = builder.nodes[x].outputShape, limit = 1 << 16
+        guard shape.count == 4 else { throw .unsupportedAttribute(node: name, detail: "input \(shape) is not [N, C, H, W]") }
+        guard (1...limit).contains(kernel), (1...limit).contains(stride), (0...limit).contains(padding), groups >= 1, shape[1] % groups == 0,
+              shape[2] + 2 * padding >= kernel, shape[3] + 2 * padding >= kernel else {
+            throw .unsupportedAttribute(node: name, detail: "kernel \(kernel), stride \(stride), padding \(padding) and groups \(groups) "
+                + "do not fit input \(shape)")
+        }
     }
 
     /// "layer1.0.conv1.weight" → "layer1.0.conv1"; initializers without a ".weight" name keep the node's name.

@@ -53,7 +53,15 @@ public struct ONNXModel: Sendable {
     /// An initializer as float32 values.
     static func array(_ tensor: Onnx_TensorProto) throws(ONNXError) -> NumPyArray {
         let shape = tensor.dims.map(Int.init)
-        let count = shape.reduce(1, *)
+        // In checked arithmetic: a damaged file may give any dimensions.
+        var count = 1
+        for size in shape {
+            let (product, overflow) = count.multipliedReportingOverflow(by: size)
+            guard size >= 0, !overflow, product <= Int(Int32.max) else {
+                throw .badModel(detail: "initializer '\(tensor.name)' has dimensions \(shape)")
+            }
+            count = product
+        }
         let values: [Float]
         switch tensor.dataType {
         case 1:  // FLOAT

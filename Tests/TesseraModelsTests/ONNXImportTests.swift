@@ -59,6 +59,31 @@ import TesseraTestSupport
         }
     }
 
+    /// Attributes and initializers no file from an exporter holds, each refused with the node or
+    /// initializer it is in, before any size is computed from them.
+    @Test func impossibleAttributesAndInitializersAreTypedErrors() throws {
+        let original = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: Self.fixture("convolutions.onnx")))
+        let conv = try #require(original.graph.node.firstIndex { $0.opType == "Conv" })
+        func attribute(_ name: String, _ ints: [Int64]) -> Onnx_AttributeProto {
+            var attribute = Onnx_AttributeProto()
+            attribute.name = name
+            attribute.type = name == "group" ? .int : .ints
+            if name == "group" { attribute.i = ints[0] } else { attribute.ints = ints }
+            return attribute
+        }
+        for (name, ints) in [("strides", [Int64(0), 0]), ("pads", [Int64.max, .max, .max, .max]), ("group", [Int64(0)])] {
+            var proto = original
+            proto.graph.node[conv].attribute.removeAll { $0.name == name }
+            proto.graph.node[conv].attribute.append(attribute(name, ints))
+            #expect(thrownCase { try ONNXModel(data: try proto.serializedData()) } == "unsupportedAttribute", "\(name) \(ints)")
+        }
+        for dims in [[Int64(-1)], [Int64(1) << 40, 1 << 40]] {
+            var proto = original
+            proto.graph.initializer[0].dims = dims
+            #expect(thrownCase { try ONNXModel(data: try proto.serializedData()) } == "badModel", "\(dims)")
+        }
+    }
+
     @Test func truncatedCorruptAndForeignFilesAreTypedErrors() throws {
         let bytes = try Data(contentsOf: Self.fixture("convolutions.onnx"))
         for data in [bytes.prefix(bytes.count / 2), Data(), Data("not a model at all".utf8),
