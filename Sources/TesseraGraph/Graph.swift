@@ -226,6 +226,7 @@ public final class Graph {
     /// elements per used tile (default: 128 bytes' worth).
     public func mapLinearly(_ tensor: Tensor, grainSize: Int? = nil, minElementsPerTile: Int? = nil) throws(GraphError) {
         try checkOwned(tensor, "mapLinearly")
+        guard target.tiles > 0 else { throw .tileOutOfRange(object: "mapLinearly of \(tensor)", tile: 0, tiles: target.tiles) }
         let grain = max(1, grainSize ?? target.vectorWidth(tensor.elementType))
         let minimum = minElementsPerTile ?? (128 + tensor.elementType.byteSize - 1) / tensor.elementType.byteSize
         let grains = (tensor.elementCount + grain - 1) / grain

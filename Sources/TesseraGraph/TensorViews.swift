@@ -83,6 +83,16 @@ extension Tensor {
         guard lead >= 0 else {
             throw .shapeMismatch(operation: "broadcast", detail: "cannot broadcast \(shape) to lower rank \(newShape)")
         }
+        // A view holds at most as many elements as one variable: its runs count them in 32 bits.
+        var elements = 1
+        for size in newShape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: size)
+            guard size >= 0, !overflow, product <= Graph.maximumElementsPerVariable else {
+                throw .shapeMismatch(operation: "broadcast", detail: "\(newShape) has a negative size or more than "
+                    + "\(Graph.maximumElementsPerVariable) elements")
+            }
+            elements = product
+        }
         let strides = Tensor.rowMajorStrides(shape)
         var newStrides = [Int](repeating: 0, count: newShape.count)
         for dim in 0..<rank {

@@ -41,6 +41,12 @@ import TesseraTestSupport
         #expect(thrownCase { try Compiler.compile(graph, program: .execute(otherSet)) } == "foreignObject")
     }
 
+    @Test func aTargetWithoutTilesMapsNothing() {
+        let empty = Graph(target: Target(name: "none", tiles: 0, bytesPerTile: 1024))
+        let x = empty.addVariable(.float32, [8], name: "x")
+        #expect(thrownCase { try empty.mapLinearly(x) } == "tileOutOfRange")
+    }
+
     @Test func constantValuesMustMatchShape() throws {
         #expect(throws: GraphError.badConstant(name: "c", detail: "3 values for shape [2, 2]")) {
             try graph.addConstant([Float(1), 2, 3], shape: [2, 2], name: "c")

@@ -99,6 +99,10 @@ private func allIndices(_ shape: [Int]) -> [[Int]] {
         #expect(thrownCase { try x.index(4) } == "indexOutOfRange")
         #expect(thrownCase { try x.dimShuffle([0, 0]) } == "shapeMismatch")
         #expect(thrownCase { try x.broadcast(to: [4, 5]) } == "shapeMismatch")
+        // More elements than a view can count, or a negative size.
+        let one = graph.addVariable(.float32, [1], name: "one")
+        #expect(thrownCase { try one.broadcast(to: [1 << 31]) } == "shapeMismatch")
+        #expect(thrownCase { try one.broadcast(to: [-2]) } == "shapeMismatch")
         let y = graph.addVariable(.float16, [4, 6], name: "y")
         #expect(throws: GraphError.elementTypeMismatch(context: "concatenate", expected: .float32, actual: .float16)) {
             try Tensor.concatenate([x, y])
