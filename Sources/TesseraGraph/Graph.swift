@@ -75,6 +75,7 @@ public final class Graph {
 
     /// Adds a constant holding `values` in row-major order.
     public func addConstant<T: DeviceScalar>(_ values: [T], shape: [Int], name: String) throws(GraphError) -> Tensor {
+        if let problem = Self.shapeProblem(shape) { throw .badConstant(name: name, detail: problem) }
         guard shape.reduce(1, *) == values.count else {
             throw .badConstant(name: name, detail: "\(values.count) values for shape \(shape)")
         }
@@ -100,8 +101,8 @@ public final class Graph {
         return Tensor(graphID: id, elementType: record.elementType, shape: record.shape, elements: ElementRunList(runs))
     }
 
-    /// Why `shape` cannot be a variable's shape, or nil.
-    private static func shapeProblem(_ shape: [Int]) -> String? {
+    /// Why `shape` cannot be a variable's (or a view's) shape, or nil.
+    static func shapeProblem(_ shape: [Int]) -> String? {
         if let negative = shape.first(where: { $0 < 0 }) { return "shape \(shape) has a negative size \(negative)" }
         var count = 1
         for size in shape {

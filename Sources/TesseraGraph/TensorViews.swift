@@ -1,7 +1,7 @@
 extension Tensor {
     /// The same elements with another shape of the same element count.
     public func reshape(_ newShape: [Int]) throws(GraphError) -> Tensor {
-        guard newShape.allSatisfy({ $0 >= 0 }), newShape.reduce(1, *) == elementCount else {
+        guard Graph.shapeProblem(newShape) == nil, newShape.reduce(1, *) == elementCount else {
             throw .shapeMismatch(operation: "reshape", detail: "cannot view \(shape) (\(elementCount) elements) as \(newShape)")
         }
         return Tensor(graphID: graphID, elementType: elementType, shape: newShape, elements: elements)
@@ -84,15 +84,7 @@ extension Tensor {
             throw .shapeMismatch(operation: "broadcast", detail: "cannot broadcast \(shape) to lower rank \(newShape)")
         }
         // A view holds at most as many elements as one variable: its runs count them in 32 bits.
-        var elements = 1
-        for size in newShape {
-            let (product, overflow) = elements.multipliedReportingOverflow(by: size)
-            guard size >= 0, !overflow, product <= Graph.maximumElementsPerVariable else {
-                throw .shapeMismatch(operation: "broadcast", detail: "\(newShape) has a negative size or more than "
-                    + "\(Graph.maximumElementsPerVariable) elements")
-            }
-            elements = product
-        }
+        if let problem = Graph.shapeProblem(newShape) { throw .shapeMismatch(operation: "broadcast", detail: problem) }
         let strides = Tensor.rowMajorStrides(shape)
         var newStrides = [Int](repeating: 0, count: newShape.count)
         for dim in 0..<rank {

@@ -10,6 +10,8 @@ public enum ProfileError: Error, CustomStringConvertible, Equatable {
     case cannotEncode(file: String, reason: String)
     /// The execution record was not produced by running the executable it is reported with.
     case recordMismatch(detail: String)
+    /// A report was asked for fewer than one replica.
+    case badReplicaCount(Int)
 
     /// What failed, naming the file or object, and why.
     public var description: String {
@@ -18,6 +20,7 @@ public enum ProfileError: Error, CustomStringConvertible, Equatable {
         case let .cannotWriteFile(path, reason): "cannot write report file '\(path)': \(reason)"
         case let .cannotEncode(file, reason): "cannot encode \(file) as JSON: \(reason)"
         case let .recordMismatch(detail): "the execution record does not belong to the executable: \(detail)"
+        case let .badReplicaCount(count): "a memory report needs at least one replica, got \(count)"
         }
     }
 

@@ -20,7 +20,7 @@ public enum ReportJSON {
     /// `profile` is the memory of each of `replicas` replicas (at least 1): pass
     /// `Executable.replicas` for the profile of an executable.
     public static func memory(_ profile: MemoryProfile, replicas: Int = 1) throws(ProfileError) -> Data {
-        precondition(replicas >= 1, "memory.json needs at least one replica, got \(replicas)")
+        guard replicas >= 1 else { throw .badReplicaCount(replicas) }
         return try encode(MemoryDocument(profile: profile, replicas: replicas), file: "memory.json")
     }
 

@@ -48,6 +48,7 @@ import TesseraTestSupport
     }
 
     @Test func constantValuesMustMatchShape() throws {
+        #expect(thrownCase { try graph.addConstant([Float(1)], shape: [1 << 40, 1 << 40], name: "huge") } == "badConstant")
         #expect(throws: GraphError.badConstant(name: "c", detail: "3 values for shape [2, 2]")) {
             try graph.addConstant([Float(1), 2, 3], shape: [2, 2], name: "c")
         }

@@ -161,6 +161,7 @@ func histogramCountsEveryTileOnce(buckets: Int) throws {
     #expect(tileTotals.map { $0["gapBytes"] as? Int } == exe.memory.tiles.map(\.gapBytes))
     // Same profile, same bytes.
     #expect(try ReportJSON.memory(exe.memory) == data)
+    #expect(throws: ProfileError.badReplicaCount(0)) { try ReportJSON.memory(exe.memory, replicas: 0) }
 }
 
 @Test func cyclesJSONTotalsMatchTheRecord() throws {

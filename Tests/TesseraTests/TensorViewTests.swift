@@ -103,6 +103,8 @@ private func allIndices(_ shape: [Int]) -> [[Int]] {
         let one = graph.addVariable(.float32, [1], name: "one")
         #expect(thrownCase { try one.broadcast(to: [1 << 31]) } == "shapeMismatch")
         #expect(thrownCase { try one.broadcast(to: [-2]) } == "shapeMismatch")
+        // A reshape whose sizes overflow when multiplied is refused, not trapped.
+        #expect(thrownCase { try x.reshape([1 << 40, 1 << 40, 0]) } == "shapeMismatch")
         let y = graph.addVariable(.float16, [4, 6], name: "y")
         #expect(throws: GraphError.elementTypeMismatch(context: "concatenate", expected: .float32, actual: .float16)) {
             try Tensor.concatenate([x, y])
