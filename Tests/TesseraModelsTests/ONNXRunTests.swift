@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Tessera
-import TesseraONNX
+@testable import TesseraONNX
 
 /// Runs each fixture model through import, lowering, compilation and the engine, and compares the
 /// output with ONNX Runtime's (stored beside the model by scripts/make_onnx_fixtures.py, and for the
@@ -82,5 +82,25 @@ import TesseraONNX
         let values = try Data(contentsOf: ONNXImportTests.fixture("\(Self.model).onnx.data"))
         try values.prefix(values.count / 2).write(to: folder.appendingPathComponent("\(Self.model).onnx.data"))
         #expect { _ = try ONNXModel(contentsOf: modelFile, batch: 2) } throws: { "\($0)".contains("lie outside") }
+    }
+
+    /// Offsets and lengths whose sum overflows, or that are no numbers, are outside the file too.
+    @Test func impossibleOffsetsAndLengthsAreTypedErrors() throws {
+        let original = try Onnx_ModelProto(serializedBytes: try Data(contentsOf: ONNXImportTests.fixture("\(Self.model).onnx")))
+        let external = try #require(original.graph.initializer.firstIndex { !$0.externalData.isEmpty })
+        for (offset, length) in [("1", "\(Int.max)"), ("\(Int.max)", nil), ("-8", "4"), ("x", "4")] {
+            var proto = original
+            proto.graph.initializer[external].externalData.removeAll { $0.key == "offset" || $0.key == "length" }
+            for (key, value) in [("offset", offset), ("length", length)] {
+                guard let value else { continue }
+                var entry = Onnx_StringStringEntryProto()
+                entry.key = key
+                entry.value = value
+                proto.graph.initializer[external].externalData.append(entry)
+            }
+            #expect {
+                _ = try ONNXModel(data: try proto.serializedData(), batch: 2, externalDataDirectory: NumPyArrayTests.fixtures)
+            } throws: { "\($0)".contains("lie outside") }
+        }
     }
 }
