@@ -25,7 +25,7 @@ public enum ConvolutionalNetworkExample {
         for (image, top) in ModelSession.top(5, of: logits, classes: classes).enumerated() {
             print("image \(image): " + top.map { "\($0.index) (\($0.probability))" }.joined(separator: ", "))
         }
-        print(MemoryReport(session.executable.memory).text)
+        print(try MemoryReport(session.executable.memory).text)
         print(try CycleReport(executable: session.executable, record: session.record!).text)
         return session
     }

@@ -26,8 +26,9 @@ public struct MemoryReport: Sendable {
     /// A report of `profile`, the memory of each of `replicas` replicas (at least 1), listing
     /// `topTiles` tiles and `topVariables` variables, with a histogram of `histogramBuckets` slices
     /// of the tile budget. Pass `Executable.replicas` for the profile of an executable.
-    public init(_ profile: MemoryProfile, replicas: Int = 1, topTiles: Int = 5, topVariables: Int = 5, histogramBuckets: Int = 10) {
-        precondition(replicas >= 1, "a memory report needs at least one replica, got \(replicas)")
+    public init(_ profile: MemoryProfile, replicas: Int = 1, topTiles: Int = 5, topVariables: Int = 5,
+                histogramBuckets: Int = 10) throws(ProfileError) {
+        guard replicas >= 1 else { throw .badReplicaCount(replicas) }
         self.profile = profile
         self.replicas = replicas
         self.topTiles = topTiles

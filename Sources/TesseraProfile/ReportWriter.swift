@@ -44,7 +44,7 @@ public struct ReportWriter: Sendable {
     @discardableResult
     public func write(memory: MemoryProfile, replicas: Int = 1, to directory: URL) throws(ProfileError) -> [URL] {
         try createDirectory(directory)
-        let report = MemoryReport(memory, replicas: replicas, topTiles: topTiles, histogramBuckets: histogramBuckets)
+        let report = try MemoryReport(memory, replicas: replicas, topTiles: topTiles, histogramBuckets: histogramBuckets)
         return [
             try write(ReportJSON.memory(memory, replicas: replicas), .memoryJSON, in: directory),
             try write(Data(report.text.utf8), .memoryText, in: directory),

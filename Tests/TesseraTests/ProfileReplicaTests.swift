@@ -103,7 +103,7 @@ private func args(_ event: [String: Any]) -> [String: Any] { event["args"] as? [
         #expect(report.replicas == 1)
         #expect(report.text.hasPrefix("Cycles of program 0 on target test4 at 1.33 GHz: "))
         #expect(report.totals.collectiveCycles == 0)  // a group of one moves nothing
-        #expect(!MemoryReport(exe.memory).text.contains("replica"))
+        #expect(!(try MemoryReport(exe.memory)).text.contains("replica"))
     }
 
     /// Every kind of step, including predicates and collectives: a row's six phases add up to its
@@ -223,7 +223,7 @@ private func args(_ event: [String: Any]) -> [String: Any] { event["args"] as? [
         let memory = exe.memory
         let used = memory.totalBytes
         #expect(used > 0)
-        let text = MemoryReport(memory, replicas: replicas).text
+        let text = try MemoryReport(memory, replicas: replicas).text
         #expect(text.contains("Memory of target test4, per replica of \(replicas): 4 tiles × 65,536 bytes = 262,144 bytes"))
         let line = try #require(text.split(separator: "\n").first { $0.contains("used by all") })
         let words = line.split(separator: " ").map(String.init)

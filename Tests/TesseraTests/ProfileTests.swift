@@ -72,7 +72,7 @@ private func temporaryDirectory() -> URL {
     let profile = exe.memory
     let fullest = profile.fullestTile
     #expect(fullest.tile == 2)
-    let text = MemoryReport(profile).text
+    let text = try MemoryReport(profile).text
     #expect(text.contains("Fullest tile \(fullest.tile): \(fullest.totalBytes.grouped) of 65,536 bytes"))
     #expect(text.contains("Memory of target test8: 8 tiles × 65,536 bytes = 524,288 bytes"))
     #expect(text.contains(profile.totalBytes.grouped))
@@ -86,7 +86,7 @@ private func temporaryDirectory() -> URL {
 
 @Test func fullestTilesTableIsSortedByBytes() throws {
     let (exe, _) = try smallRun()
-    let report = MemoryReport(exe.memory, topTiles: 3)
+    let report = try MemoryReport(exe.memory, topTiles: 3)
     let order = report.tilesByUse
     #expect(order.count == 8)
     #expect(zip(order, order.dropFirst()).allSatisfy { $0.totalBytes >= $1.totalBytes })
@@ -113,7 +113,7 @@ func histogramCountsEveryTileOnce(buckets: Int) throws {
 
 @Test func histogramInTheTextSumsToTheTileCount() throws {
     let (exe, _) = try smallRun(tiles: 16)
-    let text = MemoryReport(exe.memory).text
+    let text = try MemoryReport(exe.memory).text
     let section = try #require(text.components(separatedBy: "Tiles by bytes used").last)
     let rows = section.split(separator: "\n").dropFirst(2).prefix(11)
     #expect(rows.count == 11)
@@ -128,7 +128,7 @@ func histogramCountsEveryTileOnce(buckets: Int) throws {
 @Test func outOfMemoryIsFlagged() throws {
     let profile = try outOfMemoryProfile()
     #expect(profile.tilesOverBudget == [1])
-    let report = MemoryReport(profile)
+    let report = try MemoryReport(profile)
     #expect(report.histogram.overBudget.tiles == 1)
     let text = report.text
     #expect(text.hasPrefix("OUT OF MEMORY: 1 of 4 tiles need more than 8,192 bytes"))
@@ -162,6 +162,7 @@ func histogramCountsEveryTileOnce(buckets: Int) throws {
     // Same profile, same bytes.
     #expect(try ReportJSON.memory(exe.memory) == data)
     #expect(throws: ProfileError.badReplicaCount(0)) { try ReportJSON.memory(exe.memory, replicas: 0) }
+    #expect(throws: ProfileError.badReplicaCount(-1)) { try MemoryReport(exe.memory, replicas: -1) }
 }
 
 @Test func cyclesJSONTotalsMatchTheRecord() throws {
@@ -443,7 +444,7 @@ func heatmapOfAWholeChip(target: Target, columns: Int, rows: Int) throws {
     let totals = (try JSONSerialization.jsonObject(with: cycles) as? [String: Any])?["totals"] as? [String: Any]
     #expect(totals?["totalCycles"] as? Int == record.totalCycles(exe.steps))
     let text = try String(contentsOf: directory.appendingPathComponent("memory.txt"), encoding: .utf8)
-    #expect(text == MemoryReport(exe.memory).text)
+    #expect(try text == MemoryReport(exe.memory).text)
     // Writing again replaces the files.
     #expect(try ReportWriter().write(executable: exe, record: record, to: directory).count == 6)
 }
