@@ -81,9 +81,13 @@ import Testing
             let arena = try NumaArena(bytes: size, node: 0)
             for offset in stride(from: 0, to: size, by: 4096) { arena.base.storeBytes(of: 1, toByteOffset: offset, as: UInt8.self) }
             // The resident size first: the peak read after it covers it, whatever other threads
-            // allocate in between (a peak read first can trail a resident size read later).
+            // allocate in between (a peak read first can trail a resident size read later). The
+            // kernel reads both from per-CPU page counters approximately, each possibly off by a few
+            // dozen pages (seen: a peak 20 KiB under the resident size read just before it), so the
+            // peak is held to the resident size less 1 MiB.
             let resident = HostMemory.residentBytes()
-            #expect(HostMemory.peakResidentBytes() >= resident)
+            #expect(HostMemory.peakResidentBytes() >= resident - (1 << 20))
+            #expect(resident >= size, "the touched 128 MiB arena is resident")
         }
         let peakWithArena = HostMemory.peakResidentBytes()
         #expect(peakWithArena >= size)
