@@ -11,6 +11,15 @@ public struct OpOptions: Sendable, Hashable {
     public init(availableMemoryProportion: Double = 0.6) {
         self.availableMemoryProportion = availableMemoryProportion
     }
+
+    /// Bytes of a tile of `bytesPerTile` an operation `op` may use for temporaries; `badParameter` for a
+    /// proportion outside 0 … 1 (NaN included).
+    public func temporaryBudget(bytesPerTile: Int, op: String) throws(OpError) -> Int {
+        guard (0...1).contains(availableMemoryProportion) else {
+            throw .badParameter(op: op, detail: "available memory proportion \(availableMemoryProportion) is not between 0 and 1")
+        }
+        return Int(Double(bytesPerTile) * availableMemoryProportion)
+    }
 }
 
 /// The plan chosen for one operation, for reports: how the work was split, what it costs.
@@ -113,10 +122,8 @@ public final class OpBuilder {
         try building("tileRegions") { () throws(GraphError) in try graph.tileRegions(of: tensor) }
     }
 
-    /// Temporary bytes per tile an operation may use under `options` (a proportion outside 0 … 1, NaN
-    /// included, counts as the nearest end of that range: the convolution planner rejects it).
-    public func temporaryBudget(_ options: OpOptions? = nil) -> Int {
-        let proportion = (options ?? self.options).availableMemoryProportion
-        return Int(Double(graph.target.bytesPerTile) * (proportion.isNaN ? 0 : min(max(proportion, 0), 1)))
+    /// Temporary bytes per tile operation `op` may use under `options` (default: the builder's).
+    public func temporaryBudget(_ options: OpOptions? = nil, op: String) throws(OpError) -> Int {
+        try (options ?? self.options).temporaryBudget(bytesPerTile: graph.target.bytesPerTile, op: op)
     }
 }

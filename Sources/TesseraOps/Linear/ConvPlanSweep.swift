@@ -18,11 +18,11 @@ extension ConvPlanner {
     public func sweep(_ parameters: ConvParameters, target: Target, proportions: [Double], op: String) throws(OpError) -> [ConvPlanSweepRow] {
         try parameters.validate(op: op)
         return proportions.map { proportion in
-            let outcome = Result { () throws(OpError) in
-                try plan(parameters, target: target, options: OpOptions(availableMemoryProportion: proportion), op: op)
-            }
-            return ConvPlanSweepRow(availableMemoryProportion: proportion,
-                                    budgetBytes: Int(Double(target.bytesPerTile) * proportion), outcome: outcome)
+            let options = OpOptions(availableMemoryProportion: proportion)
+            let outcome = Result { () throws(OpError) in try plan(parameters, target: target, options: options, op: op) }
+            // A proportion outside 0 … 1 has no budget: its outcome says why.
+            let budget = (try? options.temporaryBudget(bytesPerTile: target.bytesPerTile, op: op)) ?? 0
+            return ConvPlanSweepRow(availableMemoryProportion: proportion, budgetBytes: budget, outcome: outcome)
         }
     }
 }

@@ -50,14 +50,11 @@ public final class ConvPlanner: Sendable {
     /// least memory and its bytes) when no plan fits.
     public func plan(_ parameters: ConvParameters, target: Target, options: OpOptions, op: String) throws(OpError) -> ConvPlan {
         try parameters.validate(op: op)
-        guard (0...1).contains(options.availableMemoryProportion) else {
-            throw .badParameter(op: op, detail: "available memory proportion \(options.availableMemoryProportion) is not between 0 and 1")
-        }
         guard target.tiles > 0, target.bytesPerTile > 0 else {
             throw .badParameter(op: op, detail: "target '\(target.name)' has \(target.tiles) tiles of \(target.bytesPerTile) bytes")
         }
         let parameters = parameters.strideFolded ?? parameters
-        let budget = Int(Double(target.bytesPerTile) * options.availableMemoryProportion)
+        let budget = try options.temporaryBudget(bytesPerTile: target.bytesPerTile, op: op)
         let key = Key(parameters: parameters, target: target, options: options)
         let cached: Outcome? = state.withLock { state in
             let found = state.cache[key]

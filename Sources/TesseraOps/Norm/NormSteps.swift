@@ -95,8 +95,9 @@ extension OpBuilder {
     /// checking that its busiest tile's temporaries fit the temporary-memory budget (when they do
     /// not, no step is appended).
     func finishNorm(_ name: String, op: String, kind: String, partition: String, _ steps: NormSteps) throws(OpError) {
-        guard steps.temporaryBytesPerTile <= temporaryBudget() else {
-            throw .doesNotFit(op: op, neededBytes: steps.temporaryBytesPerTile, availableBytes: temporaryBudget(), bestPlan: partition)
+        let budget = try temporaryBudget(op: op)
+        guard steps.temporaryBytesPerTile <= budget else {
+            throw .doesNotFit(op: op, neededBytes: steps.temporaryBytesPerTile, availableBytes: budget, bestPlan: partition)
         }
         for program in steps.programs { append(program) }
         record(OperationPlan(name: name, kind: kind, partition: partition, tilesUsed: steps.tiles.count,

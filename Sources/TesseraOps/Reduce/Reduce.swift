@@ -56,8 +56,9 @@ extension OpBuilder {
         let partition = "\(x.shape) over axes \(reduced.sorted()) → \(outputShape): stage 1 one vertex on each of \(stage1.model.tiles.count) tiles (\(stage1.pieces.count) worker shares) → "
             + "\(stage1.partials.elementCount) float32 partials; stage 2 one vertex on each of \(stage2.vertices) tiles "
             + "(output \(local ? "on its inputs' tiles" : "mapped linearly"))"
-        guard temporary <= temporaryBudget() else {
-            throw .doesNotFit(op: name, neededBytes: temporary, availableBytes: temporaryBudget(), bestPlan: partition)
+        let budget = try temporaryBudget(op: name)
+        guard temporary <= budget else {
+            throw .doesNotFit(op: name, neededBytes: temporary, availableBytes: budget, bestPlan: partition)
         }
         append(.execute(stage1.computeSet))
         append(.execute(stage2.computeSet))
